@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+/// The block I/O request (`bio`) and its completion machinery.
+///
+/// A bio describes one request: operation, byte range, memory, flags. It never
+/// allocates and lives wherever its owner puts it. Layers stack on top of each
+/// other by linking bios through `parent`: a child's completion feeds its
+/// parent, and the walk up the chain is a loop, so stack use stays constant
+/// however deep the chain (see chain.hpp for fan-in and stack.hpp for the
+/// DragonFly-style layer stack).
+
+#include <atomic>
+#include <biostack/assert.hpp>
+#include <biostack/errc.hpp>
+#include <cstddef>
+#include <cstdint>
+
+BIOSTACK_NAMESPACE_BEGIN
+
+/// Operation carried by a bio.
+enum class op : std::uint8_t {
+  read,         ///< device → memory
+  write,        ///< memory → device
+  flush,        ///< make every completed write durable (no range, no memory)
+  discard,      ///< the range's contents are no longer needed (trim / unmap)
+  write_zeroes, ///< the range reads back as zeroes afterwards (no memory)
+};
+
+inline constexpr std::size_t op_count = 5;
+
+[[nodiscard]] constexpr const char* to_string(op o) noexcept {
+  switch (o) {
+  case op::read: return "read";
+  case op::write: return "write";
+  case op::flush: return "flush";
+  case op::discard: return "discard";
+  case op::write_zeroes: return "write_zeroes";
+  }
+  return "unknown";
+}
+
+/// True when the operation moves data through the bio's memory.
+[[nodiscard]] constexpr bool carries_data(op o) noexcept { return o == op::read || o == op::write; }
+
+/// True when the operation changes the device's contents.
+[[nodiscard]] constexpr bool modifies(op o) noexcept {
+  return o == op::write || o == op::discard || o == op::write_zeroes;
+}
+
+/// Request flags. Combine with `|`, test with `has(flags, bio_flags::x)`.
+enum class bio_flags : std::uint8_t {
+  none = 0,
+  fua = 1u << 0,       ///< forced unit access: durable when it completes
+  ordered = 1u << 1,   ///< barrier: no queue may reorder anything across it
+  fail_fast = 1u << 2, ///< on path loss fail at once instead of waiting for the path
+  read_ahead = 1u << 3, ///< speculative; layers may drop it under pressure
+  meta = 1u << 4,      ///< metadata (for priority and accounting)
+};
+
+[[nodiscard]] constexpr bio_flags operator|(bio_flags a, bio_flags b) noexcept {
+  return static_cast<bio_flags>(static_cast<std::uint8_t>(a) | static_cast<std::uint8_t>(b));
+}
+[[nodiscard]] constexpr bio_flags operator&(bio_flags a, bio_flags b) noexcept {
+  return static_cast<bio_flags>(static_cast<std::uint8_t>(a) & static_cast<std::uint8_t>(b));
+}
+[[nodiscard]] constexpr bio_flags operator~(bio_flags a) noexcept {
+  return static_cast<bio_flags>(static_cast<std::uint8_t>(~static_cast<std::uint8_t>(a)));
+}
+constexpr bio_flags& operator|=(bio_flags& a, bio_flags b) noexcept { return a = a | b; }
+constexpr bio_flags& operator&=(bio_flags& a, bio_flags b) noexcept { return a = a & b; }
+[[nodiscard]] constexpr bool has(bio_flags set, bio_flags f) noexcept {
+  return (set & f) != bio_flags::none;
+}
+
+/// Priority classes (lower value = more urgent). Queue disciplines that know
+/// classes use these; others ignore them.
+namespace priority {
+inline constexpr std::uint8_t realtime = 0;
+inline constexpr std::uint8_t normal = 1;
+inline constexpr std::uint8_t idle = 2;
+} // namespace priority
+
+/// One piece of a scatter-gather list.
+struct segment {
+  std::byte* data = nullptr;
+  std::uint32_t length = 0;
+};
+
+class bio;
+namespace detail {
+struct bio_access;
+}
+
+/// What the completion walk does after a layer's callback returns.
+enum class completion_action : std::uint8_t {
+  /// Hand the result to the parent (if any). The bio must stay valid until the
+  /// parent's own completion begins.
+  proceed,
+  /// The callback took ownership: the walk stops here. The callback (or
+  /// whoever it handed the bio to) later calls `continue_completion(b)` to pass
+  /// the result on, or `b.rearm()` and resubmits it (a retry).
+  stop,
+};
+
+/// A completion callback: a plain function pointer plus a context pointer. It is
+/// `noexcept`, never allocates, and is called exactly once per completion of
+/// the bio it is attached to. It may run in interrupt context when the device
+/// completes from an ISR without a deferring layer in between.
+using completion_fn = completion_action (*)(bio& b, void* context) noexcept;
+
+struct completion {
+  completion_fn fn = nullptr;
+  void* context = nullptr;
+};
+
+/// Builds a `completion` that calls member function `Fn` on `obj`; no
+/// allocation, no type erasure beyond one function pointer.
+///
+///     struct waiter { completion_action done(bio&) noexcept; };
+///     b.on_done = bind_completion<&waiter::done>(w);
+template <auto Fn, class T> [[nodiscard]] completion bind_completion(T& obj) noexcept {
+  return completion{[](bio& b, void* ctx) noexcept -> completion_action {
+                      return (static_cast<T*>(ctx)->*Fn)(b);
+                    },
+                    &obj};
+}
+
+/// Intrusive linkage: the layer currently queuing the bio owns it. A bio is on
+/// at most one queue at a time.
+struct bio_hook {
+  bio* next = nullptr;
+  bio* prev = nullptr;
+};
+
+/// One block I/O request.
+///
+/// The submitter fills in the request fields (operation, offset, length,
+/// memory, flags, `on_done`) and hands the bio to a device or layer with
+/// `submit(b)`. Exactly one completion follows, inline or later, from any
+/// context; the bio must stay alive and untouched by the submitter until then.
+///
+/// Memory is either contiguous (`data`) or a scatter-gather list
+/// (`segments`, `segment_count`); `mem_offset` is where this bio's first byte
+/// sits inside that memory (children of a split share their parent's memory at
+/// an offset, without copying the list).
+///
+/// Not copyable: a bio has an identity (queues and children point at it).
+class bio {
+public:
+  // ---- request description, owned by the submitter --------------------
+  std::uint64_t offset = 0;           ///< byte offset on the device
+  std::uint32_t length = 0;           ///< bytes to transfer (0 for flush)
+  op operation = op::read;
+  bio_flags flags = bio_flags::none;
+  std::uint8_t priority = priority::normal;
+  std::uint16_t segment_count = 0;    ///< 0: memory is `data`
+  std::uint32_t mem_offset = 0;       ///< first byte of this bio inside its memory
+  std::byte* data = nullptr;          ///< contiguous memory (when segment_count == 0)
+  const segment* segments = nullptr;  ///< scatter-gather list (when segment_count > 0)
+  completion on_done{};               ///< this layer's completion callback (may be empty)
+
+  // ---- linkage and per-layer state -----------------------------------
+  bio* parent = nullptr;              ///< the layer above (chain, stack or fan-in)
+  void* context = nullptr;            ///< free for the layer currently holding the bio
+  bio_hook hook{};                    ///< intrusive queue linkage
+
+  bio() noexcept = default;
+  bio(const bio&) = delete;
+  bio& operator=(const bio&) = delete;
+
+  /// Convenience constructor for contiguous memory.
+  bio(op o, std::uint64_t off, std::uint32_t len, std::byte* mem = nullptr,
+      completion done = {}) noexcept
+      : offset(off), length(len), operation(o), data(mem), on_done(done) {}
+
+  /// Status so far: `ok` until an error is recorded; final once completed.
+  [[nodiscard]] errc status() const noexcept { return status_.load(std::memory_order_acquire); }
+
+  /// Bytes not transferred (meaningful after completion).
+  [[nodiscard]] std::uint32_t residual() const noexcept {
+    return residual_.load(std::memory_order_acquire);
+  }
+
+  /// True once the completion walk has passed this bio.
+  [[nodiscard]] bool completed() const noexcept {
+    return state_.load(std::memory_order_acquire) == state_done;
+  }
+
+  /// Records `e` unless an error is already recorded: the first error wins,
+  /// even when children of one parent race. `ok` is ignored. ISR-safe.
+  void record_error(errc e) noexcept {
+    if (e == errc::ok) return;
+    errc expected = errc::ok;
+    status_.compare_exchange_strong(expected, e, std::memory_order_acq_rel,
+                                    std::memory_order_acquire);
+  }
+
+  /// Sets the residual (bytes not transferred). A device calls it before
+  /// completing a short transfer.
+  void set_residual(std::uint32_t r) noexcept { residual_.store(r, std::memory_order_release); }
+
+  /// Adds to the residual (used when children report into a parent).
+  void add_residual(std::uint32_t r) noexcept {
+    if (r != 0) residual_.fetch_add(r, std::memory_order_acq_rel);
+  }
+
+  /// Makes a completed bio submittable again with the same request fields:
+  /// status ok, residual 0, no pending children. Used for retries from a
+  /// callback that returned `completion_action::stop`, and to reuse a bio.
+  void rearm() noexcept {
+    status_.store(errc::ok, std::memory_order_relaxed);
+    residual_.store(0, std::memory_order_relaxed);
+    pending_.store(0, std::memory_order_relaxed);
+    fan_in_ = false;
+    state_.store(state_idle, std::memory_order_release);
+  }
+
+  /// Re-initialises every request field for a new contiguous request and
+  /// rearms the bio. Linkage (`parent`, `context`, hook) is cleared too.
+  void prepare(op o, std::uint64_t off, std::uint32_t len, std::byte* mem = nullptr,
+               completion done = {}) noexcept {
+    offset = off;
+    length = len;
+    operation = o;
+    flags = bio_flags::none;
+    priority = priority::normal;
+    segment_count = 0;
+    mem_offset = 0;
+    data = mem;
+    segments = nullptr;
+    on_done = done;
+    parent = nullptr;
+    context = nullptr;
+    hook = {};
+    rearm();
+  }
+
+  /// Children still outstanding (plus one while a fan-in is being built).
+  [[nodiscard]] std::uint32_t pending() const noexcept {
+    return pending_.load(std::memory_order_acquire);
+  }
+
+private:
+  friend struct detail::bio_access;
+
+  static constexpr std::uint8_t state_idle = 0;
+  static constexpr std::uint8_t state_done = 1;
+
+  std::atomic<errc> status_{errc::ok};
+  std::atomic<std::uint8_t> state_{state_idle};
+  bool fan_in_ = false; // parent of a split: a short child counts as an error
+  std::atomic<std::uint32_t> residual_{0};
+  std::atomic<std::uint32_t> pending_{0};
+};
+
+namespace detail {
+struct bio_access {
+  // Marks `b` completed; a second completion is a programming error that
+  // would deliver a result twice, so it panics rather than continue.
+  static void mark_done(bio& b) noexcept {
+    const std::uint8_t prev = b.state_.exchange(bio::state_done, std::memory_order_acq_rel);
+    BIOSTACK_ASSERT(prev != bio::state_done && "bio completed twice");
+  }
+
+  // Passes a finished child's result to its parent: first error wins, the
+  // residual adds up, and for fan-in parents a short but successful child is an
+  // io_error (the parent's data would have a hole in the middle). Returns the
+  // parent when this was its last outstanding child, else nullptr. The child
+  // is not touched once the parent's count is released: from then on the
+  // parent's completion may free it.
+  static bio* propagate(bio& child) noexcept {
+    bio* p = child.parent;
+    if (p == nullptr) return nullptr;
+    const errc st = child.status();
+    const std::uint32_t res = child.residual();
+    p->record_error(st);
+    if (p->fan_in_ && st == errc::ok && res != 0) p->record_error(errc::io_error);
+    p->add_residual(res);
+    const std::uint32_t before = p->pending_.fetch_sub(1, std::memory_order_acq_rel);
+    BIOSTACK_ASSERT(before != 0 && "child completed into a parent with no pending children");
+    return before == 1 ? p : nullptr;
+  }
+
+  static void set_pending(bio& b, std::uint32_t n, bool fan_in) noexcept {
+    b.fan_in_ = fan_in;
+    b.pending_.store(n, std::memory_order_release);
+  }
+  static void add_pending(bio& b) noexcept { b.pending_.fetch_add(1, std::memory_order_acq_rel); }
+  static bool drop_pending(bio& b) noexcept {
+    const std::uint32_t before = b.pending_.fetch_sub(1, std::memory_order_acq_rel);
+    BIOSTACK_ASSERT(before != 0);
+    return before == 1;
+  }
+};
+} // namespace detail
+
+/// Ends `b`: marks it completed, runs its callback, and, unless the callback
+/// returned `completion_action::stop`, climbs to the parent, completing each
+/// ancestor whose last child this was. The climb is a loop: stack use does not
+/// depend on the depth of the chain. Status and residual must already be set
+/// (see `complete`). Completing a bio twice panics. ISR-safe as far as the
+/// callbacks it runs are.
+inline void end_io(bio& b) noexcept {
+  bio* cur = &b;
+  do {
+    detail::bio_access::mark_done(*cur);
+    if (const completion_fn fn = cur->on_done.fn) {
+      if (fn(*cur, cur->on_done.context) == completion_action::stop) return;
+    }
+    cur = detail::bio_access::propagate(*cur);
+  } while (cur != nullptr);
+}
+
+/// Completes `b` with status `s` (kept only if no error was recorded before)
+/// and `residual` bytes not transferred. The device-side entry point.
+inline void complete(bio& b, errc s, std::uint32_t residual = 0) noexcept {
+  b.record_error(s);
+  if (residual != 0) b.set_residual(residual);
+  end_io(b);
+}
+
+/// Resumes the walk above `b` after its callback returned
+/// `completion_action::stop`: passes b's result to its parent without running
+/// b's callback again. (DragonFly: `biodone(pop_bio(bio))` from a callback.)
+inline void continue_completion(bio& b) noexcept {
+  BIOSTACK_ASSERT(b.completed());
+  if (bio* p = detail::bio_access::propagate(b)) end_io(*p);
+}
+
+BIOSTACK_NAMESPACE_END

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+/// Chains of bios: one-to-one layering and fan-in of children into a parent.
+///
+/// Fan-in (the nested-I/O pattern: split, striping, merged requests):
+///
+///     begin_fan_in(parent);              // a placeholder keeps it open
+///     for (each piece) { init_child(c, parent, off, len); add_child(parent, c); submit(c); }
+///     end_fan_in(parent);                // drops the placeholder
+///
+/// The parent completes exactly once, after its last child **and** after
+/// `end_fan_in`, whatever order and context the children complete in. The
+/// first error recorded wins; residuals add up; a child that completes short
+/// without an error makes the parent fail with `io_error`.
+
+#include <biostack/bio/bio.hpp>
+
+BIOSTACK_NAMESPACE_BEGIN
+
+/// Opens a fan-in on `parent`. Requires: `parent` is not yet completed and
+/// has no children outstanding.
+inline void begin_fan_in(bio& parent) noexcept {
+  BIOSTACK_ASSERT(!parent.completed());
+  BIOSTACK_ASSERT(parent.pending() == 0);
+  detail::bio_access::set_pending(parent, 1, true);
+}
+
+/// Registers `child` under `parent`; call before submitting the child.
+/// Requires an open fan-in (between `begin_fan_in` and `end_fan_in`).
+inline void add_child(bio& parent, bio& child) noexcept {
+  BIOSTACK_ASSERT(parent.pending() != 0 && "add_child outside begin_fan_in/end_fan_in");
+  child.parent = &parent;
+  detail::bio_access::add_pending(parent);
+}
+
+/// Closes the fan-in: if every child has already completed (or none was
+/// added), the parent completes here, in the caller's context.
+inline void end_fan_in(bio& parent) noexcept {
+  if (detail::bio_access::drop_pending(parent)) end_io(parent);
+}
+
+/// Fills `child` as the slice [`delta`, `delta + len`) of `parent`: same
+/// operation, flags and priority, offset advanced by `delta`, the same memory
+/// viewed from `delta` bytes further in. Linkage and completion are left
+/// empty; the child is rearmed. Requires `delta + len <= parent.length`.
+inline void init_child(bio& child, const bio& parent, std::uint32_t delta,
+                       std::uint32_t len) noexcept {
+  BIOSTACK_ASSERT(delta <= parent.length && len <= parent.length - delta);
+  child.prepare(parent.operation, parent.offset + delta, len);
+  child.flags = parent.flags;
+  child.priority = parent.priority;
+  child.data = parent.data;
+  child.segments = parent.segments;
+  child.segment_count = parent.segment_count;
+  child.mem_offset = carries_data(parent.operation) ? parent.mem_offset + delta : 0;
+}
+
+/// Makes `lower` a one-to-one layer below `upper` (Linux `bio_chain`,
+/// DragonFly `push_bio`): it copies the request from `upper` and completes
+/// into it. `lower.on_done` is cleared; set it to observe the lower layer's
+/// completion. When `lower` completes (and its callback proceeds), `upper`
+/// completes with lower's status and residual.
+inline void link_layer(bio& upper, bio& lower) noexcept {
+  BIOSTACK_ASSERT(!upper.completed());
+  BIOSTACK_ASSERT(upper.pending() == 0 && "upper already has a layer below it");
+  init_child(lower, upper, 0, upper.length);
+  lower.offset = upper.offset;
+  lower.parent = &upper;
+  detail::bio_access::set_pending(upper, 1, false);
+}
+
+BIOSTACK_NAMESPACE_END

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+/// Walking and copying a bio's memory, whether contiguous or scatter-gather.
+
+#include <biostack/bio/bio.hpp>
+#include <cstring>
+
+BIOSTACK_NAMESPACE_BEGIN
+
+/// Total bytes described by `b`'s memory past `b.mem_offset` (for a contiguous
+/// bio there is no bound to check, so this returns `b.length`).
+[[nodiscard]] inline std::uint64_t memory_bytes(const bio& b) noexcept {
+  if (b.segment_count == 0) return b.data != nullptr ? b.length : 0;
+  std::uint64_t total = 0;
+  for (std::uint32_t i = 0; i < b.segment_count; ++i) total += b.segments[i].length;
+  return total > b.mem_offset ? total - b.mem_offset : 0;
+}
+
+/// Calls `f(std::byte* p, std::uint32_t n)` for each contiguous piece of the
+/// bio's bytes [`from`, `from + n`), in order. Requires the range to lie inside
+/// the bio's memory (as `validate` checks).
+template <class F>
+void for_each_piece(const bio& b, std::uint32_t from, std::uint32_t n, F&& f) noexcept {
+  if (n == 0) return;
+  if (b.segment_count == 0) {
+    f(b.data + b.mem_offset + from, n);
+    return;
+  }
+  std::uint64_t skip = std::uint64_t{b.mem_offset} + from;
+  for (std::uint32_t i = 0; i < b.segment_count && n != 0; ++i) {
+    const segment& s = b.segments[i];
+    if (skip >= s.length) {
+      skip -= s.length;
+      continue;
+    }
+    const auto avail = static_cast<std::uint32_t>(s.length - skip);
+    const std::uint32_t take = avail < n ? avail : n;
+    f(s.data + skip, take);
+    n -= take;
+    skip = 0;
+  }
+}
+
+/// Copies `n` bytes from `src` into the bio's memory at byte `from`.
+inline void copy_to_bio(const bio& b, std::uint32_t from, const std::byte* src,
+                        std::uint32_t n) noexcept {
+  for_each_piece(b, from, n, [&src](std::byte* p, std::uint32_t len) noexcept {
+    std::memcpy(p, src, len);
+    src += len;
+  });
+}
+
+/// Copies `n` bytes from the bio's memory at byte `from` into `dst`.
+inline void copy_from_bio(const bio& b, std::uint32_t from, std::byte* dst,
+                          std::uint32_t n) noexcept {
+  for_each_piece(b, from, n, [&dst](std::byte* p, std::uint32_t len) noexcept {
+    std::memcpy(dst, p, len);
+    dst += len;
+  });
+}
+
+/// Zeroes `n` bytes of the bio's memory from byte `from`.
+inline void zero_bio(const bio& b, std::uint32_t from, std::uint32_t n) noexcept {
+  for_each_piece(b, from, n, [](std::byte* p, std::uint32_t len) noexcept { std::memset(p, 0, len); });
+}
+
+BIOSTACK_NAMESPACE_END

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+/// Build configuration. Every macro here may be overridden, either on the
+/// compiler command line or in an optional user header `biostack_user_config.hpp`
+/// found on the include path (picked up with `__has_include`; CMake generates
+/// nothing).
+
+#if defined(__has_include)
+#if __has_include(<biostack_user_config.hpp>)
+#include <biostack_user_config.hpp>
+#endif
+#endif
+
+#include <biostack/version.hpp>
+
+/// 1 when the translation unit is compiled with exception support. The library
+/// never throws either way; this only lets tests and hosted helpers adapt.
+#ifndef BIOSTACK_HAS_EXCEPTIONS
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#define BIOSTACK_HAS_EXCEPTIONS 1
+#else
+#define BIOSTACK_HAS_EXCEPTIONS 0
+#endif
+#endif
+
+/// 1 when the translation unit is compiled with RTTI. The library never uses it.
+#ifndef BIOSTACK_HAS_RTTI
+#if defined(__GXX_RTTI) || defined(_CPPRTTI)
+#define BIOSTACK_HAS_RTTI 1
+#else
+#define BIOSTACK_HAS_RTTI 0
+#endif
+#endif
+
+/// 1 when hosted-only facilities (threads, files, the heap) may be used.
+/// Bare-metal toolchains (arm-none-eabi and friends) or `-ffreestanding`
+/// builds default to 0; `<biostack/hosted/...>` headers refuse to compile then.
+#ifndef BIOSTACK_HOSTED
+#if defined(__STDC_HOSTED__) && __STDC_HOSTED__ == 1 &&                       \
+    (defined(__linux__) || defined(__APPLE__) || defined(_WIN32) ||           \
+     defined(__unix__))
+#define BIOSTACK_HOSTED 1
+#else
+#define BIOSTACK_HOSTED 0
+#endif
+#endif
+
+/// Debug checks (use-after-release, double release, double completion) are on
+/// unless NDEBUG is defined; set to 0 or 1 to force.
+#ifndef BIOSTACK_DEBUG
+#ifdef NDEBUG
+#define BIOSTACK_DEBUG 0
+#else
+#define BIOSTACK_DEBUG 1
+#endif
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define BIOSTACK_LIKELY(x) __builtin_expect(!!(x), 1)
+#define BIOSTACK_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define BIOSTACK_LIKELY(x) (x)
+#define BIOSTACK_UNLIKELY(x) (x)
+#endif
+
+#define BIOSTACK_NAMESPACE_BEGIN                                              \
+  namespace biostack {                                                        \
+  inline namespace v1 {
+#define BIOSTACK_NAMESPACE_END                                                \
+  }                                                                           \
+  }
