@@ -49,9 +49,8 @@ BIOSTACK_NAMESPACE_END
 /// the checks guarded by it are cheap and protect exactly-once completion.
 /// Override (for example with a logging variant) by defining it first.
 #ifndef BIOSTACK_ASSERT
-#define BIOSTACK_ASSERT(expr)                                                 \
-  (BIOSTACK_LIKELY(expr) ? static_cast<void>(0)                               \
-                         : ::biostack::panic(#expr, __FILE__, __LINE__))
+#define BIOSTACK_ASSERT(expr)                                                                      \
+  (BIOSTACK_LIKELY(expr) ? static_cast<void>(0) : ::biostack::panic(#expr, __FILE__, __LINE__))
 #endif
 
 /// Like BIOSTACK_ASSERT but compiled out unless BIOSTACK_DEBUG is 1: used on

@@ -17,7 +17,8 @@ struct clock_policy_tag {};
 /// user's (all durations given to the library are in the same unit).
 template <class C>
 concept tick_source = requires(C& c) {
-  { c.now() } noexcept -> std::convertible_to<std::uint64_t>;
+  { c.now() }
+  noexcept->std::convertible_to<std::uint64_t>;
 };
 
 /// A clock that only moves when told to: deterministic tests, simulations,

@@ -37,9 +37,8 @@
 /// Bare-metal toolchains (arm-none-eabi and friends) or `-ffreestanding`
 /// builds default to 0; `<biostack/hosted/...>` headers refuse to compile then.
 #ifndef BIOSTACK_HOSTED
-#if defined(__STDC_HOSTED__) && __STDC_HOSTED__ == 1 &&                       \
-    (defined(__linux__) || defined(__APPLE__) || defined(_WIN32) ||           \
-     defined(__unix__))
+#if defined(__STDC_HOSTED__) && __STDC_HOSTED__ == 1 &&                                            \
+    (defined(__linux__) || defined(__APPLE__) || defined(_WIN32) || defined(__unix__))
 #define BIOSTACK_HOSTED 1
 #else
 #define BIOSTACK_HOSTED 0
@@ -64,9 +63,9 @@
 #define BIOSTACK_UNLIKELY(x) (x)
 #endif
 
-#define BIOSTACK_NAMESPACE_BEGIN                                              \
-  namespace biostack {                                                        \
+#define BIOSTACK_NAMESPACE_BEGIN                                                                   \
+  namespace biostack {                                                                             \
   inline namespace v1 {
-#define BIOSTACK_NAMESPACE_END                                                \
-  }                                                                           \
+#define BIOSTACK_NAMESPACE_END                                                                     \
+  }                                                                                                \
   }

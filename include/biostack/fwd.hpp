@@ -17,7 +17,10 @@ struct segment;
 struct completion;
 struct device_geometry;
 class bio;
-template <std::size_t Depth> class bio_stack;
-template <class T> class result;
-template <class... P> struct policies;
+template <std::size_t Depth>
+class bio_stack;
+template <class T>
+class result;
+template <class... P>
+struct policies;
 BIOSTACK_NAMESPACE_END

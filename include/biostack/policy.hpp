@@ -13,10 +13,12 @@
 
 BIOSTACK_NAMESPACE_BEGIN
 
-template <class... P> struct policies {};
+template <class... P>
+struct policies {};
 
 namespace detail {
-template <class Category, class Default, class... P> struct find_policy {
+template <class Category, class Default, class... P>
+struct find_policy {
   using type = Default;
 };
 template <class Category, class Default, class Head, class... Tail>
@@ -24,13 +26,15 @@ struct find_policy<Category, Default, Head, Tail...> {
   using type = std::conditional_t<std::is_same_v<typename Head::category, Category>, Head,
                                   typename find_policy<Category, Default, Tail...>::type>;
 };
-template <class Category, class... P> inline constexpr std::size_t count_category =
+template <class Category, class... P>
+inline constexpr std::size_t count_category =
     (std::size_t{0} + ... + (std::is_same_v<typename P::category, Category> ? 1u : 0u));
 } // namespace detail
 
 /// The policy of `Category` in `Pack`, or `Default` when the pack names none.
 /// Naming a category twice is an error.
-template <class Pack, class Category, class Default> struct select_policy;
+template <class Pack, class Category, class Default>
+struct select_policy;
 template <class... P, class Category, class Default>
 struct select_policy<policies<P...>, Category, Default> {
   static_assert(detail::count_category<Category, P...> <= 1,

@@ -12,16 +12,19 @@ BIOSTACK_NAMESPACE_BEGIN
 /// A value of type T or an `errc` explaining why there is none. The library's
 /// synchronous return type; it never throws. Accessing the value of an error
 /// result is a programming error and panics.
-template <class T> class [[nodiscard]] result {
+template <class T>
+class [[nodiscard]] result {
   static_assert(!std::is_reference_v<T>, "result<T&> is not supported; use result<T*>");
 
 public:
   /// An error result. Requires `e != errc::ok`.
-  constexpr result(errc e) noexcept : error_(e) { BIOSTACK_ASSERT(e != errc::ok); } // NOLINT implicit
+  constexpr result(errc e) noexcept : error_(e) {
+    BIOSTACK_ASSERT(e != errc::ok);
+  } // NOLINT implicit
 
   /// A value result.
   template <class U = T>
-    requires std::is_constructible_v<T, U&&>
+  requires std::is_constructible_v<T, U&&>
   constexpr result(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) // NOLINT implicit
       : error_(errc::ok) {
     ::new (static_cast<void*>(&storage_.value)) T(std::forward<U>(v));
@@ -77,7 +80,8 @@ public:
   constexpr const T* operator->() const noexcept { return &value(); }
 
   /// The value, or `fallback` for an error result.
-  template <class U> [[nodiscard]] constexpr T value_or(U&& fallback) const& {
+  template <class U>
+  [[nodiscard]] constexpr T value_or(U&& fallback) const& {
     return has_value() ? storage_.value : static_cast<T>(std::forward<U>(fallback));
   }
 
@@ -95,7 +99,8 @@ private:
 };
 
 /// `result<void>`: just a status, kept for symmetry with generic code.
-template <> class [[nodiscard]] result<void> {
+template <>
+class [[nodiscard]] result<void> {
 public:
   constexpr result() noexcept = default;
   constexpr result(errc e) noexcept : error_(e) {} // NOLINT implicit

@@ -10,6 +10,5 @@
 #define BIOSTACK_VERSION_STRING "0.1.0"
 
 /// Monotonic integer for `#if` comparisons: major * 10000 + minor * 100 + patch.
-#define BIOSTACK_VERSION                                                      \
-  (BIOSTACK_VERSION_MAJOR * 10000 + BIOSTACK_VERSION_MINOR * 100 +            \
-   BIOSTACK_VERSION_PATCH)
+#define BIOSTACK_VERSION                                                                           \
+  (BIOSTACK_VERSION_MAJOR * 10000 + BIOSTACK_VERSION_MINOR * 100 + BIOSTACK_VERSION_PATCH)

@@ -12,7 +12,8 @@ namespace biostack_test {
 /// Runs `f` in a forked child whose panic handler exits with a marker code,
 /// and reports whether `f` panicked. Works with and without exceptions, so
 /// panic paths are tested in the noexcept build too.
-template <class F> bool panics(F&& f) {
+template <class F>
+bool panics(F&& f) {
   const pid_t pid = fork();
   if (pid == 0) {
     biostack::set_panic_handler([](const char*, const char*, int) noexcept { _exit(42); });
@@ -26,7 +27,8 @@ template <class F> bool panics(F&& f) {
 
 /// Runs `f` on a thread with exactly `stack_bytes` of stack and waits for it.
 /// Returns false if the thread could not be created.
-template <class F> bool run_on_small_stack(std::size_t stack_bytes, F&& f) {
+template <class F>
+bool run_on_small_stack(std::size_t stack_bytes, F&& f) {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   if (pthread_attr_setstacksize(&attr, stack_bytes) != 0) return false;

@@ -51,11 +51,11 @@ inline constexpr std::size_t op_count = 5;
 /// Request flags. Combine with `|`, test with `has(flags, bio_flags::x)`.
 enum class bio_flags : std::uint8_t {
   none = 0,
-  fua = 1u << 0,       ///< forced unit access: durable when it completes
-  ordered = 1u << 1,   ///< barrier: no queue may reorder anything across it
-  fail_fast = 1u << 2, ///< on path loss fail at once instead of waiting for the path
+  fua = 1u << 0,        ///< forced unit access: durable when it completes
+  ordered = 1u << 1,    ///< barrier: no queue may reorder anything across it
+  fail_fast = 1u << 2,  ///< on path loss fail at once instead of waiting for the path
   read_ahead = 1u << 3, ///< speculative; layers may drop it under pressure
-  meta = 1u << 4,      ///< metadata (for priority and accounting)
+  meta = 1u << 4,       ///< metadata (for priority and accounting)
 };
 
 [[nodiscard]] constexpr bio_flags operator|(bio_flags a, bio_flags b) noexcept {
@@ -119,7 +119,8 @@ struct completion {
 ///
 ///     struct waiter { completion_action done(bio&) noexcept; };
 ///     b.on_done = bind_completion<&waiter::done>(w);
-template <auto Fn, class T> [[nodiscard]] completion bind_completion(T& obj) noexcept {
+template <auto Fn, class T>
+[[nodiscard]] completion bind_completion(T& obj) noexcept {
   return completion{[](bio& b, void* ctx) noexcept -> completion_action {
                       return (static_cast<T*>(ctx)->*Fn)(b);
                     },
@@ -149,21 +150,21 @@ struct bio_hook {
 class bio {
 public:
   // ---- request description, owned by the submitter --------------------
-  std::uint64_t offset = 0;           ///< byte offset on the device
-  std::uint32_t length = 0;           ///< bytes to transfer (0 for flush)
+  std::uint64_t offset = 0; ///< byte offset on the device
+  std::uint32_t length = 0; ///< bytes to transfer (0 for flush)
   op operation = op::read;
   bio_flags flags = bio_flags::none;
   std::uint8_t priority = priority::normal;
-  std::uint16_t segment_count = 0;    ///< 0: memory is `data`
-  std::uint32_t mem_offset = 0;       ///< first byte of this bio inside its memory
-  std::byte* data = nullptr;          ///< contiguous memory (when segment_count == 0)
-  const segment* segments = nullptr;  ///< scatter-gather list (when segment_count > 0)
-  completion on_done{};               ///< this layer's completion callback (may be empty)
+  std::uint16_t segment_count = 0;   ///< 0: memory is `data`
+  std::uint32_t mem_offset = 0;      ///< first byte of this bio inside its memory
+  std::byte* data = nullptr;         ///< contiguous memory (when segment_count == 0)
+  const segment* segments = nullptr; ///< scatter-gather list (when segment_count > 0)
+  completion on_done{};              ///< this layer's completion callback (may be empty)
 
   // ---- linkage and per-layer state -----------------------------------
-  bio* parent = nullptr;              ///< the layer above (chain, stack or fan-in)
-  void* context = nullptr;            ///< free for the layer currently holding the bio
-  bio_hook hook{};                    ///< intrusive queue linkage
+  bio* parent = nullptr;   ///< the layer above (chain, stack or fan-in)
+  void* context = nullptr; ///< free for the layer currently holding the bio
+  bio_hook hook{};         ///< intrusive queue linkage
 
   bio() noexcept = default;
   bio(const bio&) = delete;

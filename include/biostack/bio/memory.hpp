@@ -62,7 +62,8 @@ inline void copy_from_bio(const bio& b, std::uint32_t from, std::byte* dst,
 
 /// Zeroes `n` bytes of the bio's memory from byte `from`.
 inline void zero_bio(const bio& b, std::uint32_t from, std::uint32_t n) noexcept {
-  for_each_piece(b, from, n, [](std::byte* p, std::uint32_t len) noexcept { std::memset(p, 0, len); });
+  for_each_piece(b, from, n,
+                 [](std::byte* p, std::uint32_t len) noexcept { std::memset(p, 0, len); });
 }
 
 BIOSTACK_NAMESPACE_END

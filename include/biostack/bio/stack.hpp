@@ -19,7 +19,8 @@
 
 BIOSTACK_NAMESPACE_BEGIN
 
-template <std::size_t Depth> class bio_stack {
+template <std::size_t Depth>
+class bio_stack {
   static_assert(Depth >= 1 && Depth <= 255, "bio_stack depth must be in [1, 255]");
 
 public:

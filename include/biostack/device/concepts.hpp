@@ -17,39 +17,48 @@ BIOSTACK_NAMESPACE_BEGIN
 /// from any context, by calling `complete(b, status)`.
 template <class D>
 concept block_device = requires(D& d, const D& cd, bio& b) {
-  { cd.geometry() } noexcept -> std::convertible_to<device_geometry>;
-  { d.submit(b) } noexcept -> std::same_as<void>;
+  { cd.geometry() }
+  noexcept->std::convertible_to<device_geometry>;
+  { d.submit(b) }
+  noexcept->std::same_as<void>;
 };
 
 /// A device that makes progress (delivers completions, retries, restores
 /// paths) only when polled. `poll()` returns how much work it did (0: idle).
 template <class D>
 concept pollable = requires(D& d) {
-  { d.poll() } noexcept -> std::convertible_to<std::size_t>;
+  { d.poll() }
+  noexcept->std::convertible_to<std::size_t>;
 };
 
 /// A synchronous device: each call performs the whole operation and returns
 /// its status. Offsets and lengths are in bytes and obey the geometry.
 /// `sync_adapter` lifts one into a `block_device`.
 template <class D>
-concept sync_block_device =
-    requires(D& d, const D& cd, std::uint64_t off, std::byte* p, const std::byte* cp,
-             std::uint32_t n) {
-      { cd.geometry() } noexcept -> std::convertible_to<device_geometry>;
-      { d.read(off, p, n) } noexcept -> std::same_as<errc>;
-      { d.write(off, cp, n) } noexcept -> std::same_as<errc>;
-      { d.flush() } noexcept -> std::same_as<errc>;
-      { d.discard(off, n) } noexcept -> std::same_as<errc>;
-    };
+concept sync_block_device = requires(D& d, const D& cd, std::uint64_t off, std::byte* p,
+                                     const std::byte* cp, std::uint32_t n) {
+  { cd.geometry() }
+  noexcept->std::convertible_to<device_geometry>;
+  { d.read(off, p, n) }
+  noexcept->std::same_as<errc>;
+  { d.write(off, cp, n) }
+  noexcept->std::same_as<errc>;
+  { d.flush() }
+  noexcept->std::same_as<errc>;
+  { d.discard(off, n) }
+  noexcept->std::same_as<errc>;
+};
 
 /// A synchronous device that can also zero a range without a buffer.
 template <class D>
 concept sync_write_zeroes = requires(D& d, std::uint64_t off, std::uint32_t n) {
-  { d.write_zeroes(off, n) } noexcept -> std::same_as<errc>;
+  { d.write_zeroes(off, n) }
+  noexcept->std::same_as<errc>;
 };
 
 /// Polls `d` if it is pollable; otherwise does nothing and returns 0.
-template <class D> std::size_t poll_if_pollable(D& d) noexcept {
+template <class D>
+std::size_t poll_if_pollable(D& d) noexcept {
   if constexpr (pollable<D>) {
     return static_cast<std::size_t>(d.poll());
   } else {

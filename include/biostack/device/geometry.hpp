@@ -10,17 +10,17 @@ BIOSTACK_NAMESPACE_BEGIN
 /// against it; splitters honour its transfer limits; caches align their
 /// buffers to `alignment`.
 struct device_geometry {
-  std::uint32_t block_size = 512;  ///< bytes; offsets and lengths are multiples of it
-  std::uint64_t block_count = 0;   ///< capacity in blocks
-  std::uint32_t max_transfer = 0;  ///< largest single request in bytes (0: unlimited)
-  std::uint16_t max_segments = 0;  ///< largest scatter-gather list (0: unlimited)
-  std::uint32_t alignment = 1;     ///< required alignment of memory addresses (power of two)
+  std::uint32_t block_size = 512; ///< bytes; offsets and lengths are multiples of it
+  std::uint64_t block_count = 0;  ///< capacity in blocks
+  std::uint32_t max_transfer = 0; ///< largest single request in bytes (0: unlimited)
+  std::uint16_t max_segments = 0; ///< largest scatter-gather list (0: unlimited)
+  std::uint32_t alignment = 1;    ///< required alignment of memory addresses (power of two)
   bool read_only = false;
-  bool supports_flush = true;      ///< accepts op::flush
-  bool supports_discard = false;   ///< accepts op::discard
+  bool supports_flush = true;         ///< accepts op::flush
+  bool supports_discard = false;      ///< accepts op::discard
   bool supports_write_zeroes = false; ///< accepts op::write_zeroes
-  bool supports_fua = false;       ///< honours bio_flags::fua natively
-  bool volatile_cache = false;     ///< completed writes need a flush to be durable
+  bool supports_fua = false;          ///< honours bio_flags::fua natively
+  bool volatile_cache = false;        ///< completed writes need a flush to be durable
 
   /// Capacity in bytes (saturates instead of wrapping).
   [[nodiscard]] constexpr std::uint64_t capacity() const noexcept {

@@ -17,7 +17,8 @@ BIOSTACK_NAMESPACE_BEGIN
 /// bios are carried out piece by piece; on the first failing piece the rest
 /// is skipped and counted as residual. Shared by `sync_adapter` and by
 /// devices that implement both interfaces.
-template <sync_block_device D> errc perform_sync(D& d, const bio& b, std::uint32_t& residual) noexcept {
+template <sync_block_device D>
+errc perform_sync(D& d, const bio& b, std::uint32_t& residual) noexcept {
   residual = 0;
   switch (b.operation) {
   case op::read:
@@ -47,7 +48,8 @@ template <sync_block_device D> errc perform_sync(D& d, const bio& b, std::uint32
 
 /// `Sync` may be a value type (the adapter owns the device) or an lvalue
 /// reference (the adapter refers to a device that outlives it).
-template <class Sync> class sync_adapter {
+template <class Sync>
+class sync_adapter {
   using device_type = std::remove_reference_t<Sync>;
   static_assert(sync_block_device<device_type>, "sync_adapter needs a sync_block_device");
 
@@ -74,6 +76,7 @@ private:
   Sync dev_;
 };
 
-template <class D> sync_adapter(D&) -> sync_adapter<D&>;
+template <class D>
+sync_adapter(D&) -> sync_adapter<D&>;
 
 BIOSTACK_NAMESPACE_END

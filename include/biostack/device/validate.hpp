@@ -55,7 +55,8 @@ BIOSTACK_NAMESPACE_BEGIN
   const std::uintptr_t mask = g.alignment > 1 ? g.alignment - 1u : 0u;
   if (b.segment_count == 0) {
     if (b.data == nullptr) return errc::invalid_argument;
-    if ((reinterpret_cast<std::uintptr_t>(b.data + b.mem_offset) & mask) != 0) return errc::misaligned;
+    if ((reinterpret_cast<std::uintptr_t>(b.data + b.mem_offset) & mask) != 0)
+      return errc::misaligned;
     return errc::ok;
   }
   if (b.segments == nullptr) return errc::invalid_argument;
@@ -63,8 +64,10 @@ BIOSTACK_NAMESPACE_BEGIN
   if (memory_bytes(b) < b.length) return errc::invalid_argument;
   errc st = errc::ok;
   for_each_piece(b, 0, b.length, [&st, mask](std::byte* p, std::uint32_t) noexcept {
-    if (p == nullptr) st = errc::invalid_argument;
-    else if (st == errc::ok && (reinterpret_cast<std::uintptr_t>(p) & mask) != 0) st = errc::misaligned;
+    if (p == nullptr)
+      st = errc::invalid_argument;
+    else if (st == errc::ok && (reinterpret_cast<std::uintptr_t>(p) & mask) != 0)
+      st = errc::misaligned;
   });
   return st;
 }

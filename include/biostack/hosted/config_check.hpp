@@ -7,5 +7,6 @@
 #include <biostack/config.hpp>
 
 #if !BIOSTACK_HOSTED
-#error "<biostack/hosted/...> headers need a hosted platform; this build is freestanding (BIOSTACK_HOSTED is 0)"
+#error                                                                                             \
+    "<biostack/hosted/...> headers need a hosted platform; this build is freestanding (BIOSTACK_HOSTED is 0)"
 #endif

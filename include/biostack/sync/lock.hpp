@@ -20,8 +20,10 @@ struct lock_policy_tag {};
 
 template <class L>
 concept lock_policy = std::default_initializable<L> && requires(L& l) {
-  { l.lock() } noexcept;
-  { l.unlock() } noexcept;
+  { l.lock() }
+  noexcept;
+  { l.unlock() }
+  noexcept;
 };
 
 /// No locking: every call on the component comes from one context at a time.
@@ -33,7 +35,8 @@ struct null_lock {
 static_assert(lock_policy<null_lock>);
 
 /// RAII guard for any lock policy.
-template <class L> class lock_guard {
+template <class L>
+class lock_guard {
 public:
   explicit lock_guard(L& l) noexcept : l_(l) { l_.lock(); }
   ~lock_guard() { l_.unlock(); }
