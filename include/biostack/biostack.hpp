@@ -24,5 +24,7 @@
 #include <biostack/device/sync_adapter.hpp>
 #include <biostack/device/validate.hpp>
 
+#include <biostack/devices/faulty.hpp>
 #include <biostack/devices/null.hpp>
 #include <biostack/devices/ram.hpp>
+#include <biostack/devices/recording.hpp>

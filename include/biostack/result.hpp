@@ -22,9 +22,18 @@ public:
     BIOSTACK_ASSERT(e != errc::ok);
   } // NOLINT implicit
 
+private:
+  // Never another `result` or an `errc`: a T constructible from them (`bool`,
+  // through the explicit `operator bool`) would turn a copied error into a value.
+  template <class U>
+  static constexpr bool is_value_source =
+      !std::is_same_v<std::remove_cvref_t<U>, result> &&
+      !std::is_same_v<std::remove_cvref_t<U>, errc> && std::is_constructible_v<T, U&&>;
+
+public:
   /// A value result.
   template <class U = T>
-  requires std::is_constructible_v<T, U&&>
+  requires is_value_source<U>
   constexpr result(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) // NOLINT implicit
       : error_(errc::ok) {
     ::new (static_cast<void*>(&storage_.value)) T(std::forward<U>(v));

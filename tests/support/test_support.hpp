@@ -31,7 +31,10 @@ template <class F>
 bool run_on_small_stack(std::size_t stack_bytes, F&& f) {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
-  if (pthread_attr_setstacksize(&attr, stack_bytes) != 0) return false;
+  if (pthread_attr_setstacksize(&attr, stack_bytes) != 0) {
+    pthread_attr_destroy(&attr);
+    return false;
+  }
   struct box {
     F* fn;
   } b{&f};
@@ -40,8 +43,9 @@ bool run_on_small_stack(std::size_t stack_bytes, F&& f) {
     (*static_cast<box*>(p)->fn)();
     return nullptr;
   };
-  if (pthread_create(&t, &attr, entry, &b) != 0) return false;
+  const int rc = pthread_create(&t, &attr, entry, &b);
   pthread_attr_destroy(&attr);
+  if (rc != 0) return false;
   pthread_join(t, nullptr);
   return true;
 }

@@ -214,6 +214,7 @@ public:
     residual_.store(0, std::memory_order_relaxed);
     pending_.store(0, std::memory_order_relaxed);
     fan_in_ = false;
+    fan_in_open_ = false;
     state_.store(state_idle, std::memory_order_release);
   }
 
@@ -250,7 +251,8 @@ private:
 
   std::atomic<errc> status_{errc::ok};
   std::atomic<std::uint8_t> state_{state_idle};
-  bool fan_in_ = false; // parent of a split: a short child counts as an error
+  bool fan_in_ = false;      // parent of a split: a short child counts as an error
+  bool fan_in_open_ = false; // between begin_fan_in and end_fan_in (submitter-only)
   std::atomic<std::uint32_t> residual_{0};
   std::atomic<std::uint32_t> pending_{0};
 };
@@ -285,8 +287,13 @@ struct bio_access {
 
   static void set_pending(bio& b, std::uint32_t n, bool fan_in) noexcept {
     b.fan_in_ = fan_in;
+    b.fan_in_open_ = fan_in;
     b.pending_.store(n, std::memory_order_release);
   }
+  // The submitter's view of a fan-in under construction; children never look
+  // at it, so it needs no atomicity.
+  static bool fan_in_open(const bio& b) noexcept { return b.fan_in_open_; }
+  static void close_fan_in(bio& b) noexcept { b.fan_in_open_ = false; }
   static void add_pending(bio& b) noexcept { b.pending_.fetch_add(1, std::memory_order_acq_rel); }
   static bool drop_pending(bio& b) noexcept {
     const std::uint32_t before = b.pending_.fetch_sub(1, std::memory_order_acq_rel);

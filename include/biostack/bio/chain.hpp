@@ -29,7 +29,8 @@ inline void begin_fan_in(bio& parent) noexcept {
 /// Registers `child` under `parent`; call before submitting the child.
 /// Requires an open fan-in (between `begin_fan_in` and `end_fan_in`).
 inline void add_child(bio& parent, bio& child) noexcept {
-  BIOSTACK_ASSERT(parent.pending() != 0 && "add_child outside begin_fan_in/end_fan_in");
+  BIOSTACK_ASSERT(detail::bio_access::fan_in_open(parent) &&
+                  "add_child outside begin_fan_in/end_fan_in");
   child.parent = &parent;
   detail::bio_access::add_pending(parent);
 }
@@ -37,6 +38,10 @@ inline void add_child(bio& parent, bio& child) noexcept {
 /// Closes the fan-in: if every child has already completed (or none was
 /// added), the parent completes here, in the caller's context.
 inline void end_fan_in(bio& parent) noexcept {
+  // Checked before the count drops: afterwards the parent may already be
+  // completed and reused. Closing twice would complete the parent early.
+  BIOSTACK_ASSERT(detail::bio_access::fan_in_open(parent) && "end_fan_in without an open fan-in");
+  detail::bio_access::close_fan_in(parent);
   if (detail::bio_access::drop_pending(parent)) end_io(parent);
 }
 

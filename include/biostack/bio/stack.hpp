@@ -85,9 +85,13 @@ public:
 
   /// Index of `b` in this stack; `b` must be one of its layers.
   [[nodiscard]] std::size_t index_of(const bio& b) const noexcept {
-    const auto i = static_cast<std::size_t>(&b - &layers_[0]);
-    BIOSTACK_ASSERT(i < Depth && "bio is not a layer of this stack");
-    return i;
+    // Compare addresses as integers: subtracting pointers into different
+    // objects would itself be undefined.
+    const auto addr = reinterpret_cast<std::uintptr_t>(&b);
+    const auto first = reinterpret_cast<std::uintptr_t>(&layers_[0]);
+    BIOSTACK_ASSERT(addr >= first && addr < first + sizeof(layers_) &&
+                    "bio is not a layer of this stack");
+    return (addr - first) / sizeof(bio);
   }
 
 private:

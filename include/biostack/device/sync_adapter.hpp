@@ -54,7 +54,10 @@ class sync_adapter {
   static_assert(sync_block_device<device_type>, "sync_adapter needs a sync_block_device");
 
 public:
+  // Constrained so that copying an adapter (`sync_adapter<D&>` is copyable)
+  // is not taken for constructing the device from it.
   template <class... Args>
+  requires std::is_constructible_v<Sync, Args&&...>
   explicit sync_adapter(Args&&... args) noexcept(std::is_nothrow_constructible_v<Sync, Args&&...>)
       : dev_(std::forward<Args>(args)...) {}
 

@@ -25,8 +25,9 @@ BIOSTACK_NAMESPACE_BEGIN
 /// 4. non-zero length (`invalid_argument`);
 /// 5. `offset + length` within the capacity, overflow-safe (`out_of_range`);
 /// 6. offset and length multiples of the block size (`misaligned`);
-/// 7. for reads and writes: memory present and large enough
-///    (`invalid_argument`), every address aligned to `g.alignment`
+/// 7. for reads and writes: memory present and large enough, and no more
+///    than `g.max_segments` segments under the bio's range
+///    (`invalid_argument`); every address aligned to `g.alignment`
 ///    (`misaligned`).
 /// Complexity: O(segment_count). ISR-safe.
 [[nodiscard]] inline errc validate(const bio& b, const device_geometry& g) noexcept {
@@ -60,15 +61,27 @@ BIOSTACK_NAMESPACE_BEGIN
     return errc::ok;
   }
   if (b.segments == nullptr) return errc::invalid_argument;
-  if (g.max_segments != 0 && b.segment_count > g.max_segments) return errc::invalid_argument;
   if (memory_bytes(b) < b.length) return errc::invalid_argument;
+  // Only the segments under [mem_offset, mem_offset + length) matter: a child
+  // of a split shares its parent's whole list, so they alone count against
+  // max_segments, and only they must be present and aligned.
   errc st = errc::ok;
-  for_each_piece(b, 0, b.length, [&st, mask](std::byte* p, std::uint32_t) noexcept {
-    if (p == nullptr)
-      st = errc::invalid_argument;
-    else if (st == errc::ok && (reinterpret_cast<std::uintptr_t>(p) & mask) != 0)
-      st = errc::misaligned;
-  });
+  std::uint64_t skip = b.mem_offset;
+  std::uint32_t left = b.length;
+  std::uint32_t touched = 0;
+  for (std::uint32_t i = 0; i < b.segment_count && left != 0; ++i) {
+    const segment& s = b.segments[i];
+    if (skip >= s.length) {
+      skip -= s.length;
+      continue;
+    }
+    if (s.data == nullptr) return errc::invalid_argument;
+    if (g.max_segments != 0 && ++touched > g.max_segments) return errc::invalid_argument;
+    if ((reinterpret_cast<std::uintptr_t>(s.data + skip) & mask) != 0) st = errc::misaligned;
+    const std::uint64_t avail = s.length - skip;
+    left -= avail < left ? static_cast<std::uint32_t>(avail) : left;
+    skip = 0;
+  }
   return st;
 }
 

@@ -1,0 +1,394 @@
+// Unit tests: request validation (validate(), range_fits, geometry) and the
+// same bad inputs through every reference device's submit.
+#include <biostack/device/sync_adapter.hpp>
+#include <biostack/device/validate.hpp>
+#include <biostack/devices/null.hpp>
+#include <biostack/devices/ram.hpp>
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+
+using namespace biostack;
+
+namespace Catch {
+template <>
+struct StringMaker<errc> {
+  static std::string convert(errc e) { return to_string(e); }
+};
+} // namespace Catch
+
+namespace {
+
+constexpr std::uint32_t bs = 512;
+constexpr std::uint32_t blocks = 128;
+constexpr std::uint64_t cap = std::uint64_t{bs} * blocks; // 64 KiB
+
+// A synchronous device that only counts calls: validation must stop bad
+// requests before any of them.
+struct counting_sync {
+  device_geometry geo{};
+  int calls = 0;
+  device_geometry geometry() const noexcept { return geo; }
+  errc read(std::uint64_t, std::byte*, std::uint32_t) noexcept { return ++calls, errc::ok; }
+  errc write(std::uint64_t, const std::byte*, std::uint32_t) noexcept { return ++calls, errc::ok; }
+  errc flush() noexcept { return ++calls, errc::ok; }
+  errc discard(std::uint64_t, std::uint32_t) noexcept { return ++calls, errc::ok; }
+  errc write_zeroes(std::uint64_t, std::uint32_t) noexcept { return ++calls, errc::ok; }
+};
+
+struct done_count {
+  int calls = 0;
+};
+completion_action count_done(bio&, void* ctx) noexcept {
+  ++static_cast<done_count*>(ctx)->calls;
+  return completion_action::proceed;
+}
+
+// Submits a freshly made bio to `dev` and returns its status, requiring
+// exactly one completion, delivered inline.
+template <class Dev>
+errc submit_status(Dev& dev, const std::function<void(bio&)>& make) {
+  bio b;
+  make(b);
+  done_count dc;
+  b.on_done = completion{&count_done, &dc};
+  dev.submit(b);
+  REQUIRE(dc.calls == 1);
+  REQUIRE(b.completed());
+  return b.status();
+}
+
+alignas(64) std::byte ram_mem[cap];
+alignas(64) std::byte buf[cap];
+
+// The default test geometry: 128 blocks of 512 bytes, every operation offered.
+device_geometry base_geometry() {
+  device_geometry g;
+  g.block_size = bs;
+  g.block_count = blocks;
+  g.supports_flush = true;
+  g.supports_discard = true;
+  g.supports_write_zeroes = true;
+  return g;
+}
+
+// Checks `make`'s bio against `g` through validate(), ram_device,
+// sync_adapter and (when `g` is what null_device offers) null_device. Bad
+// requests never reach the synchronous device.
+void expect(const device_geometry& g, errc want, const std::function<void(bio&)>& make,
+            bool also_null = false) {
+  bio b;
+  make(b);
+  CHECK(validate(b, g) == want);
+
+  ram_device ram(ram_mem, cap, bs);
+  ram.set_geometry(g);
+  REQUIRE(ram.geometry().capacity() == g.capacity());
+  CHECK(submit_status(ram, make) == want);
+
+  counting_sync sync;
+  sync.geo = g;
+  sync_adapter<counting_sync&> adapter(sync);
+  CHECK(submit_status(adapter, make) == want);
+  if (want != errc::ok)
+    CHECK(sync.calls == 0);
+  else
+    CHECK(sync.calls >= 1);
+
+  if (also_null) {
+    null_device nul(bs, blocks);
+    CHECK(submit_status(nul, make) == want);
+    CHECK(nul.submitted() == 1);
+  }
+}
+
+auto rw(op o, std::uint64_t off, std::uint32_t len, std::byte* mem = buf) {
+  return [=](bio& b) { b.prepare(o, off, len, mem); };
+}
+
+} // namespace
+
+TEST_CASE("validate: good requests pass", "[validate]") {
+  const auto g = base_geometry();
+  expect(g, errc::ok, rw(op::read, 0, bs), true);
+  expect(g, errc::ok, rw(op::write, bs, 4 * bs), true);
+  expect(g, errc::ok, rw(op::flush, 0, 0, nullptr), true);
+  expect(g, errc::ok, rw(op::discard, 0, bs, nullptr), true);
+  expect(g, errc::ok, rw(op::write_zeroes, 2 * bs, bs, nullptr), true);
+  // The whole device, and exactly the last block.
+  expect(g, errc::ok, rw(op::read, 0, static_cast<std::uint32_t>(cap)), true);
+  expect(g, errc::ok, rw(op::write, cap - bs, bs), true);
+}
+
+TEST_CASE("validate: past the end is out_of_range", "[validate]") {
+  const auto g = base_geometry();
+  expect(g, errc::out_of_range, rw(op::read, cap, bs), true);
+  expect(g, errc::out_of_range, rw(op::write, cap - bs, 2 * bs), true);
+  expect(g, errc::out_of_range, rw(op::discard, cap, bs, nullptr), true);
+  expect(g, errc::out_of_range, rw(op::write_zeroes, cap + bs, bs, nullptr), true);
+  expect(g, errc::out_of_range, rw(op::read, UINT64_MAX - bs + 1, bs), true);
+}
+
+TEST_CASE("validate: offset + length wrapping 2^64 is out_of_range", "[validate]") {
+  const std::uint64_t near_end = UINT64_MAX - 511; // 512-aligned
+  REQUIRE(near_end % bs == 0);
+  // On the small device.
+  expect(base_geometry(), errc::out_of_range, rw(op::read, near_end, 1024), true);
+
+  // On a device whose capacity saturates at 2^64 - 1, where a naive
+  // `offset + length <= capacity` would wrap to a small sum and pass.
+  device_geometry huge = base_geometry();
+  huge.block_count = std::uint64_t{1} << 55; // 2^64 bytes: saturates
+  REQUIRE(huge.capacity() == UINT64_MAX);
+  bio b;
+  b.prepare(op::read, near_end, 1024, buf);
+  CHECK(validate(b, huge) == errc::out_of_range);
+  b.prepare(op::write, near_end - 512, 512, buf); // ends at 2^64 - 512: fits
+  CHECK(validate(b, huge) == errc::ok);
+
+  counting_sync sync;
+  sync.geo = huge;
+  sync_adapter<counting_sync&> adapter(sync);
+  CHECK(submit_status(adapter, rw(op::read, near_end, 1024)) == errc::out_of_range);
+  CHECK(submit_status(adapter, rw(op::write_zeroes, near_end, 0xFFFFFE00u, nullptr)) ==
+        errc::out_of_range);
+  CHECK(sync.calls == 0);
+
+  null_device nul(bs, std::uint64_t{1} << 55);
+  CHECK(submit_status(nul, rw(op::read, near_end, 1024)) == errc::out_of_range);
+  CHECK(submit_status(nul, rw(op::discard, near_end, 0xFFFFFE00u, nullptr)) == errc::out_of_range);
+  CHECK(submit_status(nul, rw(op::read, near_end - 512, 512)) == errc::ok);
+}
+
+TEST_CASE("validate: misaligned offset or length", "[validate]") {
+  const auto g = base_geometry();
+  expect(g, errc::misaligned, rw(op::read, 100, bs), true);
+  expect(g, errc::misaligned, rw(op::write, 0, bs + 1), true);
+  expect(g, errc::misaligned, rw(op::read, bs, 100), true);
+  expect(g, errc::misaligned, rw(op::discard, 1, bs, nullptr), true);
+  expect(g, errc::misaligned, rw(op::write_zeroes, 0, 7, nullptr), true);
+  // With 4 KiB blocks, a 512-byte-aligned request is misaligned.
+  device_geometry g4 = base_geometry();
+  g4.block_size = 4096;
+  g4.block_count = cap / 4096;
+  expect(g4, errc::misaligned, rw(op::read, 512, 4096));
+  expect(g4, errc::ok, rw(op::read, 4096, 4096));
+}
+
+TEST_CASE("validate: zero length", "[validate]") {
+  const auto g = base_geometry();
+  expect(g, errc::invalid_argument, rw(op::read, 0, 0), true);
+  expect(g, errc::invalid_argument, rw(op::write, bs, 0), true);
+  expect(g, errc::invalid_argument, rw(op::discard, 0, 0, nullptr), true);
+  expect(g, errc::invalid_argument, rw(op::write_zeroes, 0, 0, nullptr), true);
+  // A flush is the opposite: it must carry no range.
+  expect(g, errc::invalid_argument, rw(op::flush, 0, bs, nullptr), true);
+}
+
+TEST_CASE("validate: modifications of a read-only device", "[validate]") {
+  device_geometry g = base_geometry();
+  g.read_only = true;
+  expect(g, errc::read_only, rw(op::write, 0, bs));
+  expect(g, errc::read_only, rw(op::discard, 0, bs, nullptr));
+  expect(g, errc::read_only, rw(op::write_zeroes, 0, bs, nullptr));
+  expect(g, errc::ok, rw(op::read, 0, bs));
+  expect(g, errc::ok, rw(op::flush, 0, 0, nullptr));
+  // read_only is reported before the range and alignment checks.
+  expect(g, errc::read_only, rw(op::write, cap, bs));
+  expect(g, errc::read_only, rw(op::write, 1, 0));
+}
+
+TEST_CASE("validate: operations the geometry does not offer", "[validate]") {
+  device_geometry g = base_geometry();
+  g.supports_flush = false;
+  g.supports_discard = false;
+  g.supports_write_zeroes = false;
+  expect(g, errc::not_supported, rw(op::flush, 0, 0, nullptr));
+  expect(g, errc::not_supported, rw(op::discard, 0, bs, nullptr));
+  expect(g, errc::not_supported, rw(op::write_zeroes, 0, bs, nullptr));
+  expect(g, errc::ok, rw(op::read, 0, bs));
+  expect(g, errc::ok, rw(op::write, 0, bs));
+  // Unsupported wins over read-only and over a bad range.
+  g.read_only = true;
+  expect(g, errc::not_supported, rw(op::discard, cap, 0, nullptr));
+}
+
+TEST_CASE("validate: unknown operation value", "[validate]") {
+  const auto g = base_geometry();
+  expect(g, errc::invalid_argument, rw(static_cast<op>(99), 0, bs), true);
+  expect(g, errc::invalid_argument, rw(static_cast<op>(op_count), 0, bs), true);
+  device_geometry ro = g;
+  ro.read_only = true;
+  expect(ro, errc::invalid_argument, rw(static_cast<op>(99), 0, bs));
+}
+
+TEST_CASE("validate: reads and writes need memory", "[validate]") {
+  const auto g = base_geometry();
+  expect(g, errc::invalid_argument, rw(op::read, 0, bs, nullptr), true);
+  expect(g, errc::invalid_argument, rw(op::write, 0, bs, nullptr), true);
+  // A segment list announced but absent.
+  expect(
+      g, errc::invalid_argument,
+      [](bio& b) {
+        b.prepare(op::read, 0, bs);
+        b.segment_count = 2;
+      },
+      true);
+}
+
+namespace {
+alignas(64) std::byte seg_mem[4][1024];
+segment seg_list[4] = {{seg_mem[0], 512}, {seg_mem[1], 512}, {seg_mem[2], 512}, {seg_mem[3], 512}};
+
+auto sg(op o, std::uint32_t len, std::uint16_t count, std::uint32_t mem_offset = 0,
+        const segment* list = seg_list) {
+  return [=](bio& b) {
+    b.prepare(o, 0, len);
+    b.segments = list;
+    b.segment_count = count;
+    b.mem_offset = mem_offset;
+  };
+}
+} // namespace
+
+TEST_CASE("validate: scatter-gather lists", "[validate]") {
+  const auto g = base_geometry();
+  expect(g, errc::ok, sg(op::write, 2048, 4), true);
+  expect(g, errc::ok, sg(op::read, 1024, 4, 1024), true);
+  // Too short for the length, alone or because of the memory offset.
+  expect(g, errc::invalid_argument, sg(op::read, 2048, 3), true);
+  expect(g, errc::invalid_argument, sg(op::write, 2048, 4, 512), true);
+  expect(g, errc::invalid_argument, sg(op::read, 512, 1, 512), true);
+}
+
+TEST_CASE("validate: too many segments", "[validate]") {
+  device_geometry g = base_geometry();
+  g.max_segments = 2;
+  expect(g, errc::invalid_argument, sg(op::read, 2048, 4));
+  expect(g, errc::invalid_argument, sg(op::write, 1536, 3));
+  expect(g, errc::ok, sg(op::write, 1024, 2));
+}
+
+TEST_CASE("validate: max_segments counts the segments a slice touches", "[validate]") {
+  // A child of a split shares its parent's whole list at an offset; only the
+  // segments under its own range matter to the device.
+  device_geometry g = base_geometry();
+  g.max_segments = 2;
+  expect(g, errc::ok, sg(op::read, 1024, 4, 1024));              // segments 2 and 3
+  expect(g, errc::ok, sg(op::write, 512, 4, 1536));              // segment 3 only
+  expect(g, errc::ok, sg(op::read, 1024, 4, 512));               // segments 1 and 2
+  expect(g, errc::invalid_argument, sg(op::read, 1536, 4, 512)); // 1, 2, 3
+  // Empty segments carry nothing and do not count.
+  static const segment with_holes[] = {{seg_mem[0], 512}, {nullptr, 0}, {seg_mem[1], 512}};
+  expect(g, errc::ok, sg(op::read, 1024, 3, 0, with_holes));
+}
+
+TEST_CASE("validate: a null segment inside the range is invalid", "[validate]") {
+  const auto g = base_geometry();
+  static const segment bad_first[] = {{nullptr, 1024}, {seg_mem[1], 512}};
+  static const segment bad_second[] = {{seg_mem[0], 512}, {nullptr, 512}};
+  expect(g, errc::invalid_argument, sg(op::read, 512, 2, 0, bad_first), true);
+  // The range starts inside the null segment: no pointer arithmetic on null.
+  expect(g, errc::invalid_argument, sg(op::read, 512, 2, 512, bad_first), true);
+  expect(g, errc::invalid_argument, sg(op::write, 1024, 2, 0, bad_second), true);
+  // A null segment outside the range is not looked at.
+  expect(g, errc::ok, sg(op::read, 512, 2, 1024, bad_first), true);
+  expect(g, errc::ok, sg(op::read, 512, 2, 0, bad_second), true);
+}
+
+TEST_CASE("validate: memory alignment", "[validate]") {
+  device_geometry g = base_geometry();
+  g.alignment = 32;
+  expect(g, errc::ok, rw(op::read, 0, bs, buf));
+  expect(g, errc::misaligned, rw(op::read, 0, bs, buf + 16));
+  expect(g, errc::misaligned, rw(op::write, 0, bs, buf + 1));
+  // The address that counts is data + mem_offset.
+  expect(g, errc::misaligned, [](bio& b) {
+    b.prepare(op::read, 0, bs, buf);
+    b.mem_offset = 16;
+  });
+  expect(g, errc::ok, [](bio& b) {
+    b.prepare(op::read, 0, bs, buf + 16);
+    b.mem_offset = 16;
+  });
+  // Scatter-gather: every piece is checked, the first one at its offset.
+  static const segment second_off[] = {{seg_mem[0], 512}, {seg_mem[1] + 8, 512}};
+  expect(g, errc::ok, sg(op::write, 2048, 4));
+  expect(g, errc::misaligned, sg(op::write, 1024, 2, 0, second_off));
+  expect(g, errc::ok, sg(op::write, 512, 2, 0, second_off));
+  expect(g, errc::misaligned, sg(op::read, 512, 4, 8));
+  // Without an alignment requirement the same requests pass.
+  const auto g1 = base_geometry();
+  expect(g1, errc::ok, rw(op::read, 0, bs, buf + 1), true);
+  expect(g1, errc::ok, sg(op::write, 1024, 2, 0, second_off), true);
+}
+
+TEST_CASE("range_fits edge cases", "[validate]") {
+  STATIC_REQUIRE(range_fits(0, 0, 0));
+  STATIC_REQUIRE_FALSE(range_fits(0, 1, 0));
+  STATIC_REQUIRE_FALSE(range_fits(1, 0, 0));
+  STATIC_REQUIRE(range_fits(100, 0, 100));
+  STATIC_REQUIRE(range_fits(0, 100, 100));
+  STATIC_REQUIRE(range_fits(40, 60, 100));
+  STATIC_REQUIRE_FALSE(range_fits(40, 61, 100));
+  STATIC_REQUIRE_FALSE(range_fits(101, 0, 100));
+  STATIC_REQUIRE(range_fits(UINT64_MAX, 0, UINT64_MAX));
+  STATIC_REQUIRE(range_fits(0, UINT64_MAX, UINT64_MAX));
+  STATIC_REQUIRE_FALSE(range_fits(1, UINT64_MAX, UINT64_MAX));
+  STATIC_REQUIRE_FALSE(range_fits(UINT64_MAX, 1, UINT64_MAX));
+  // The wrapped sum would be 1023, well inside the capacity.
+  STATIC_REQUIRE_FALSE(range_fits(UINT64_MAX - 511, 1536, UINT64_MAX - 1));
+  STATIC_REQUIRE_FALSE(range_fits(UINT64_MAX - 511, 1024, 1u << 20));
+}
+
+TEST_CASE("device_geometry capacity saturates and valid() checks the values", "[validate]") {
+  device_geometry g;
+  CHECK(g.capacity() == 0); // no blocks
+  g.block_count = 8;
+  CHECK(g.capacity() == 4096);
+  g.block_size = 2;
+  g.block_count = (std::uint64_t{1} << 63) - 1;
+  CHECK(g.capacity() == UINT64_MAX - 1); // largest exact value
+  g.block_count = std::uint64_t{1} << 63;
+  CHECK(g.capacity() == UINT64_MAX); // 2^64 saturates
+  g.block_size = 4096;
+  g.block_count = UINT64_MAX;
+  CHECK(g.capacity() == UINT64_MAX);
+  g.block_count = std::uint64_t{1} << 52;
+  CHECK(g.capacity() == UINT64_MAX);
+  g.block_count = (std::uint64_t{1} << 52) - 1;
+  CHECK(g.capacity() == UINT64_MAX - 4095);
+
+  device_geometry v;
+  CHECK(v.valid());
+  v.block_size = 0;
+  CHECK_FALSE(v.valid());
+  v.block_size = 500;
+  CHECK_FALSE(v.valid());
+  v.block_size = 4096;
+  CHECK(v.valid());
+  v.alignment = 0;
+  CHECK_FALSE(v.valid());
+  v.alignment = 24;
+  CHECK_FALSE(v.valid());
+  v.alignment = 64;
+  CHECK(v.valid());
+  v.max_transfer = 6000;
+  CHECK_FALSE(v.valid());
+  v.max_transfer = 8192;
+  CHECK(v.valid());
+  v.max_transfer = 0; // unlimited
+  CHECK(v.valid());
+}
+
+TEST_CASE("validate with a zero block size never divides by zero", "[validate]") {
+  device_geometry g = base_geometry();
+  g.block_size = 0;
+  bio b;
+  b.prepare(op::read, 0, 512, buf);
+  CHECK(validate(b, g) == errc::out_of_range); // capacity 0
+  b.prepare(op::flush, 0, 0);
+  CHECK(validate(b, g) == errc::ok);
+}
