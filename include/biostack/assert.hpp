@@ -45,12 +45,24 @@ inline panic_handler set_panic_handler(panic_handler h) noexcept {
 
 BIOSTACK_NAMESPACE_END
 
+/// 1: panics report the failed expression and file (the default in debug
+/// builds); 0: they report empty strings and the line only, which keeps the
+/// message strings out of small images (the default with NDEBUG).
+#ifndef BIOSTACK_ASSERT_MESSAGES
+#define BIOSTACK_ASSERT_MESSAGES BIOSTACK_DEBUG
+#endif
+
 /// Checks an invariant whose violation is a programming error. Always on:
 /// the checks guarded by it are cheap and protect exactly-once completion.
 /// Override (for example with a logging variant) by defining it first.
 #ifndef BIOSTACK_ASSERT
+#if BIOSTACK_ASSERT_MESSAGES
 #define BIOSTACK_ASSERT(expr)                                                                      \
   (BIOSTACK_LIKELY(expr) ? static_cast<void>(0) : ::biostack::panic(#expr, __FILE__, __LINE__))
+#else
+#define BIOSTACK_ASSERT(expr)                                                                      \
+  (BIOSTACK_LIKELY(expr) ? static_cast<void>(0) : ::biostack::panic("", "", __LINE__))
+#endif
 #endif
 
 /// Like BIOSTACK_ASSERT but compiled out unless BIOSTACK_DEBUG is 1: used on

@@ -361,6 +361,17 @@ TEST_CASE("device_geometry capacity saturates and valid() checks the values", "[
   g.block_count = (std::uint64_t{1} << 52) - 1;
   CHECK(g.capacity() == UINT64_MAX - 4095);
 
+  // A block size that is not a power of two is a malformed geometry: its
+  // capacity is 0, so every ranged request is refused rather than checked
+  // with a wrong alignment mask.
+  device_geometry odd;
+  odd.block_size = 500;
+  odd.block_count = 16;
+  CHECK(odd.capacity() == 0);
+  std::byte odd_mem[1000];
+  bio odd_read(op::read, 0, 1000, odd_mem);
+  CHECK(validate(odd_read, odd) == errc::out_of_range);
+
   device_geometry v;
   CHECK(v.valid());
   v.block_size = 0;

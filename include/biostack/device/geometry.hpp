@@ -2,6 +2,7 @@
 #pragma once
 
 #include <biostack/config.hpp>
+#include <bit>
 #include <cstdint>
 
 BIOSTACK_NAMESPACE_BEGIN
@@ -22,17 +23,26 @@ struct device_geometry {
   bool supports_fua = false;          ///< honours bio_flags::fua natively
   bool volatile_cache = false;        ///< completed writes need a flush to be durable
 
-  /// Capacity in bytes (saturates instead of wrapping).
+  /// Capacity in bytes (saturates instead of wrapping). Block sizes are
+  /// powers of two (see `valid()`); for any other block size the capacity is
+  /// 0, so nothing validates against a malformed geometry. Uses shifts only:
+  /// no 64-bit division is pulled into small images.
   [[nodiscard]] constexpr std::uint64_t capacity() const noexcept {
-    if (block_count != 0 && block_size > UINT64_MAX / block_count) return UINT64_MAX;
-    return block_count * block_size;
+    if (!is_pow2(block_size)) return 0;
+    const int shift = std::countr_zero(block_size);
+    if (block_count > (UINT64_MAX >> shift)) return UINT64_MAX;
+    return block_count << shift;
+  }
+
+  /// True for a non-zero power of two.
+  [[nodiscard]] static constexpr bool is_pow2(std::uint64_t v) noexcept {
+    return v != 0 && (v & (v - 1)) == 0;
   }
 
   /// True when the values are usable: block size a non-zero power of two,
   /// alignment a non-zero power of two, max_transfer a multiple of block size.
   [[nodiscard]] constexpr bool valid() const noexcept {
-    const auto pow2 = [](std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; };
-    return pow2(block_size) && pow2(alignment) && (max_transfer % block_size) == 0;
+    return is_pow2(block_size) && is_pow2(alignment) && (max_transfer & (block_size - 1u)) == 0;
   }
 };
 

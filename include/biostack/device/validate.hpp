@@ -49,8 +49,9 @@ BIOSTACK_NAMESPACE_BEGIN
   if (b.operation == op::flush) return b.length == 0 ? errc::ok : errc::invalid_argument;
   if (b.length == 0) return errc::invalid_argument;
   if (!range_fits(b.offset, b.length, g.capacity())) return errc::out_of_range;
-  if (g.block_size == 0 || b.offset % g.block_size != 0 || b.length % g.block_size != 0)
-    return errc::misaligned;
+  // capacity() is 0 for a block size that is not a power of two, so a
+  // malformed geometry has already failed the range check above.
+  if (((b.offset | b.length) & (g.block_size - 1u)) != 0) return errc::misaligned;
   if (!carries_data(b.operation)) return errc::ok;
 
   const std::uintptr_t mask = g.alignment > 1 ? g.alignment - 1u : 0u;
