@@ -1,0 +1,974 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+/// The tagged dispatcher: a queue, a tag pool and the policies around them,
+/// between whoever produces bios and a block device.
+///
+///     ram_device dev{mem, sizeof mem};
+///     dispatcher<ram_device, policies<elevator<64>, max_transfer<65536>, counters>> d{dev};
+///     d.submit(b);     // validated, queued, merged/split, issued on a free tag
+///     d.poll();        // deferred completions, timeouts, retries, shortages
+///
+/// Behaviour (illumos xbuf, DragonFly xdisk, FreeBSD blkback):
+/// - every bio is validated first; a bad one completes with a clear `errc`;
+/// - at most `active_limit` device requests are outstanding; after hitting
+///   the limit issuing resumes when in-flight falls to the low-water mark;
+/// - the device's `submit` is never called with the dispatcher's lock held,
+///   and completions never recurse into the device: an inline-completing
+///   device is driven by a loop (a trampoline), so stack use is bounded
+///   whatever the queue length;
+/// - a shortage of request objects delays (never loses, never reorders) and
+///   is retried on the next completion or `poll()`, even with nothing in
+///   flight;
+/// - `ordered` bios and flushes are barriers: everything submitted before
+///   one is issued and completed before it is issued, and nothing submitted
+///   after it is issued before it completes;
+/// - `no_device` requeues (unless `fail_fast`), `media_error` never retries;
+/// - a timed-out request completes with `timed_out`; its late completion is
+///   recognised by the tag generation and dropped;
+/// - the dispatcher is itself a `block_device` (with `poll()`), so a cache or
+///   another layer can sit on top of it.
+
+#include <biostack/alloc/static_pool.hpp>
+#include <biostack/bio/chain.hpp>
+#include <biostack/bio/memory.hpp>
+#include <biostack/clock.hpp>
+#include <biostack/completion/deferred.hpp>
+#include <biostack/device/concepts.hpp>
+#include <biostack/device/validate.hpp>
+#include <biostack/dispatch/policies.hpp>
+#include <biostack/policy.hpp>
+#include <biostack/queue/fifo.hpp>
+#include <biostack/split/none.hpp>
+#include <biostack/stats/concepts.hpp>
+#include <biostack/sync/lock.hpp>
+#include <type_traits>
+
+BIOSTACK_NAMESPACE_BEGIN
+
+namespace detail {
+template <std::size_t Segments>
+struct request_segments {
+  segment segs[Segments];
+};
+template <>
+struct request_segments<0> {};
+} // namespace detail
+
+/// One device request: the bio the device sees, plus the dispatcher's
+/// bookkeeping. Comes from the allocation policy. Not for users.
+template <std::size_t Segments>
+struct dispatch_request : bio, detail::request_segments<Segments> {
+  bio* head = nullptr;              ///< first member, or the bio being split
+  dispatch_request* next = nullptr; ///< completion / requeue linkage
+  std::uint64_t started = 0;        ///< clock at issue (latency, deadline)
+  std::uint32_t seq = 0;            ///< issue order, for in-order requeue
+  std::uint32_t gen = 0;            ///< the tag generation it was issued under
+  std::uint32_t retries = 0;
+  std::uint16_t tag = 0;
+  std::uint8_t kind = 0;
+  std::uint8_t lane = 0; ///< 0: shared tags and pool; 1: reserved
+};
+
+/// Lifecycle of a dispatcher.
+enum class dispatch_state : std::uint8_t {
+  open,     ///< accepting work
+  draining, ///< refusing new work (`shutting_down`), finishing what it has
+  closed,   ///< refusing new work, nothing left
+};
+
+template <class Device, class Policies = policies<>>
+class dispatcher {
+public:
+  using device_type = Device;
+  using queue_type = select_policy_t<Policies, queue_policy_tag, fifo>;
+  using split_type = select_policy_t<Policies, split_policy_tag, no_split>;
+  using alloc_type = select_policy_t<Policies, alloc_policy_tag, static_pool<32>>;
+  using tags_type = select_policy_t<Policies, tag_policy_tag, tags<32>>;
+  using merge_type = select_policy_t<Policies, merge_policy_tag, no_merge>;
+  using timeout_type = select_policy_t<Policies, timeout_policy_tag, no_timeout>;
+  using retry_type = select_policy_t<Policies, retry_policy_tag, retry<>>;
+  using completion_type = select_policy_t<Policies, completion_policy_tag, inline_completion>;
+  using stats_type = select_policy_t<Policies, stats_policy_tag, null_stats>;
+  using lock_type = select_policy_t<Policies, lock_policy_tag, null_lock>;
+  using clock_type = select_policy_t<Policies, clock_policy_tag, no_clock>;
+  using request = dispatch_request<merge_type::max_segments>;
+  using pool_type = typename alloc_type::template pool<request>;
+
+  static_assert(block_device<Device>, "dispatcher needs a block_device");
+  static_assert(queue_discipline<queue_type>);
+  static_assert(split_policy<split_type>);
+  static_assert(object_pool<pool_type, request>);
+  static_assert(stats_policy<stats_type>);
+  static_assert(lock_policy<lock_type>);
+  static_assert(tick_source<clock_type>);
+  static_assert(timeout_type::ticks == 0 || !std::is_same_v<clock_type, no_clock>,
+                "timeouts need a clock policy (manual_clock, steady_clock_ns, your own)");
+
+  static constexpr std::size_t tag_count = tags_type::count;
+  static constexpr std::size_t active_limit = tags_type::active_limit;
+  static constexpr std::size_t low_water = tags_type::low_water;
+  static constexpr std::size_t reserved_tags = tags_type::reserved;
+
+  /// Called once when a drain or shutdown finishes (from the context that
+  /// delivered the last completion, without the lock held).
+  using idle_fn = void (*)(void* context) noexcept;
+
+  /// A dispatcher in front of `target`, which must outlive it. The device's
+  /// geometry is read once, here.
+  explicit dispatcher(Device& target) noexcept
+      : dev_(target), geo_(target.geometry()), capacity_(geo_.capacity()),
+        block_mask_(geo_.block_size - 1u),
+        align_mask_(geo_.alignment > 1 ? geo_.alignment - 1u : 0u) {
+    BIOSTACK_ASSERT(geo_.valid());
+    for (std::size_t i = 0; i < tag_count; ++i) {
+      free_tags_[i] = static_cast<std::uint16_t>(tag_count - 1 - i);
+    }
+    free_count_ = tag_count;
+    for (std::size_t i = 0; i < reserved_tags; ++i) {
+      reserved_free_[i] = static_cast<std::uint16_t>(tag_count + reserved_tags - 1 - i);
+    }
+    reserved_free_count_ = reserved_tags;
+  }
+  dispatcher(const dispatcher&) = delete;
+  dispatcher& operator=(const dispatcher&) = delete;
+  /// Requires: idle (nothing queued or in flight); destroying a dispatcher
+  /// that still owns bios would lose them.
+  ~dispatcher() { BIOSTACK_ASSERT(idle_locked()); }
+
+  // ---- block_device -----------------------------------------------------
+
+  /// The device's geometry; when the split policy splits, requests of any
+  /// size are accepted (max_transfer 0).
+  [[nodiscard]] device_geometry geometry() const noexcept {
+    device_geometry g = geo_;
+    if constexpr (split_type::splits) g.max_transfer = 0;
+    return g;
+  }
+
+  /// Queues `b` and starts whatever the tags allow. `b` completes exactly
+  /// once: with the device's status, or at once with `shutting_down` (drain
+  /// or shutdown), `no_device` (fail-fast bio while the path is down) or the
+  /// validation error (`validate()`, plus `invalid_argument` for a bio larger
+  /// than the device's max_transfer when the split policy does not split).
+  /// A completion delivered inline never runs inside a callback's own
+  /// `submit`: nested submissions only queue. Thread-safe per the lock
+  /// policy; not ISR-safe (a lock policy may block).
+  /// Complexity: the discipline's push, plus the work it unblocks.
+  void submit(bio& b) noexcept {
+    const errc v = check(b);
+    lock_.lock();
+    stats_.on_submit();
+    if (BIOSTACK_UNLIKELY(v != errc::ok)) {
+      reject_locked(b, v);
+    } else if (BIOSTACK_UNLIKELY(state_ != dispatch_state::open)) {
+      reject_locked(b, errc::shutting_down);
+    } else if (BIOSTACK_UNLIKELY(path_down_ && has(b.flags, bio_flags::fail_fast))) {
+      reject_locked(b, errc::no_device);
+    } else {
+      enqueue_locked(b);
+    }
+    run_or_unlock();
+  }
+
+  /// Like `submit`, on the reserved lane (`tags<..., Reserved>`): the bio
+  /// goes out on one of the reserved tags with its own request object, in
+  /// FIFO order among reserved bios, ahead of the shared queue and outside
+  /// the active limit, so it cannot starve behind it. Reserved bios are never
+  /// merged or split (one larger than the split policy allows completes with
+  /// `invalid_argument`) and are not ordered against the shared queue's
+  /// barriers. Path loss, retries and timeouts apply as usual.
+  void submit_reserved(bio& b) noexcept requires(tags_type::reserved != 0) {
+    errc v = check(b);
+    if constexpr (split_type::splits) {
+      if (v == errc::ok && b.length != 0 && split_.chunk(b, 0, geo_) < b.length)
+        v = errc::invalid_argument;
+    }
+    lock_.lock();
+    stats_.on_submit();
+    if (v != errc::ok)
+      reject_locked(b, v);
+    else if (state_ != dispatch_state::open)
+      reject_locked(b, errc::shutting_down);
+    else if (path_down_ && has(b.flags, bio_flags::fail_fast))
+      reject_locked(b, errc::no_device);
+    else
+      reserved_q_.push_back(b);
+    run_or_unlock();
+  }
+
+  /// Processes deferred completions, expires timed-out requests, retries
+  /// after path loss when the backoff has passed, and restarts a queue that
+  /// stalled on a shortage, even when nothing is in flight. Polls the device
+  /// first when it is pollable (without the lock). Returns the device's
+  /// poll count plus the deferred completions processed.
+  std::size_t poll() noexcept {
+    std::size_t work = poll_if_pollable(dev_);
+    lock_.lock();
+    if constexpr (completion_type::deferred) work += take_deferred_locked();
+    // Timeouts and path checks complete bios, so they run in the dispatch
+    // loop: whichever context runs it now will do them.
+    poll_pending_ = true;
+    run_or_unlock();
+    return work;
+  }
+
+  // ---- control ------------------------------------------------------------
+
+  /// Holds back issuing (bios still queue and may merge) until the matching
+  /// `unplug()`: lets a producer hand over a batch at once. Nests.
+  void plug() noexcept {
+    lock_guard<lock_type> g(lock_);
+    ++plugged_;
+  }
+  void unplug() noexcept {
+    lock_.lock();
+    BIOSTACK_ASSERT(plugged_ != 0);
+    --plugged_;
+    run_or_unlock();
+  }
+
+  /// Completes every queued (not yet issued) bio for which `pred(const bio&)`
+  /// is true with status `code` and no data transferred; the others stay
+  /// queued, in order (xbuf flushq). Issued requests, including requeued
+  /// ones, are not touched. `pred` runs under the dispatcher's lock: it must
+  /// not call back into the dispatcher. Returns the number cancelled.
+  template <class Pred>
+  std::size_t cancel_queued(Pred&& pred, errc code = errc::cancelled) noexcept {
+    BIOSTACK_ASSERT(code != errc::ok);
+    lock_.lock();
+    const std::size_t n = cancel_locked(pred, code);
+    run_or_unlock();
+    return n;
+  }
+
+  /// Refuses new work from now on (`shutting_down`), lets queued and
+  /// in-flight work finish, then moves to `closed` and calls `on_idle`
+  /// (at once, from here, if there is nothing to wait for).
+  void drain(idle_fn on_idle = nullptr, void* context = nullptr) noexcept {
+    lock_.lock();
+    begin_drain_locked(on_idle, context);
+    run_or_unlock();
+  }
+
+  /// Like `drain`, but queued bios that were never issued complete with
+  /// `cancelled`; in-flight work is never cancelled (blkback).
+  void shutdown(idle_fn on_idle = nullptr, void* context = nullptr) noexcept {
+    lock_.lock();
+    begin_drain_locked(on_idle, context);
+    cancel_locked([](const bio&) noexcept { return true; }, errc::cancelled);
+    run_or_unlock();
+  }
+
+  /// Accepts work again after a drain or shutdown.
+  void resume() noexcept {
+    lock_guard<lock_type> g(lock_);
+    state_ = dispatch_state::open;
+    idle_fn_ = nullptr;
+  }
+
+  /// Tells the dispatcher the device's path is back (xdisk: a span returned):
+  /// requeued requests are issued again, first and in order.
+  void notify_path_restored() noexcept {
+    lock_.lock();
+    path_down_ = false;
+    run_or_unlock();
+  }
+
+  // ---- observation --------------------------------------------------------
+
+  [[nodiscard]] dispatch_state state() const noexcept {
+    lock_guard<lock_type> g(lock_);
+    return state_;
+  }
+  /// Device requests outstanding (tags in use, timed-out ones included).
+  [[nodiscard]] std::size_t in_flight() const noexcept {
+    lock_guard<lock_type> g(lock_);
+    return in_flight_ + (reserved_tags - reserved_free_count_);
+  }
+  /// Bios waiting to be issued (queued, behind a barrier, or half split).
+  [[nodiscard]] std::size_t queued() const noexcept {
+    lock_guard<lock_type> g(lock_);
+    return queue_.size() + held_.size() + reserved_q_.size() + (splitting_ != nullptr ? 1u : 0u);
+  }
+  /// Device requests waiting for the path to come back.
+  [[nodiscard]] std::size_t requeued() const noexcept {
+    lock_guard<lock_type> g(lock_);
+    std::size_t n = 0;
+    for (request* q = requeue_; q != nullptr; q = q->next) ++n;
+    return n;
+  }
+  [[nodiscard]] bool path_down() const noexcept {
+    lock_guard<lock_type> g(lock_);
+    return path_down_;
+  }
+  /// True when nothing is queued, requeued or in flight.
+  [[nodiscard]] bool idle() const noexcept {
+    lock_guard<lock_type> g(lock_);
+    return idle_locked();
+  }
+  /// A copy of the statistics policy's state, taken under the lock.
+  [[nodiscard]] stats_type stats() const noexcept {
+    lock_guard<lock_type> g(lock_);
+    return stats_;
+  }
+  [[nodiscard]] Device& device() noexcept { return dev_; }
+  /// The clock policy instance (advance a `manual_clock` through it).
+  [[nodiscard]] clock_type& clock() noexcept { return clock_; }
+  /// The allocation pool (shared pools, tests provoking shortages). Touch it
+  /// only when no other context uses the dispatcher.
+  [[nodiscard]] pool_type& pool() noexcept { return pool_; }
+
+private:
+  static constexpr std::uint8_t kind_whole = 0;  // one bio, or a merged run of bios
+  static constexpr std::uint8_t kind_piece = 1;  // one piece of a split bio
+  static constexpr std::uint8_t kind_zombie = 2; // timed out; the device still holds it
+
+  static constexpr bool merging = merge_type::enabled;
+  static constexpr bool wants_time = queue_type::uses_clock || stats_type::wants_latency ||
+                                     timeout_type::ticks != 0 || retry_type::backoff != 0 ||
+                                     retry_type::loss_timeout != 0;
+
+  std::uint64_t now() noexcept {
+    if constexpr (wants_time) {
+      return static_cast<std::uint64_t>(clock_.now());
+    } else {
+      return 0;
+    }
+  }
+
+  // Validation that needs no dispatcher state (geometry is fixed), so it
+  // runs before taking the lock.
+  errc check(const bio& b) const noexcept {
+    if (BIOSTACK_LIKELY(carries_data(b.operation) && b.segment_count == 0 && b.length != 0 &&
+                        b.data != nullptr && !geo_.read_only)) {
+      // The common case, checked as `validate` does but with masks for the
+      // power-of-two block size and alignment instead of divisions.
+      if (!range_fits(b.offset, b.length, capacity_)) return errc::out_of_range;
+      if (((b.offset | b.length) & block_mask_) != 0) return errc::misaligned;
+      if ((reinterpret_cast<std::uintptr_t>(b.data + b.mem_offset) & align_mask_) != 0)
+        return errc::misaligned;
+      if constexpr (!split_type::splits) {
+        if (geo_.max_transfer != 0 && b.length > geo_.max_transfer) return errc::invalid_argument;
+      }
+      return errc::ok;
+    }
+    const errc v = validate(b, geo_);
+    if (v != errc::ok) return v;
+    if constexpr (!split_type::splits) {
+      if (geo_.max_transfer != 0 && b.length > geo_.max_transfer) return errc::invalid_argument;
+    }
+    return errc::ok;
+  }
+
+  // Finished without reaching the device: nothing was transferred.
+  void reject_locked(bio& b, errc e) noexcept {
+    b.record_error(e);
+    b.set_residual(b.length);
+    rejected_.push_back(b);
+  }
+
+  void enqueue_locked(bio& b) noexcept {
+    // Behind a pending barrier everything waits in arrival order; the
+    // discipline only ever sees one barrier-free epoch.
+    if (BIOSTACK_UNLIKELY(!held_.empty() || is_barrier(b))) {
+      held_.push_back(b);
+    } else {
+      queue_.push(b, now());
+    }
+    stats_.on_queue_depth(queue_.size() + held_.size());
+  }
+
+  // Runs the dispatch loop unless another context already runs it (then that
+  // context will see the work just added). Entered with the lock held,
+  // returns with it released.
+  void run_or_unlock() noexcept {
+    if (running_) {
+      lock_.unlock();
+      return;
+    }
+    running_ = true;
+    run_locked();
+  }
+
+  // The trampoline. Only one context runs it at a time (`running_`); others
+  // leave their work on the lists and return. Device submissions and user
+  // callbacks happen with the lock released; an inline completion arriving
+  // during `dev_.submit` only links the request onto `done_` and returns, and
+  // this loop picks it up, so the stack never grows with the queue.
+  void run_locked() noexcept {
+    for (;;) {
+      if (request* q = done_head_) {
+        done_head_ = q->next;
+        if (done_head_ == nullptr) done_tail_ = nullptr;
+        finish_locked(*q);
+        continue;
+      }
+      // After the completions already in: an answer that arrived in time is
+      // not a timeout.
+      if (BIOSTACK_UNLIKELY(poll_pending_)) {
+        poll_pending_ = false;
+        if constexpr (timeout_type::ticks != 0) expire_locked();
+        if (path_down_) path_check_locked();
+        continue;
+      }
+      if (BIOSTACK_UNLIKELY(!rejected_.empty())) {
+        bio* b = rejected_.pop_front();
+        stats_.on_complete(b->status());
+        lock_.unlock();
+        end_io(*b);
+        lock_.lock();
+        continue;
+      }
+      request* q = start_next_locked();
+      if (q == nullptr) break;
+      lock_.unlock();
+      dev_.submit(*q);
+      lock_.lock();
+    }
+    idle_fn fire = nullptr;
+    void* ctx = nullptr;
+    if (BIOSTACK_UNLIKELY(state_ == dispatch_state::draining) && idle_locked()) {
+      state_ = dispatch_state::closed;
+      fire = idle_fn_;
+      ctx = idle_ctx_;
+      idle_fn_ = nullptr;
+    }
+    running_ = false;
+    lock_.unlock();
+    if (fire != nullptr) fire(ctx);
+  }
+
+  // ---- issuing --------------------------------------------------------------
+
+  // The next device request to issue, with its tag taken, or nullptr when
+  // nothing may go now (plugged, path down, barrier, limit, shortage, empty).
+  request* start_next_locked() noexcept {
+    if (BIOSTACK_UNLIKELY(plugged_ != 0 || path_down_)) return nullptr;
+    if constexpr (reserved_tags != 0) {
+      if (requeue_ != nullptr && requeue_->lane != 0) return reissue_locked();
+      if (!reserved_q_.empty() && reserved_free_count_ != 0) return start_reserved_locked();
+    }
+    if (in_flight_ >= active_limit) {
+      throttled_ = true;
+      return nullptr;
+    }
+    if (BIOSTACK_UNLIKELY(throttled_)) {
+      if (in_flight_ > low_water) return nullptr;
+      throttled_ = false;
+    }
+    // Requeued requests go first, in issue order: they were submitted before
+    // anything still queued.
+    if (BIOSTACK_UNLIKELY(requeue_ != nullptr)) return reissue_locked();
+    if constexpr (split_type::splits) {
+      if (splitting_ != nullptr) return next_piece_locked();
+    }
+    if (BIOSTACK_UNLIKELY(barrier_issued_)) {
+      // The barrier is done once everything issued with or before it is back
+      // (timed-out requests included: the device still holds them).
+      barrier_done_check_locked();
+      if (barrier_issued_) return nullptr;
+    }
+
+    const std::uint64_t t = now();
+    bool from_held = false;
+    bio* b = pick_locked(t, from_held);
+    if (b == nullptr) return nullptr;
+    if constexpr (split_type::splits) {
+      if (b->length != 0 && split_.chunk(*b, 0, geo_) < b->length) {
+        if (from_held)
+          held_.remove(*b);
+        else
+          pop_expect(b, t);
+        if (is_barrier(*b)) barrier_issued_ = true;
+        splitting_ = b;
+        split_done_ = 0;
+        split_pieces_ = 0;
+        begin_fan_in(*b);
+        return next_piece_locked();
+      }
+    }
+    request* q = pool_.allocate();
+    if (BIOSTACK_UNLIKELY(q == nullptr)) {
+      stats_.on_shortage();
+      return nullptr;
+    }
+    if (BIOSTACK_UNLIKELY(from_held)) {
+      held_.remove(*b);
+      barrier_issued_ = true;
+    } else {
+      pop_expect(b, t);
+    }
+    build_whole_locked(*q, *b, t, merging);
+    issue_locked(*q, true);
+    return q;
+  }
+
+  request* reissue_locked() noexcept {
+    request* q = requeue_;
+    requeue_ = q->next;
+    q->rearm();
+    issue_locked(*q, false);
+    return q;
+  }
+
+  request* start_reserved_locked() noexcept requires(reserved_tags != 0) {
+    bio& b = *reserved_q_.pop_front();
+    const std::uint16_t t = reserved_free_[reserved_free_count_ - 1];
+    request& q = reserved_reqs_[t - tag_count];
+    build_whole_locked(q, b, 0, false);
+    q.lane = 1;
+    issue_locked(q, true);
+    return &q;
+  }
+
+  void pop_expect([[maybe_unused]] bio* b, std::uint64_t t) noexcept {
+    [[maybe_unused]] bio* p = queue_.pop(t);
+    BIOSTACK_DEBUG_ASSERT(p == b);
+  }
+
+  // What goes next: the discipline's choice; when its epoch is empty, the
+  // barrier heading `held_` (only once everything before it has completed),
+  // or the next epoch released into the discipline.
+  bio* pick_locked(std::uint64_t t, bool& from_held) noexcept {
+    for (;;) {
+      if (bio* b = queue_.peek(t)) return b;
+      bio* f = held_.front();
+      if (f == nullptr) return nullptr;
+      if (is_barrier(*f)) {
+        if (in_flight_ != 0 || requeue_ != nullptr || splitting_ != nullptr) return nullptr;
+        from_held = true;
+        return f;
+      }
+      while (f != nullptr && !is_barrier(*f)) {
+        held_.pop_front();
+        queue_.push(*f, t);
+        f = held_.front();
+      }
+    }
+  }
+
+  // A device request for `b`, absorbing the following bios the discipline
+  // would issue next when they continue it (back-merge).
+  void build_whole_locked(request& q, bio& b, std::uint64_t t, bool merge) noexcept {
+    q.prepare(b.operation, b.offset, b.length, b.data, completion{&device_done, this});
+    q.flags = b.flags;
+    q.priority = b.priority;
+    q.segment_count = b.segment_count;
+    q.segments = b.segments;
+    q.mem_offset = b.mem_offset;
+    q.head = &b;
+    q.kind = kind_whole;
+    q.lane = 0;
+    b.hook.next = nullptr;
+    if constexpr (merging) {
+      if (merge && carries_data(b.operation) && !is_barrier(b)) try_merge_locked(q, b, t);
+    } else {
+      (void)t;
+      (void)merge;
+    }
+  }
+
+  void try_merge_locked(request& q, bio& first, std::uint64_t t) noexcept {
+    std::uint64_t limit = merge_type::max_bytes != 0 ? merge_type::max_bytes : UINT32_MAX;
+    if (geo_.max_transfer != 0 && geo_.max_transfer < limit) limit = geo_.max_transfer;
+    std::size_t seg_limit = merge_type::max_segments;
+    if (geo_.max_segments != 0 && geo_.max_segments < seg_limit) seg_limit = geo_.max_segments;
+
+    std::uint64_t total = first.length;
+    std::size_t pieces = pieces_of(first);
+    bio* last = &first;
+    for (;;) {
+      bio* n = queue_.peek(t);
+      if (n == nullptr || n->operation != first.operation || n->flags != first.flags ||
+          n->priority != first.priority || n->offset != first.offset + total)
+        break;
+      const std::uint64_t grown = total + n->length;
+      const std::size_t grown_pieces = pieces + pieces_of(*n);
+      if (grown > limit || grown_pieces > seg_limit) break;
+      if constexpr (split_type::splits) {
+        bio probe;
+        probe.offset = first.offset;
+        probe.length = static_cast<std::uint32_t>(grown);
+        if (split_.chunk(probe, 0, geo_) != probe.length) break;
+      }
+      pop_expect(n, t);
+      last->hook.next = n;
+      n->hook.next = nullptr;
+      last = n;
+      total = grown;
+      pieces = grown_pieces;
+      stats_.on_merge();
+    }
+    if (last == &first) return;
+    // Describe the merged run as one scatter-gather list, fusing pieces that
+    // happen to be adjacent in memory.
+    std::uint16_t count = 0;
+    for (bio* m = &first; m != nullptr; m = m->hook.next) {
+      for_each_piece(*m, 0, m->length, [&](std::byte* p, std::uint32_t len) noexcept {
+        if (count != 0 && q.segs[count - 1].data + q.segs[count - 1].length == p) {
+          q.segs[count - 1].length += len;
+        } else {
+          q.segs[count++] = segment{p, len};
+        }
+      });
+    }
+    q.length = static_cast<std::uint32_t>(total);
+    q.data = nullptr;
+    q.segments = q.segs;
+    q.segment_count = count;
+    q.mem_offset = 0;
+  }
+
+  static std::size_t pieces_of(const bio& b) noexcept {
+    return b.segment_count == 0 ? 1u : b.segment_count;
+  }
+
+  // The next piece of the bio being split; the last piece closes the fan-in.
+  request* next_piece_locked() noexcept {
+    request* q = pool_.allocate();
+    if (BIOSTACK_UNLIKELY(q == nullptr)) {
+      stats_.on_shortage();
+      return nullptr;
+    }
+    bio& b = *splitting_;
+    const std::uint32_t len = split_.chunk(b, split_done_, geo_);
+    BIOSTACK_ASSERT(len != 0 && len <= b.length - split_done_);
+    init_child(*q, b, split_done_, len);
+    q->on_done = completion{&device_done, this};
+    add_child(b, *q);
+    q->head = &b;
+    q->kind = kind_piece;
+    q->lane = 0;
+    split_done_ += len;
+    ++split_pieces_;
+    if (split_done_ == b.length) {
+      splitting_ = nullptr;
+      stats_.on_split(split_pieces_);
+      end_fan_in(b); // cannot complete b: this piece is still pending
+    }
+    issue_locked(*q, true);
+    return q;
+  }
+
+  void issue_locked(request& q, bool fresh) noexcept {
+    std::uint16_t t = 0;
+    if constexpr (reserved_tags != 0) {
+      if (BIOSTACK_UNLIKELY(q.lane != 0)) {
+        // A reserved request always travels on its own tag.
+        t = static_cast<std::uint16_t>(tag_count + static_cast<std::size_t>(&q - reserved_reqs_));
+        std::size_t i = 0;
+        while (reserved_free_[i] != t) ++i;
+        reserved_free_[i] = reserved_free_[--reserved_free_count_];
+      }
+    }
+    if (BIOSTACK_LIKELY(q.lane == 0)) {
+      BIOSTACK_DEBUG_ASSERT(free_count_ != 0);
+      t = free_tags_[--free_count_];
+    }
+    q.tag = t;
+    q.gen = tag_gen_[t];
+    tag_req_[t] = &q;
+    if (fresh) {
+      q.seq = seq_++;
+      q.retries = 0;
+    }
+    if constexpr (wants_time) q.started = now();
+    if (BIOSTACK_LIKELY(q.lane == 0)) ++in_flight_;
+    stats_.on_dispatch(in_flight_);
+  }
+
+  void release_tag_locked(std::uint16_t t) noexcept {
+    ++tag_gen_[t];
+    tag_req_[t] = nullptr;
+    if (BIOSTACK_UNLIKELY(t >= tag_count)) {
+      reserved_free_[reserved_free_count_++] = t;
+    } else {
+      free_tags_[free_count_++] = t;
+      --in_flight_;
+    }
+    stats_.on_device_done(in_flight_);
+  }
+
+  // Requests go back where they came from: the pool, or the reserved lane.
+  void free_request_locked(request& q) noexcept {
+    if (BIOSTACK_LIKELY(q.lane == 0)) pool_.deallocate(&q);
+  }
+
+  // ---- completion -----------------------------------------------------------
+
+  static completion_action device_done(bio& b, void* ctx) noexcept {
+    auto& self = *static_cast<dispatcher*>(ctx);
+    auto& q = static_cast<request&>(b);
+    if constexpr (completion_type::deferred) {
+      self.deferred_.push(q); // ISR-safe: no lock, nothing else
+    } else {
+      self.lock_.lock();
+      q.next = nullptr;
+      if (self.done_tail_ != nullptr)
+        self.done_tail_->next = &q;
+      else
+        self.done_head_ = &q;
+      self.done_tail_ = &q;
+      self.run_or_unlock();
+    }
+    return completion_action::stop; // the request is ours again
+  }
+
+  std::size_t take_deferred_locked() noexcept {
+    std::size_t n = 0;
+    request* q = deferred_.take_all();
+    while (q != nullptr) {
+      request* next = q->next;
+      q->next = nullptr;
+      if (done_tail_ != nullptr)
+        done_tail_->next = q;
+      else
+        done_head_ = q;
+      done_tail_ = q;
+      q = next;
+      ++n;
+    }
+    return n;
+  }
+
+  void finish_locked(request& q) noexcept {
+    const std::uint16_t t = q.tag;
+    if (BIOSTACK_UNLIKELY(q.gen != tag_gen_[t])) {
+      // The late answer to a request that already timed out: its bios were
+      // completed then; only the tag and the request come back now.
+      release_tag_locked(t);
+      free_request_locked(q);
+      return;
+    }
+    if constexpr (stats_type::wants_latency) stats_.on_latency(now() - q.started);
+    release_tag_locked(t);
+    const errc st = q.status();
+    if (BIOSTACK_UNLIKELY(st == errc::no_device) && may_retry(q)) {
+      requeue_locked(q);
+      return;
+    }
+    if (BIOSTACK_UNLIKELY(path_suspect_) && st != errc::no_device) path_suspect_ = false;
+    std::uint32_t residual = q.residual();
+    if (BIOSTACK_UNLIKELY(residual > q.length)) {
+      // A device claiming more bytes missing than were asked for: clamp, so
+      // no bio above ever sees a residual beyond its length (xdisk).
+      residual = q.length;
+      q.set_residual(residual);
+    }
+    deliver_locked(q, st, residual, true);
+  }
+
+  // Completes the bios behind `q` with `st`. The request goes back to the
+  // pool first when `release` (so a callback that submits finds it free).
+  void deliver_locked(request& q, errc st, std::uint32_t residual, bool release) noexcept {
+    bio* h = q.head;
+    if (q.kind == kind_piece) {
+      // Fan-in into the split bio (chain.hpp): first error wins, residuals
+      // add up, a short piece without an error is still a hole (io_error).
+      // Only this loop drops a split bio's count, so `pending` is stable here.
+      if (h->pending() == 1) {
+        errc fin = h->status();
+        if (fin == errc::ok)
+          fin = st != errc::ok ? st : (residual != 0 ? errc::io_error : errc::ok);
+        stats_.on_complete(fin);
+      }
+      lock_.unlock();
+      if (release) {
+        continue_completion(q); // the device completed it: its status is `st`
+      } else {
+        // Timed out: the device still holds the piece, so a stand-in that
+        // nobody else references carries its result into the parent.
+        bio stand_in;
+        stand_in.parent = h;
+        complete(stand_in, st, q.length);
+      }
+      lock_.lock();
+      if (release) free_request_locked(q);
+      return;
+    }
+    if (release) free_request_locked(q);
+    if (BIOSTACK_LIKELY(h->hook.next == nullptr)) {
+      stats_.on_complete(st);
+      lock_.unlock();
+      complete(*h, st, residual);
+      lock_.lock();
+      return;
+    }
+    // A merged run: every member gets the status; a short transfer leaves the
+    // hole at the end, so members keep their bytes front to back.
+    std::uint64_t total = 0;
+    for (bio* m = h; m != nullptr; m = m->hook.next) {
+      total += m->length;
+      stats_.on_complete(st);
+    }
+    std::uint64_t good = residual < total ? total - residual : 0;
+    lock_.unlock();
+    for (bio* m = h; m != nullptr;) {
+      bio* next = m->hook.next; // m's callback may requeue m and reuse its hook
+      const std::uint32_t ok_bytes =
+          static_cast<std::uint32_t>(good < m->length ? good : m->length);
+      good -= ok_bytes;
+      complete(*m, st, m->length - ok_bytes);
+      m = next;
+    }
+    lock_.lock();
+  }
+
+  bool may_retry(const request& q) const noexcept {
+    return !has(q.flags, bio_flags::fail_fast) && q.retries < retry_type::max_retries;
+  }
+
+  // Path loss: back to the head of the line, in issue order; issuing stops
+  // until the path is back, and queued fail-fast bios fail now (xdisk).
+  void requeue_locked(request& q) noexcept {
+    ++q.retries;
+    stats_.on_requeue();
+    request** pos = &requeue_;
+    while (*pos != nullptr && static_cast<std::int32_t>((*pos)->seq - q.seq) < 0)
+      pos = &(*pos)->next;
+    q.next = *pos;
+    *pos = &q;
+    const std::uint64_t t = now();
+    if (!path_suspect_) {
+      path_suspect_ = true;
+      lost_first_ = t;
+    }
+    lost_since_ = t;
+    if (!path_down_) {
+      path_down_ = true;
+      cancel_locked(
+          [](const bio& queued) noexcept { return has(queued.flags, bio_flags::fail_fast); },
+          errc::no_device);
+    }
+  }
+
+  void path_check_locked() noexcept {
+    const std::uint64_t t = now();
+    if (retry_type::loss_timeout != 0 && t - lost_first_ >= retry_type::loss_timeout) {
+      // Gave up on the path: the requeued requests fail.
+      path_down_ = false;
+      path_suspect_ = false;
+      while (request* q = requeue_) {
+        requeue_ = q->next;
+        deliver_locked(*q, errc::no_device, q->length, true);
+      }
+      return;
+    }
+    if (t - lost_since_ >= retry_type::backoff) path_down_ = false;
+  }
+
+  void barrier_done_check_locked() noexcept {
+    if (barrier_issued_ && in_flight_ == 0 && splitting_ == nullptr && requeue_ == nullptr)
+      barrier_issued_ = false;
+  }
+
+  void expire_locked() noexcept {
+    const std::uint64_t t = now();
+    for (std::size_t i = 0; i < tag_count + reserved_tags; ++i) {
+      request* q = tag_req_[i];
+      if (q == nullptr || q->kind == kind_zombie || t - q->started < timeout_type::ticks) continue;
+      stats_.on_timeout();
+      ++tag_gen_[i]; // any answer under the old generation is now stale
+      deliver_locked(*q, errc::timed_out, q->length, false);
+      q->kind = kind_zombie;
+      q->head = nullptr;
+    }
+  }
+
+  template <class Pred>
+  std::size_t cancel_locked(Pred& pred, errc code) noexcept {
+    std::size_t n = 0;
+    for (bio* b = queue_.first(); b != nullptr;) {
+      bio* next = queue_.next(*b);
+      if (pred(static_cast<const bio&>(*b))) {
+        queue_.remove(*b);
+        reject_locked(*b, code);
+        ++n;
+      }
+      b = next;
+    }
+    for (bio* b = held_.front(); b != nullptr;) {
+      bio* next = bio_list::next(*b);
+      if (pred(static_cast<const bio&>(*b))) {
+        held_.remove(*b);
+        reject_locked(*b, code);
+        ++n;
+      }
+      b = next;
+    }
+    return n;
+  }
+  template <class Pred>
+  std::size_t cancel_locked(Pred&& pred, errc code) noexcept {
+    return cancel_locked(pred, code);
+  }
+
+  // From open (or closed again): the loop moves to closed and calls
+  // `on_idle` once nothing is left.
+  void begin_drain_locked(idle_fn on_idle, void* context) noexcept {
+    state_ = dispatch_state::draining;
+    idle_fn_ = on_idle;
+    idle_ctx_ = context;
+  }
+
+  bool idle_locked() const noexcept {
+    return in_flight_ == 0 && queue_.empty() && held_.empty() && splitting_ == nullptr &&
+           requeue_ == nullptr && done_head_ == nullptr && rejected_.empty() &&
+           reserved_q_.empty() && reserved_free_count_ == reserved_tags;
+  }
+
+  // ---- state (hot fields first) -----------------------------------------------
+  Device& dev_;
+  [[no_unique_address]] mutable lock_type lock_;
+  bool running_ = false;
+  bool throttled_ = false;
+  bool path_down_ = false;
+  bool barrier_issued_ = false;
+  bool path_suspect_ = false;
+  bool poll_pending_ = false;
+  dispatch_state state_ = dispatch_state::open;
+  std::uint32_t plugged_ = 0;
+  std::size_t in_flight_ = 0;
+  std::size_t free_count_ = 0;
+  request* done_head_ = nullptr;
+  request* done_tail_ = nullptr;
+  queue_type queue_;
+  bio_list held_;     // a barrier and everything after it
+  bio_list rejected_; // finished without issuing; status recorded
+  request* requeue_ = nullptr;
+  bio* splitting_ = nullptr;
+  std::uint32_t split_done_ = 0;
+  std::uint32_t split_pieces_ = 0;
+  std::uint32_t seq_ = 0;
+  [[no_unique_address]] stats_type stats_;
+  [[no_unique_address]] split_type split_;
+  [[no_unique_address]] clock_type clock_;
+  device_geometry geo_;
+  std::uint64_t capacity_;
+  std::uint64_t block_mask_;
+  std::uintptr_t align_mask_;
+  std::uint64_t lost_first_ = 0;
+  std::uint64_t lost_since_ = 0;
+  idle_fn idle_fn_ = nullptr;
+  void* idle_ctx_ = nullptr;
+  std::uint16_t free_tags_[tag_count];
+  std::uint32_t tag_gen_[tag_count + reserved_tags] = {};
+  request* tag_req_[tag_count + reserved_tags] = {};
+  // The reserved lane (empty arrays would be ill-formed: size at least one).
+  static constexpr std::size_t reserved_storage = reserved_tags != 0 ? reserved_tags : 1;
+  bio_list reserved_q_;
+  std::size_t reserved_free_count_ = 0;
+  std::uint16_t reserved_free_[reserved_storage] = {};
+  struct no_reserved {};
+  [[no_unique_address]] std::conditional_t<reserved_tags != 0, request[reserved_storage],
+                                           no_reserved>
+      reserved_reqs_;
+  struct no_deferred {};
+  [[no_unique_address]] std::conditional_t<completion_type::deferred,
+                                           mpsc_queue<request, &request::next>, no_deferred>
+      deferred_;
+  pool_type pool_;
+};
+
+BIOSTACK_NAMESPACE_END

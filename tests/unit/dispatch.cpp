@@ -1,0 +1,429 @@
+// Dispatcher core: tags, active limit, trampoline, validation, control,
+// statistics, lock and completion policies. Each TEST_CASE names the
+// reference invariant it checks (xbuf.md, xdisk.md, blkback.md).
+#include "dispatch_support.hpp"
+
+#include <biostack/dispatch/dispatcher.hpp>
+#include <biostack/stats/counters.hpp>
+#include <catch2/catch.hpp>
+#include <memory>
+#include <test_support.hpp>
+
+using namespace biostack;
+using dispatch_test::held_device;
+using dispatch_test::inline_device;
+using dispatch_test::probe;
+
+namespace {
+std::vector<std::unique_ptr<probe>> make_probes(std::size_t n, std::vector<int>* order,
+                                                std::uint32_t len = 512) {
+  std::vector<std::unique_ptr<probe>> v;
+  for (std::size_t i = 0; i < n; ++i) {
+    v.push_back(std::make_unique<probe>());
+    v.back()->id = static_cast<int>(i);
+    // Scattered offsets so no discipline could sort them back into id order.
+    v.back()->prepare(op::read, ((i * 7919u) % 1024u) * 512u, len, order);
+  }
+  return v;
+}
+} // namespace
+
+TEST_CASE("xdisk: never more than N tags outstanding; surplus waits in FIFO order") {
+  held_device dev;
+  dispatcher<held_device, policies<tags<4>>> d{dev};
+  std::vector<int> order;
+  auto p = make_probes(10, &order);
+  for (auto& x : p) d.submit(x->b);
+  CHECK(dev.held() == 4);
+  CHECK(d.in_flight() == 4);
+  CHECK(d.queued() == 6);
+  // Started in FIFO order (xbuf: requests start in FIFO order).
+  for (std::size_t i = 0; i < 4; ++i) CHECK(dev.held_bio(i).offset == p[i]->b.offset);
+  dev.complete_all();
+  CHECK(dev.max_held() == 4);
+  REQUIRE(order.size() == 10);
+  for (int i = 0; i < 10; ++i) CHECK(order[static_cast<std::size_t>(i)] == i);
+  for (auto& x : p) CHECK(x->completions == 1);
+  CHECK(d.idle());
+}
+
+TEST_CASE("xdisk: a released tag immediately carries the next queued bio") {
+  held_device dev;
+  dispatcher<held_device, policies<tags<2>>> d{dev};
+  auto p = make_probes(5, nullptr);
+  for (auto& x : p) d.submit(x->b);
+  REQUIRE(dev.held() == 2);
+  dev.complete_at(1);     // out of order: the second finishes first
+  CHECK(dev.held() == 2); // its tag already carries bio #2
+  CHECK(dev.held_bio(1).offset == p[2]->b.offset);
+  dev.complete_all();
+  for (auto& x : p) CHECK(x->completions == 1);
+}
+
+TEST_CASE("xbuf: never more than active_limit in flight; restart at low water (limit/2)") {
+  held_device dev;
+  dispatcher<held_device, policies<tags<16, 8>>> d{dev}; // low water 4
+  static_assert(decltype(d)::low_water == 4);
+  auto p = make_probes(20, nullptr);
+  for (auto& x : p) d.submit(x->b);
+  CHECK(dev.held() == 8);
+  // Completions above the low-water mark do not restart the queue...
+  for (int i = 0; i < 3; ++i) dev.complete_next();
+  CHECK(dev.held() == 5);
+  CHECK(d.queued() == 12);
+  // ...the one reaching it does, and fills up to the limit again.
+  dev.complete_next();
+  CHECK(dev.held() == 8);
+  CHECK(d.queued() == 8);
+  dev.complete_all();
+  CHECK(dev.max_held() == 8);
+  for (auto& x : p) CHECK(x->completions == 1);
+}
+
+TEST_CASE("trampoline: 100,000 queued bios on an inline device, 64 KiB stack") {
+  bool ok = false;
+  REQUIRE(biostack_test::run_on_small_stack(64 * 1024, [&] {
+    inline_device dev;
+    dispatcher<inline_device, policies<tags<1>>> d{dev};
+    constexpr std::size_t n = 100000;
+    std::vector<bio> bios(n);
+    std::byte buf[512] = {};
+    std::size_t done = 0;
+    auto cb = [](bio&, void* ctx) noexcept {
+      ++*static_cast<std::size_t*>(ctx);
+      return completion_action::proceed;
+    };
+    d.plug();
+    for (std::size_t i = 0; i < n; ++i) {
+      bios[i].prepare(op::read, (i % 1024) * 512, 512, buf, completion{cb, &done});
+      d.submit(bios[i]);
+    }
+    d.unplug(); // the whole queue runs from here, each bio completing inline
+    ok = done == n && dev.max_depth_ == 1 && d.idle();
+  }));
+  CHECK(ok);
+}
+
+namespace {
+// Each completion submits the next bio from inside its own callback.
+struct chain_state {
+  dispatcher<inline_device, policies<tags<2>>>* d = nullptr;
+  std::vector<bio>* bios = nullptr;
+  std::size_t next = 0;
+  std::size_t done = 0;
+  std::byte buf[512] = {};
+  static completion_action cb(bio&, void* ctx) noexcept {
+    auto& s = *static_cast<chain_state*>(ctx);
+    ++s.done;
+    if (s.next < s.bios->size()) s.d->submit((*s.bios)[s.next++]);
+    return completion_action::proceed;
+  }
+};
+} // namespace
+
+TEST_CASE("trampoline: callbacks that resubmit 100,000 times do not recurse (64 KiB stack)") {
+  bool ok = false;
+  REQUIRE(biostack_test::run_on_small_stack(64 * 1024, [&] {
+    inline_device dev;
+    dispatcher<inline_device, policies<tags<2>>> d{dev};
+    std::vector<bio> bios(100000);
+    chain_state s;
+    s.d = &d;
+    s.bios = &bios;
+    for (auto& b : bios) b.prepare(op::write, 4096, 512, s.buf, completion{&chain_state::cb, &s});
+    s.next = 1;
+    d.submit(bios[0]);
+    ok = s.done == bios.size() && dev.max_depth_ == 1 && d.idle();
+  }));
+  CHECK(ok);
+}
+
+TEST_CASE("validation: bad input completes with a clear errc and never reaches the device") {
+  held_device dev(1 << 20);
+  device_geometry g = dev.geometry();
+  g.max_transfer = 8192;
+  g.read_only = true;
+  g.supports_discard = false;
+  dev.set_geometry(g);
+  dispatcher<held_device> d{dev};
+  struct bad {
+    op o;
+    std::uint64_t off;
+    std::uint32_t len;
+    errc want;
+  } cases[] = {
+      {op::read, (1 << 20) - 512, 1024, errc::out_of_range},  // one block past the end
+      {op::read, UINT64_MAX - 511, 1024, errc::out_of_range}, // offset + length wraps
+      {op::read, 100, 512, errc::misaligned},
+      {op::read, 0, 0, errc::invalid_argument},
+      {op::read, 0, 16384, errc::invalid_argument}, // beyond max_transfer, no split
+      {op::write, 0, 512, errc::read_only},
+      {op::discard, 0, 512, errc::not_supported},
+  };
+  for (const auto& c : cases) {
+    probe p;
+    p.prepare(c.o, c.off, c.len);
+    d.submit(p.b);
+    CHECK(p.completions == 1);
+    CHECK(p.status == c.want);
+  }
+  probe end_ok; // ending exactly at the last block is fine (blkback 8)
+  end_ok.prepare(op::read, (1 << 20) - 512, 512);
+  d.submit(end_ok.b);
+  CHECK(dev.submitted() == 1);
+  dev.complete_all();
+  CHECK(end_ok.status == errc::ok);
+  probe unknown;
+  unknown.prepare(op::read, 0, 512);
+  unknown.b.operation = static_cast<op>(42);
+  d.submit(unknown.b);
+  CHECK(unknown.status == errc::invalid_argument);
+  CHECK(dev.submitted() == 1);
+}
+
+TEST_CASE("validation fast path (contiguous reads/writes) agrees with validate()") {
+  held_device dev(1 << 20);
+  device_geometry g = dev.geometry();
+  g.max_transfer = 8192;
+  g.alignment = 64;
+  dev.set_geometry(g);
+  g = dev.geometry();
+  dispatcher<held_device> d{dev};
+  alignas(64) static std::byte buf[16384];
+  struct in {
+    op o;
+    std::uint64_t off;
+    std::uint32_t len;
+    std::size_t mem_off;
+  } cases[] = {
+      {op::read, (1 << 20) - 512, 1024, 0},
+      {op::write, UINT64_MAX - 511, 1024, 0},
+      {op::read, 100, 512, 0},
+      {op::write, 512, 700, 0},
+      {op::read, 0, 512, 8},
+      {op::write, 0, 16384, 0},
+      {op::read, 4096, 4096, 0},
+      {op::write, (1 << 20) - 512, 512, 64},
+  };
+  for (const auto& c : cases) {
+    bio b;
+    int n = 0;
+    b.prepare(c.o, c.off, c.len, buf + c.mem_off,
+              completion{[](bio&, void* x) noexcept {
+                           ++*static_cast<int*>(x);
+                           return completion_action::proceed;
+                         },
+                         &n});
+    errc want = validate(b, g);
+    if (want == errc::ok && c.len > g.max_transfer) want = errc::invalid_argument;
+    d.submit(b);
+    dev.complete_all();
+    CHECK(n == 1);
+    CHECK(b.status() == want);
+  }
+  CHECK(dev.submitted() == 2); // only the two valid ones reached the device
+}
+
+TEST_CASE("xbuf flushq: cancel_queued completes exactly the selected bios; others stay in order") {
+  held_device dev;
+  dispatcher<held_device, policies<tags<1>>> d{dev};
+  std::vector<int> order;
+  auto p = make_probes(8, &order);
+  for (auto& x : p) d.submit(x->b);
+  REQUIRE(dev.held() == 1); // #0 is in flight and must not be touched
+  const std::size_t n = d.cancel_queued(
+      [&](const bio& b) noexcept {
+        return b.offset == p[0]->b.offset || b.offset == p[2]->b.offset ||
+               b.offset == p[5]->b.offset;
+      },
+      errc::io_error);
+  CHECK(n == 2); // #0 is issued, not queued
+  CHECK(p[2]->status == errc::io_error);
+  CHECK(p[5]->status == errc::io_error);
+  CHECK(p[2]->residual == 512);
+  CHECK(p[0]->completions == 0);
+  dev.complete_all();
+  CHECK(order == std::vector<int>{2, 5, 0, 1, 3, 4, 6, 7});
+  for (auto& x : p) CHECK(x->completions == 1);
+}
+
+TEST_CASE("blkback 16: drain refuses new work, never cancels in-flight, finishes on the last "
+          "completion") {
+  held_device dev;
+  dispatcher<held_device, policies<tags<2>>> d{dev};
+  auto p = make_probes(4, nullptr);
+  for (auto& x : p) d.submit(x->b);
+  int idle_calls = 0;
+  d.drain([](void* c) noexcept { ++*static_cast<int*>(c); }, &idle_calls);
+  CHECK(d.state() == dispatch_state::draining);
+  probe late;
+  late.prepare(op::read, 0, 512);
+  d.submit(late.b);
+  CHECK(late.status == errc::shutting_down);
+  dev.complete_next();
+  dev.complete_next();
+  dev.complete_next();
+  CHECK(idle_calls == 0);
+  dev.complete_next();
+  CHECK(idle_calls == 1);
+  CHECK(d.state() == dispatch_state::closed);
+  for (auto& x : p) CHECK(x->status == errc::ok);
+  d.resume();
+  probe again;
+  again.prepare(op::read, 0, 512);
+  d.submit(again.b);
+  dev.complete_all();
+  CHECK(again.status == errc::ok);
+}
+
+TEST_CASE("shutdown cancels queued bios, keeps in-flight ones, closes on the last completion") {
+  held_device dev;
+  dispatcher<held_device, policies<tags<2>>> d{dev};
+  auto p = make_probes(5, nullptr);
+  for (auto& x : p) d.submit(x->b);
+  int idle_calls = 0;
+  d.shutdown([](void* c) noexcept { ++*static_cast<int*>(c); }, &idle_calls);
+  for (std::size_t i = 2; i < 5; ++i) CHECK(p[i]->status == errc::cancelled);
+  CHECK(p[0]->completions == 0);
+  CHECK(d.state() == dispatch_state::draining);
+  dev.complete_all();
+  CHECK(p[0]->status == errc::ok);
+  CHECK(p[1]->status == errc::ok);
+  CHECK(idle_calls == 1);
+  CHECK(d.state() == dispatch_state::closed);
+  int idle2 = 0;
+  d.shutdown([](void* c) noexcept { ++*static_cast<int*>(c); }, &idle2);
+  CHECK(idle2 == 1); // nothing to wait for: called at once
+}
+
+TEST_CASE("stats: counters see submissions, completions by code, high-water marks, latency") {
+  held_device dev;
+  dispatcher<held_device, policies<tags<4>, counters, manual_clock>> d{dev};
+  auto p = make_probes(6, nullptr);
+  for (auto& x : p) d.submit(x->b);
+  probe bad;
+  bad.prepare(op::read, 3, 512);
+  d.submit(bad.b);
+  d.clock().advance(100);
+  dev.complete_next(errc::media_error);
+  d.clock().advance(1000);
+  dev.complete_all();
+  const counters snapshot = d.stats();
+  const dispatch_counters& c = snapshot.get();
+  CHECK(c.submitted == 7);
+  CHECK(c.completed == 7);
+  CHECK(c.errors[static_cast<std::size_t>(errc::ok)] == 5);
+  CHECK(c.errors[static_cast<std::size_t>(errc::media_error)] == 1);
+  CHECK(c.errors[static_cast<std::size_t>(errc::misaligned)] == 1);
+  CHECK(c.in_flight_high_water == 4);
+  CHECK(c.in_flight == 0);
+  CHECK(c.queue_high_water >= 2);
+  CHECK(c.dispatched == 6);
+  CHECK(c.latency.total() == 6);
+  CHECK(c.latency.count[log2_histogram::bucket_of(100)] == 1);
+  CHECK(c.latency.count[log2_histogram::bucket_of(1100)] == 3);
+  CHECK(log2_histogram::bucket_of(0) == 0);
+  CHECK(log2_histogram::bucket_of(1) == 1);
+  CHECK(log2_histogram::bucket_of(1024) == 11);
+}
+
+TEST_CASE("stats: null_stats costs no storage") {
+  STATIC_REQUIRE(std::is_empty_v<null_stats>);
+  STATIC_REQUIRE(sizeof(dispatcher<held_device, policies<null_stats>>) <
+                 sizeof(dispatcher<held_device, policies<counters>>));
+}
+
+namespace {
+// A lock policy that knows whether it is held, so devices and callbacks can
+// check they are never entered under it.
+thread_local bool g_lock_held = false;
+struct tracking_lock {
+  using category = lock_policy_tag;
+  void lock() noexcept {
+    BIOSTACK_ASSERT(!g_lock_held);
+    g_lock_held = true;
+  }
+  void unlock() noexcept { g_lock_held = false; }
+};
+struct lock_checking_device : inline_device {
+  int violations = 0;
+  void submit(bio& b) noexcept {
+    if (g_lock_held) ++violations;
+    inline_device::submit(b);
+  }
+};
+} // namespace
+
+TEST_CASE("lock policy: device submit and completion callbacks never run under the lock") {
+  lock_checking_device dev;
+  dispatcher<lock_checking_device, policies<tracking_lock, tags<2>>> d{dev};
+  int cb_violations = 0;
+  int done = 0;
+  struct ctx_t {
+    int* v;
+    int* done;
+  } ctx{&cb_violations, &done};
+  std::vector<bio> bios(50);
+  std::byte buf[512] = {};
+  d.plug();
+  for (auto& b : bios) {
+    b.prepare(op::read, 0, 512, buf,
+              completion{[](bio&, void* c) noexcept {
+                           auto& x = *static_cast<ctx_t*>(c);
+                           if (g_lock_held) ++*x.v;
+                           ++*x.done;
+                           return completion_action::proceed;
+                         },
+                         &ctx});
+    d.submit(b);
+  }
+  d.unplug();
+  CHECK(done == 50);
+  CHECK(dev.violations == 0);
+  CHECK(cb_violations == 0);
+  CHECK(dev.submitted_ == 50);
+}
+
+TEST_CASE("deferred completion: the device's completion only queues; poll() delivers") {
+  held_device dev;
+  dispatcher<held_device, policies<tags<2>, deferred_completion>> d{dev};
+  auto p = make_probes(3, nullptr);
+  for (auto& x : p) d.submit(x->b);
+  dev.complete_next();
+  dev.complete_next();
+  CHECK(p[0]->completions == 0);
+  CHECK(dev.held() == 0); // tags are freed in poll(), not in the completion
+  CHECK(d.poll() == 2);
+  CHECK(p[0]->completions == 1);
+  CHECK(p[1]->completions == 1);
+  CHECK(dev.held() == 1); // the freed tag carried #2
+  dev.complete_next();
+  d.poll();
+  CHECK(p[2]->completions == 1);
+}
+
+TEST_CASE("each bio completes exactly once; completing one twice panics") {
+  CHECK(biostack_test::panics([] {
+    held_device dev;
+    dispatcher<held_device> d{dev};
+    probe p;
+    p.prepare(op::read, 0, 512);
+    d.submit(p.b);
+    bio& issued = dev.held_bio(0);
+    dev.complete_next();
+    complete(issued, errc::ok); // a buggy device answering twice
+  }));
+}
+
+TEST_CASE("the dispatcher is a block_device with poll(), so layers stack on it") {
+  STATIC_REQUIRE(block_device<dispatcher<held_device>>);
+  STATIC_REQUIRE(pollable<dispatcher<held_device>>);
+  held_device dev;
+  dispatcher<held_device> lower{dev};
+  dispatcher<dispatcher<held_device>, policies<tags<1>>> upper{lower};
+  auto p = make_probes(3, nullptr);
+  for (auto& x : p) upper.submit(x->b);
+  CHECK(dev.held() == 1);
+  dev.complete_all();
+  for (auto& x : p) CHECK(x->status == errc::ok);
+}
