@@ -1,0 +1,1585 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+/// `buffer_cache<Device, policies<...>>`: a block cache over any
+/// `block_device` with the semantics of DragonFly's buffer cache (vfs_bio)
+/// and the ordered write-back of HAMMER's I/O layer.
+///
+///     static ram_device disk{...};
+///     buffer_cache<ram_device, policies<static_storage<64, 4096>, lru>> cache{disk};
+///     if (auto h = cache.read(7)) { use(h->data(), h->size()); }  // released at scope end
+///
+/// Blocks are addressed by `lbn` in units of the storage block size
+/// (`BlockSize` of the storage policy): block `lbn` lives at byte offset
+/// `lbn * BlockSize` on the device. A buffer may be shorter than `BlockSize`
+/// (any multiple of the device block size): asking for the same block with a
+/// different size re-creates the buffer, writing it first if dirty.
+///
+/// Policies (look-up by category; any order; defaults in brackets):
+/// storage [static_storage<64, 4096>], replacement [clock], lock [null_lock],
+/// wait [poll_wait<>], clock [no_clock], integrity [no_integrity], write
+/// classes [single_class], owner hooks [no_owner_hooks], I/O slots
+/// [io_slots<8>], key [block_key<std::uint64_t>].
+///
+/// States (vfs_bio): a buffer is resident (in the index) or EMPTY (on the free
+/// list); resident buffers may be busy (exclusively owned by a handle or by
+/// I/O), valid (CACHE), dirty (DELWRI), pinned (LOCKED), held (bqhold). Dirty
+/// buffers stay dirty until their write completes; a failed write keeps the
+/// data dirty (retried by the flusher after a pause, or pinned and reported
+/// for critical classes); a failed read caches nothing. Only clean, idle,
+/// unpinned, unheld buffers are reclaimed, EMPTY headers first.
+///
+/// Thread safety: every call takes the lock policy's lock around the cache's
+/// own state and never holds it while submitting to the device or calling a
+/// user callback or hook. Completions may arrive from any context the lock
+/// policy supports.
+///
+/// ISR-safety: the completion path (and therefore `read_async` / `write_async`
+/// callbacks) runs in whatever context the device completes in; with a lock
+/// policy that masks interrupts it is ISR-safe (no allocation, no blocking, a
+/// bounded amount of work). Blocking calls (`get` without `nowait`, `read`,
+/// `write_sync`, `sync`, `wait_all`, `flush_block`) must not be called from an
+/// ISR; `get(nowait)`, `read_async`, `write_async`, `write_delayed(…, true)`,
+/// `release*`, `hold`/`drop`, `pin`/`unpin` and `flush_step` never wait.
+
+#include <biostack/bio/bio.hpp>
+#include <biostack/cache/index_list.hpp>
+#include <biostack/cache/ordered_classes.hpp>
+#include <biostack/cache/replacement/clock.hpp>
+#include <biostack/cache/replacement/concepts.hpp>
+#include <biostack/cache/storage.hpp>
+#include <biostack/cache/wait.hpp>
+#include <biostack/clock.hpp>
+#include <biostack/device/concepts.hpp>
+#include <biostack/device/validate.hpp>
+#include <biostack/integrity/crc32c.hpp>
+#include <biostack/policy.hpp>
+#include <biostack/result.hpp>
+#include <biostack/sync/lock.hpp>
+#include <cstring>
+#include <span>
+#include <utility>
+
+BIOSTACK_NAMESPACE_BEGIN
+
+struct io_slots_tag {};
+struct block_key_tag {};
+
+/// How many I/O operations the cache may have in flight at once (each holds
+/// one bio). 1..254.
+template <std::size_t K>
+struct io_slots {
+  using category = io_slots_tag;
+  static_assert(K >= 1 && K < 255, "1 to 254 I/O slots");
+  static constexpr std::size_t count = K;
+};
+
+/// The block-number type stored per buffer. `std::uint32_t` saves 4 bytes per
+/// buffer on small devices (up to 2^32 blocks).
+template <class Lbn>
+struct block_key {
+  using category = block_key_tag;
+  static_assert(std::is_unsigned_v<Lbn> && sizeof(Lbn) >= 4, "an unsigned type of 32+ bits");
+  using type = Lbn;
+};
+
+/// Flags of `get` (getblk).
+enum class get_flags : std::uint8_t {
+  none = 0,
+  nowait = 1u << 0,     ///< fail with `no_resources` instead of waiting for a busy buffer
+  size_match = 1u << 1, ///< a cached buffer of another size is an error (`invalid_argument`)
+};
+[[nodiscard]] constexpr get_flags operator|(get_flags a, get_flags b) noexcept {
+  return static_cast<get_flags>(static_cast<std::uint8_t>(a) | static_cast<std::uint8_t>(b));
+}
+[[nodiscard]] constexpr bool has(get_flags set, get_flags f) noexcept {
+  return (static_cast<std::uint8_t>(set) & static_cast<std::uint8_t>(f)) != 0;
+}
+
+/// Options of `get` / `read`.
+struct get_options {
+  std::uint32_t size = 0; ///< bytes; 0 = the storage block size
+  get_flags flags = get_flags::none;
+  std::uint64_t timeout = 0; ///< clock ticks to wait for a buffer; 0 = no limit
+};
+
+/// Thresholds (vfs_bio §4), computed from the capacity by `default_limits`
+/// and adjustable at run time with `set_limits`.
+struct cache_limits {
+  std::size_t hi_buffers;    ///< at this many resident buffers reclaim starts...
+  std::size_t lo_buffers;    ///< ...and frees until fewer than this remain
+  std::uint64_t hi_dirty;    ///< dirty bytes at which writers kick the flusher and wait
+  std::uint64_t lo_dirty;    ///< the flusher is wanted above lo_dirty / 2
+  std::uint64_t hi_running;  ///< writers wait while running write bytes exceed this...
+  std::uint64_t lo_running;  ///< ...until they drop to this (hysteresis)
+  std::uint32_t retry_pause; ///< flusher passes before a failed write is retried
+};
+
+/// Statistics, updated under the cache lock.
+struct cache_stats {
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+  std::uint64_t readahead_hits = 0; ///< first use of a block brought in by read-ahead
+  std::uint64_t evictions = 0;
+  std::uint64_t writebacks = 0; ///< writes that completed successfully
+  std::uint64_t write_errors = 0;
+  std::uint64_t read_errors = 0;
+  std::uint64_t integrity_errors = 0;
+  std::uint64_t dirty_high_water = 0; ///< most dirty bytes seen at once
+  std::uint64_t throttle_waits = 0;   ///< writers that waited for running writes
+};
+
+template <block_device Device, class Pack = policies<>>
+class buffer_cache {
+public:
+  using storage_type = select_policy_t<Pack, storage_policy_tag, static_storage<64, 4096>>;
+  using replacement_type = select_policy_t<Pack, replacement_policy_tag, clock_eviction>;
+  using lock_type = select_policy_t<Pack, lock_policy_tag, null_lock>;
+  using wait_type = select_policy_t<Pack, wait_policy_tag, poll_wait<>>;
+  using clock_type = select_policy_t<Pack, clock_policy_tag, no_clock>;
+  using integrity_type = select_policy_t<Pack, integrity_policy_tag, no_integrity>;
+  using classes_type = select_policy_t<Pack, write_classes_tag, single_class>;
+  using hooks_type = select_policy_t<Pack, owner_hooks_tag, no_owner_hooks>;
+  using lbn_type = typename select_policy_t<Pack, block_key_tag, block_key<std::uint64_t>>::type;
+  static_assert(cache_storage<storage_type>);
+  static_assert(replacement_policy<replacement_type>);
+  static_assert(lock_policy<lock_type>);
+  static_assert(tick_source<clock_type>);
+  static_assert(integrity_policy<integrity_type>);
+  static_assert(owner_hooks<hooks_type>);
+
+  static constexpr std::size_t capacity = storage_type::capacity;
+  static constexpr std::uint32_t block_size = storage_type::block_size;
+  static constexpr std::size_t slot_count = select_policy_t<Pack, io_slots_tag, io_slots<8>>::count;
+  static constexpr std::size_t class_count = classes_type::count;
+  using index_type = detail::slot_index_t<capacity>;
+  static constexpr index_type npos = detail::no_slot<index_type>;
+
+private:
+  using I = index_type;
+  using slot_t = std::uint8_t;
+  // A buffer's size in device blocks: one byte while BlockSize is at most
+  // 255 blocks of 512 bytes (the common case keeps headers at 16 bytes on
+  // 32-bit targets with 32-bit block numbers).
+  using units_type = std::conditional_t<(block_size <= 255u * 512u), std::uint8_t, std::uint16_t>;
+  static constexpr slot_t no_io = 0xFF;
+  using policy_state = typename replacement_type::template state<capacity, I>;
+
+  enum flag : std::uint16_t {
+    f_resident = 1u << 0,   // in the index
+    f_valid = 1u << 1,      // CACHE: contents valid
+    f_dirty = 1u << 2,      // DELWRI
+    f_busy = 1u << 3,       // owned by a handle or by I/O
+    f_io = 1u << 4,         // I/O in flight
+    f_pinned = 1u << 5,     // LOCKED (user pin)
+    f_ownerpin = 1u << 6,   // pinned by a critical write error or the owner's check_write
+    f_inval = 1u << 7,      // destroy at release
+    f_nocache = 1u << 8,    // destroy at release once clean
+    f_error = 1u << 9,      // the last write failed
+    f_readahead = 1u << 10, // brought in by read-ahead, not yet used
+    f_deferred = 1u << 11,  // the flusher skipped it once for the owner
+    f_tracked = 1u << 12,   // known to the replacement policy
+    f_ondirty = 1u << 13,   // linked on its class's dirty list
+    f_handle = 1u << 14,    // busy because a handle owns it (not I/O)
+    f_sync = 1u << 15,      // to be written by the sync in progress
+  };
+
+  // The per-buffer header. Links are slot indices (16-bit below 65535
+  // buffers); the data address is computed from the slot number.
+  struct header {
+    lbn_type lbn;
+    I hnext;
+    I dprev, dnext;
+    std::uint16_t flags;
+    units_type units; // size in device blocks
+    std::uint8_t holds;
+    std::uint8_t cls;
+    std::int8_t modrefs; // >0 modifiers, -1 write interlock
+  };
+
+public:
+  /// Metadata bytes the cache keeps per buffer: header, hash bucket and the
+  /// replacement policy's per-slot state (ghost tables included).
+  static constexpr std::size_t metadata_bytes_per_buffer =
+      sizeof(header) + sizeof(I) + (sizeof(policy_state) + capacity - 1) / capacity;
+  static constexpr std::size_t header_bytes = sizeof(header);
+
+  class handle;
+  /// Completion of `read_async`: `status` and, on success, the locked buffer.
+  using read_done = void (*)(void* ctx, errc status, handle h) noexcept;
+  /// Completion of `write_async`.
+  using write_done = void (*)(void* ctx, errc status) noexcept;
+
+  /// Exclusive ownership of one buffer (getblk's locked buffer). Move-only;
+  /// the destructor releases it (`release`, bqrelse). ISR-safe as far as the
+  /// lock policy is.
+  class handle {
+  public:
+    handle() noexcept = default;
+    handle(handle&& o) noexcept : c_(std::exchange(o.c_, nullptr)), i_(o.i_) {}
+    handle& operator=(handle&& o) noexcept {
+      if (this != &o) {
+        reset();
+        c_ = std::exchange(o.c_, nullptr);
+        i_ = o.i_;
+      }
+      return *this;
+    }
+    handle(const handle&) = delete;
+    handle& operator=(const handle&) = delete;
+    ~handle() { reset(); }
+
+    explicit operator bool() const noexcept { return c_ != nullptr; }
+    /// The buffer's bytes (`size()` of them, aligned for DMA).
+    [[nodiscard]] std::byte* data() const noexcept { return c_->storage_.data(i_); }
+    [[nodiscard]] std::uint32_t size() const noexcept { return c_->size_of(i_); }
+    [[nodiscard]] std::span<std::byte> bytes() const noexcept { return {data(), size()}; }
+    [[nodiscard]] std::uint64_t lbn() const noexcept { return c_->hdr_[i_].lbn; }
+    /// True when the contents are valid (CACHE); false after a miss.
+    [[nodiscard]] bool valid() const noexcept { return has(f_valid); }
+    [[nodiscard]] bool dirty() const noexcept { return has(f_dirty); }
+    [[nodiscard]] bool pinned() const noexcept { return has(f_pinned | f_ownerpin); }
+    [[nodiscard]] std::uint8_t write_class() const noexcept { return c_->hdr_[i_].cls; }
+    /// Declares the contents valid after the caller filled them itself.
+    void mark_valid() noexcept { set(f_valid); }
+    /// Marks the buffer garbage: it is destroyed at release (B_INVAL).
+    void mark_invalid() noexcept { set(f_inval); }
+    /// Releases now (bqrelse) instead of at destruction.
+    void release() noexcept { reset(); }
+    /// Slot number (diagnostics, tests).
+    [[nodiscard]] index_type slot() const noexcept { return i_; }
+
+  private:
+    friend class buffer_cache;
+    handle(buffer_cache* c, I i) noexcept : c_(c), i_(i) {}
+    [[nodiscard]] bool has(std::uint16_t f) const noexcept {
+      lock_guard<lock_type> g(c_->lock_);
+      return (c_->hdr_[i_].flags & f) != 0;
+    }
+    void set(std::uint16_t f) noexcept {
+      lock_guard<lock_type> g(c_->lock_);
+      c_->hdr_[i_].flags = static_cast<std::uint16_t>(c_->hdr_[i_].flags | f);
+    }
+    void reset() noexcept {
+      if (c_ != nullptr) std::exchange(c_, nullptr)->release_slot(i_, release_mode::normal);
+    }
+    buffer_cache* c_ = nullptr;
+    I i_ = 0;
+  };
+
+  /// A cache over `dev` using at most `cap` (<= capacity) buffers.
+  /// Requires the device geometry to be valid, its block size to divide
+  /// `block_size`, and its alignment to be met by the storage (panics
+  /// otherwise: a configuration error).
+  explicit buffer_cache(Device& dev, std::size_t cap = capacity) noexcept
+      : dev_(dev), geo_(dev.geometry()) {
+    BIOSTACK_ASSERT(geo_.valid() && geo_.block_size <= block_size &&
+                    block_size % geo_.block_size == 0 && "device block size must divide BlockSize");
+    BIOSTACK_ASSERT(storage_.attach(geo_.alignment) && "storage alignment below the device's");
+    BIOSTACK_ASSERT(block_size / geo_.block_size <= static_cast<units_type>(~units_type{0}) &&
+                    "device blocks too small for this BlockSize");
+    BIOSTACK_ASSERT(cap >= 1 && cap <= capacity);
+    cap_ = cap;
+    limits_ = default_limits(cap);
+    for (auto& b : bucket_) b = npos;
+    for (std::size_t i = cap; i-- > 0;) {
+      hdr_[i] = header{};
+      hdr_[i].hnext = free_;
+      free_ = static_cast<I>(i);
+    }
+    policy_.reset(cap);
+    for (std::size_t s = slot_count; s-- > 0;) {
+      slot_[s].next = free_slot_;
+      free_slot_ = static_cast<slot_t>(s);
+    }
+  }
+  buffer_cache(const buffer_cache&) = delete;
+  buffer_cache& operator=(const buffer_cache&) = delete;
+  /// Requires: no handle outstanding and no I/O in flight (call `sync()` or
+  /// `wait_all()` first; destroying with I/O in flight panics). Dirty data
+  /// still cached is dropped: call `sync()` first to keep it.
+  ~buffer_cache() {
+    BIOSTACK_ASSERT(inflight_ == 0 && "buffer_cache destroyed with I/O in flight");
+  }
+
+  /// Thresholds sized like vfs_bio's bufinit for `cap` buffers.
+  [[nodiscard]] static cache_limits default_limits(std::size_t cap) noexcept {
+    cache_limits l{};
+    l.hi_buffers = cap;
+    l.lo_buffers = cap; // reclaim one buffer per miss; lower it for batched reclaim
+    const std::uint64_t space = std::uint64_t{cap} * block_size;
+    l.hi_dirty = space / 2;
+    l.lo_dirty = l.hi_dirty / 2;
+    std::uint64_t hirun = space / 16 > 4u * block_size ? space / 16 : 4u * block_size;
+    l.hi_running = hirun * 4 / 6;
+    l.lo_running = hirun / 2;
+    l.retry_pause = 4;
+    return l;
+  }
+  /// Replaces the thresholds. Requires lo <= hi for each pair and hi_buffers
+  /// in [1, capacity used].
+  void set_limits(const cache_limits& l) noexcept {
+    BIOSTACK_ASSERT(l.lo_buffers <= l.hi_buffers && l.hi_buffers >= 1 && l.hi_buffers <= cap_);
+    BIOSTACK_ASSERT(l.lo_dirty <= l.hi_dirty && l.lo_running <= l.hi_running);
+    lock_guard<lock_type> g(lock_);
+    limits_ = l;
+  }
+  [[nodiscard]] cache_limits limits() const noexcept { return read_locked(limits_); }
+
+  // ---------------------------------------------------------------- lookup
+
+  /// getblk: the buffer for `lbn`, exclusively owned by the returned handle.
+  /// A hit returns the cached buffer (valid); a miss a fresh one with
+  /// `valid() == false` (the caller fills it, reads it, or lets it go).
+  /// Waits (wait policy) for a busy buffer or for a reclaimable one unless
+  /// `nowait`; gives up with `timed_out` after `timeout` ticks. Errors:
+  /// `out_of_range` / `invalid_argument` / `misaligned` for a bad block or
+  /// size, `invalid_argument` for `size_match` with another size cached,
+  /// `no_resources` when it would wait but may not (nowait, or only another
+  /// handle could release what it needs in a single-context configuration).
+  /// Complexity: O(1) expected, plus a bounded victim search on a miss.
+  [[nodiscard]] result<handle> get(std::uint64_t lbn, get_options opt = {}) noexcept {
+    units_type units = 0;
+    if (const errc e = check(lbn, opt.size, units); e != errc::ok) return e;
+    const std::uint64_t deadline = deadline_of(opt.timeout);
+    lock_guard<lock_type> g(lock_);
+    for (;;) {
+      I slot = npos;
+      const try_result r = try_get_locked(lbn, units, opt.flags, slot);
+      if (r == try_result::ok) return handle(this, slot);
+      if (r == try_result::size_mismatch) return errc::invalid_argument;
+      if (has(opt.flags, get_flags::nowait)) return errc::no_resources;
+      if (r == try_result::must_write) {
+        // Size change of a dirty buffer: write it first, then retry.
+        const errc e = write_locked_sync(slot);
+        if (e != errc::ok) return e;
+        continue;
+      }
+      if (const errc e = wait_for_change(r, deadline); e != errc::ok) return e;
+    }
+  }
+
+  /// getcacheblk: the buffer only if it is cached and valid, else
+  /// `no_resources`; never waits, never does I/O.
+  [[nodiscard]] result<handle> get_cached(std::uint64_t lbn) noexcept {
+    lock_guard<lock_type> g(lock_);
+    const I i = lookup(lbn);
+    if (i == npos || (hdr_[i].flags & (f_busy | f_valid | f_inval)) != f_valid)
+      return errc::no_resources;
+    take_hit(i);
+    return handle(this, i);
+  }
+
+  /// True when `lbn` is resident (any state). O(1). For tests and tools.
+  [[nodiscard]] bool contains(std::uint64_t lbn) const noexcept {
+    lock_guard<lock_type> g(lock_);
+    return lookup(lbn) != npos;
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  /// bread / breadn: the valid buffer for `lbn`. On a miss issues exactly one
+  /// read and waits for it; also starts asynchronous reads of the blocks in
+  /// `readahead` that are not already cached (they release themselves on
+  /// completion; skipped when no buffer or slot is free). A failed read
+  /// caches nothing and returns the error.
+  [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt = {},
+                                    std::span<const std::uint64_t> readahead = {}) noexcept {
+    result<handle> h = get(lbn, opt);
+    if (!h || h->valid()) return h;
+    I i = h->i_;
+    h->c_ = nullptr; // the cache owns it until the read is done
+    const errc e = read_locked_sync(i, readahead, opt);
+    if (e != errc::ok) return e;
+    return handle(this, i);
+  }
+
+  /// breadcb: starts a read of `lbn`. On a hit `done` runs before this
+  /// returns (with the buffer); on a miss it runs at the read's completion,
+  /// from the completing context. Never waits: `no_resources` when the buffer
+  /// is busy or no buffer/slot is free (then `done` is not called).
+  [[nodiscard]] errc read_async(std::uint64_t lbn, read_done done, void* ctx,
+                                get_options opt = {}) noexcept {
+    BIOSTACK_ASSERT(done != nullptr);
+    units_type units = 0;
+    if (const errc e = check(lbn, opt.size, units); e != errc::ok) return e;
+    lock_.lock();
+    I i = npos;
+    const try_result r = try_get_locked(lbn, units, opt.flags | get_flags::nowait, i);
+    if (r != try_result::ok) {
+      lock_.unlock();
+      return r == try_result::size_mismatch ? errc::invalid_argument : errc::no_resources;
+    }
+    if ((hdr_[i].flags & f_valid) != 0) {
+      lock_.unlock();
+      done(ctx, errc::ok, handle(this, i));
+      return errc::ok;
+    }
+    const slot_t s = take_slot();
+    if (s == no_io) {
+      destroy_busy(i);
+      lock_.unlock();
+      return errc::no_resources;
+    }
+    slot_[s].rd = done;
+    slot_[s].ctx = ctx;
+    start_read_unlock(i, s, io_kind::read_async);
+    return errc::ok;
+  }
+
+  /// Reads block `lbn` and copies its first `dst.size()` bytes out, then
+  /// releases it. With `expected` set (and an integrity policy) the buffer's
+  /// checksum must match: on mismatch returns `integrity`, leaves `dst`
+  /// untouched and drops the cached copy so the next read fetches it again.
+  [[nodiscard]] errc read_into(std::uint64_t lbn, std::span<std::byte> dst,
+                               const std::uint32_t* expected = nullptr,
+                               get_options opt = {}) noexcept {
+    if (expected != nullptr && !integrity_type::enabled) return errc::not_supported;
+    if (expected == nullptr) {
+      // Hit fast path: no handle object, one lock round trip on each side of the copy.
+      units_type units = 0;
+      if (const errc e = check(lbn, opt.size, units); e != errc::ok) return e;
+      lock_.lock();
+      const I i = lookup(lbn);
+      if (i != npos && hdr_[i].units == units &&
+          (hdr_[i].flags & (f_busy | f_valid | f_inval)) == f_valid && dst.size() <= size_of(i)) {
+        take_hit(i);
+        lock_.unlock();
+        std::memcpy(dst.data(), storage_.data(i), dst.size());
+        release_slot(i, release_mode::normal);
+        return errc::ok;
+      }
+      lock_.unlock();
+    }
+    result<handle> h = read(lbn, opt);
+    if (!h) return h.error();
+    if (dst.size() > h->size()) return errc::invalid_argument;
+    if (expected != nullptr && integrity_.checksum(h->data(), h->size()) != *expected) {
+      handle b = std::move(*h);
+      {
+        lock_guard<lock_type> g(lock_);
+        ++stats_.integrity_errors;
+      }
+      release_invalidate(std::move(b));
+      return errc::integrity;
+    }
+    std::memcpy(dst.data(), h->data(), dst.size());
+    return errc::ok;
+  }
+
+  /// Checked read: `read_into` with an expected CRC of the whole buffer.
+  [[nodiscard]] errc read_checked(std::uint64_t lbn, std::span<std::byte> dst,
+                                  std::uint32_t expected, get_options opt = {}) noexcept {
+    return read_into(lbn, dst, &expected, opt);
+  }
+
+  // ----------------------------------------------------------------- writes
+
+  /// bwrite: writes the buffer now, waits, releases it and returns the
+  /// status. Waits first while the running-write throttle is engaged. A
+  /// failed write leaves the buffer dirty with its data. An INVAL buffer is
+  /// released without I/O.
+  [[nodiscard]] errc write_sync(handle&& h) noexcept {
+    BIOSTACK_ASSERT(h.c_ == this);
+    const I i = h.i_;
+    h.c_ = nullptr;
+    lock_guard<lock_type> g(lock_);
+    if ((hdr_[i].flags & f_inval) != 0) {
+      release_locked(i, release_mode::normal);
+      return errc::ok;
+    }
+    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_valid);
+    make_dirty(i);
+    throttle_running();
+    const errc e = write_locked_sync(i);
+    return e;
+  }
+
+  /// bawrite: starts the write and returns; the completion releases the
+  /// buffer and then calls `done` (if given) from the completing context.
+  /// Never waits: `no_resources` (buffer kept dirty and released) when no I/O
+  /// slot is free.
+  errc write_async(handle&& h, write_done done = nullptr, void* ctx = nullptr) noexcept {
+    BIOSTACK_ASSERT(h.c_ == this);
+    const I i = h.i_;
+    h.c_ = nullptr;
+    lock_.lock();
+    if ((hdr_[i].flags & f_inval) != 0) {
+      release_locked(i, release_mode::normal);
+      lock_.unlock();
+      return errc::ok;
+    }
+    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_valid);
+    make_dirty(i);
+    const slot_t s = take_slot();
+    if (s == no_io) {
+      release_locked(i, release_mode::normal);
+      lock_.unlock();
+      return errc::no_resources;
+    }
+    slot_[s].wd = done;
+    slot_[s].ctx = ctx;
+    start_write_unlock(i, s, io_kind::write_async);
+    return errc::ok;
+  }
+
+  /// bdwrite: marks the buffer dirty and valid and releases it; no I/O. If
+  /// dirty bytes exceed `hi_dirty` the writer kicks the flusher and (unless
+  /// `nowait`) waits until they fall to the midpoint of lo and hi, or until
+  /// no write is in flight any more.
+  void write_delayed(handle&& h, bool nowait = false) noexcept {
+    BIOSTACK_ASSERT(h.c_ == this);
+    const I i = h.i_;
+    h.c_ = nullptr;
+    lock_guard<lock_type> g(lock_);
+    if ((hdr_[i].flags & f_inval) == 0) {
+      hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_valid);
+      make_dirty(i);
+    }
+    release_locked(i, release_mode::normal);
+    if (dirty_bytes_ <= limits_.hi_dirty) return;
+    flush_step_locked(1024);
+    if (nowait) return;
+    const std::uint64_t mid = limits_.lo_dirty + (limits_.hi_dirty - limits_.lo_dirty) / 2;
+    wait_.wait(
+        lock_, [&] { return dirty_bytes_ <= mid || running_writes_ == 0; }, progress(), no_deadline,
+        clock_);
+  }
+
+  // --------------------------------------------------------------- release
+
+  /// bqrelse: gives the buffer back, keeping its contents cached.
+  void release(handle&& h) noexcept { h.reset(); }
+  /// brelse with B_INVAL: discards the buffer, dirty data included (the
+  /// caller asked for it). A pinned buffer loses its pin.
+  void release_invalidate(handle&& h) noexcept {
+    BIOSTACK_ASSERT(h.c_ == this);
+    h.c_ = nullptr;
+    release_slot(h.i_, release_mode::invalidate);
+  }
+  /// brelse with B_NOCACHE: gives the buffer back and frees it as soon as it
+  /// is clean (at once if clean; after its write completes if dirty).
+  void release_nocache(handle&& h) noexcept {
+    BIOSTACK_ASSERT(h.c_ == this);
+    h.c_ = nullptr;
+    release_slot(h.i_, release_mode::nocache);
+  }
+
+  /// bqhold: one more hold on the buffer; a held buffer is never reclaimed.
+  void hold(const handle& h) noexcept {
+    lock_guard<lock_type> g(lock_);
+    BIOSTACK_ASSERT(hdr_[h.i_].holds != 0xFF && "hold count overflow");
+    ++hdr_[h.i_].holds;
+  }
+  /// bqdrop: drops a hold on cached block `lbn`. Dropping a hold that was
+  /// never taken panics.
+  void drop(std::uint64_t lbn) noexcept {
+    lock_guard<lock_type> g(lock_);
+    const I i = lookup(lbn);
+    BIOSTACK_ASSERT(i != npos && hdr_[i].holds != 0 && "bqdrop without a hold");
+    --hdr_[i].holds;
+    bump();
+  }
+  /// B_LOCKED: the buffer is never reclaimed until `unpin`.
+  void pin(const handle& h) noexcept { set_flag(h.i_, f_pinned, true); }
+  void unpin(const handle& h) noexcept { set_flag(h.i_, f_pinned, false); }
+  /// Drops the pin a critical write error (or the owner's check_write) put
+  /// on the buffer; it stays dirty and is written by the next flush or sync.
+  void clear_error(const handle& h) noexcept {
+    lock_guard<lock_type> g(lock_);
+    header& b = hdr_[h.i_];
+    b.flags = static_cast<std::uint16_t>(b.flags & ~(f_ownerpin | f_error | f_deferred));
+    bump();
+  }
+  /// Moves the buffer to write class `cls` (its dirty set changes with it).
+  void set_class(const handle& h, std::uint8_t cls) noexcept {
+    BIOSTACK_ASSERT(cls < class_count);
+    lock_guard<lock_type> g(lock_);
+    header& b = hdr_[h.i_];
+    const bool linked = (b.flags & f_ondirty) != 0;
+    if (linked) unlink_dirty(h.i_);
+    b.cls = cls;
+    if (linked) link_dirty(h.i_);
+  }
+
+  /// Invalidates every cached block in [first, first + count): idle buffers
+  /// are dropped at once (dirty data included), busy ones when released or
+  /// when their I/O completes. Returns how many buffers were affected.
+  /// Complexity: O(min(count, capacity)).
+  std::size_t invalidate(std::uint64_t first, std::uint64_t count) noexcept {
+    lock_guard<lock_type> g(lock_);
+    std::size_t n = 0;
+    const auto one = [&](I i) {
+      ++n;
+      header& b = hdr_[i];
+      if ((b.flags & f_busy) != 0) {
+        b.flags = static_cast<std::uint16_t>(b.flags | f_inval);
+        return;
+      }
+      undirty(i);
+      destroy(i);
+    };
+    if (count <= cap_) {
+      for (std::uint64_t k = 0; k < count; ++k)
+        if (const I i = lookup(first + k); i != npos) one(i);
+    } else {
+      for (std::size_t i = 0; i < cap_; ++i) {
+        const header& b = hdr_[i];
+        if ((b.flags & f_resident) != 0 && b.lbn >= first && b.lbn - first < count)
+          one(static_cast<I>(i));
+      }
+    }
+    bump();
+    return n;
+  }
+
+  // -------------------------------------------------------------- write-back
+
+  /// The flusher, driven by the user: starts writes of up to `budget` (at
+  /// most 1024) of the oldest dirty buffers of the classes the cache may
+  /// write on its own, lowest stage first. Skips busy, pinned, held-for-
+  /// modification buffers and failed ones until their retry pause is over;
+  /// releases INVAL buffers instead of writing them; asks the owner
+  /// (`check_write`): a deferred buffer is skipped once, then written; a
+  /// pinned one is left alone. Stops when no I/O slot is free or the
+  /// running-write limit is reached. Returns the number of writes started.
+  std::size_t flush_step(std::size_t budget = 1024) noexcept {
+    lock_guard<lock_type> g(lock_);
+    return flush_step_locked(budget);
+  }
+
+  /// True when dirty pressure asks for the flusher (running + dirty bytes
+  /// above lo_dirty / 2).
+  [[nodiscard]] bool needs_flush() const noexcept {
+    lock_guard<lock_type> g(lock_);
+    return running_bytes_ + dirty_bytes_ > limits_.lo_dirty / 2;
+  }
+
+  /// Starts the write of cached block `lbn` if it is dirty (the owner's
+  /// flush, allowed for every class); nothing if clean or absent. Waits for
+  /// the buffer if busy and for a slot. Returns the submission status.
+  errc flush_block(std::uint64_t lbn) noexcept {
+    lock_guard<lock_type> g(lock_);
+    for (;;) {
+      const I i = lookup(lbn);
+      if (i == npos || (hdr_[i].flags & f_dirty) == 0) return errc::ok;
+      if ((hdr_[i].flags & f_busy) != 0) {
+        if (const errc e = wait_for_change(busy_reason(i), no_deadline); e != errc::ok) return e;
+        continue;
+      }
+      const slot_t s = wait_slot();
+      if (s == no_io) return errc::no_resources;
+      if (lookup(lbn) != i || (hdr_[i].flags & (f_busy | f_dirty)) != f_dirty) {
+        put_slot(s);
+        continue;
+      }
+      hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy);
+      start_write_unlock(i, s, io_kind::write_release);
+      lock_.lock();
+      return errc::ok;
+    }
+  }
+
+  /// Waits until every write submitted before this call has completed
+  /// (later writes do not delay it). Returns the first write error recorded
+  /// while it waited, or ok.
+  errc wait_all() noexcept {
+    lock_guard<lock_type> g(lock_);
+    return wait_all_locked(write_failures_);
+  }
+
+  /// Writes every dirty buffer, class stage by class stage with a device
+  /// flush between stages and at the end (only when something was written
+  /// since the last flush), waiting for all of it. Returns the first error.
+  /// Buffers it could not write (owned by a handle, pinned by a critical
+  /// error or by the owner) make it return `no_resources` / `io_error`: a
+  /// successful sync means every dirty byte reached stable storage.
+  [[nodiscard]] errc sync() noexcept {
+    lock_guard<lock_type> g(lock_);
+    errc first = errc::ok;
+    const std::uint32_t since = write_failures_;
+    for (std::uint8_t stage = 0; stage < classes_type::stages; ++stage) {
+      const errc e = sync_stage_locked(stage);
+      if (first == errc::ok) first = e;
+      const errc w = wait_all_locked(since);
+      if (first == errc::ok) first = w;
+      const errc f = device_flush_locked();
+      if (first == errc::ok) first = f;
+    }
+    return first;
+  }
+
+  // ------------------------------------------------------- modify interlock
+
+  /// RAII bracket around a change to a held buffer (hammer modify /
+  /// modify_done). Marks the buffer dirty; the cache does not write it while
+  /// any modifier is active.
+  class modify_guard {
+  public:
+    modify_guard(modify_guard&& o) noexcept : c_(std::exchange(o.c_, nullptr)), i_(o.i_) {}
+    modify_guard(const modify_guard&) = delete;
+    modify_guard& operator=(const modify_guard&) = delete;
+    modify_guard& operator=(modify_guard&&) = delete;
+    ~modify_guard() {
+      if (c_ != nullptr) c_->end_modify(i_);
+    }
+
+  private:
+    friend class buffer_cache;
+    modify_guard(buffer_cache* c, I i) noexcept : c_(c), i_(i) {}
+    buffer_cache* c_;
+    I i_;
+  };
+  /// Write interlock: while it exists no modifier is active and none may
+  /// start. Taken by the owner around its own write of the buffer.
+  class write_interlock {
+  public:
+    write_interlock(write_interlock&& o) noexcept : c_(std::exchange(o.c_, nullptr)), i_(o.i_) {}
+    write_interlock(const write_interlock&) = delete;
+    write_interlock& operator=(const write_interlock&) = delete;
+    write_interlock& operator=(write_interlock&&) = delete;
+    ~write_interlock() {
+      if (c_ != nullptr) c_->end_interlock(i_);
+    }
+
+  private:
+    friend class buffer_cache;
+    write_interlock(buffer_cache* c, I i) noexcept : c_(c), i_(i) {}
+    buffer_cache* c_;
+    I i_;
+  };
+
+  /// Starts a modification of cached block `lbn`, which the caller must
+  /// hold (`hold`) so it cannot be reclaimed. Waits while a write interlock
+  /// is held. Errors: `invalid_argument` if not cached and held,
+  /// `no_resources` if it would wait in a single-context configuration.
+  [[nodiscard]] result<modify_guard> modify(std::uint64_t lbn) noexcept {
+    lock_guard<lock_type> g(lock_);
+    const I i = lookup(lbn);
+    if (i == npos || hdr_[i].holds == 0) return errc::invalid_argument;
+    if (hdr_[i].modrefs < 0) {
+      if (wait_type::single_context) return errc::no_resources;
+      wait_.wait(
+          lock_, [&] { return hdr_[i].modrefs >= 0; }, progress(), no_deadline, clock_);
+    }
+    BIOSTACK_ASSERT(hdr_[i].modrefs < 127);
+    ++hdr_[i].modrefs;
+    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_valid);
+    make_dirty(i);
+    return modify_guard(this, i);
+  }
+  /// Takes the write interlock on held block `lbn`: waits until every
+  /// modifier is done, then excludes new ones.
+  [[nodiscard]] result<write_interlock> interlock(std::uint64_t lbn) noexcept {
+    lock_guard<lock_type> g(lock_);
+    const I i = lookup(lbn);
+    if (i == npos || hdr_[i].holds == 0) return errc::invalid_argument;
+    if (hdr_[i].modrefs != 0) {
+      if (wait_type::single_context) return errc::no_resources;
+      wait_.wait(
+          lock_, [&] { return hdr_[i].modrefs == 0; }, progress(), no_deadline, clock_);
+    }
+    hdr_[i].modrefs = -1;
+    return write_interlock(this, i);
+  }
+
+  // ------------------------------------------------------------ inspection
+
+  [[nodiscard]] cache_stats stats() const noexcept {
+    lock_guard<lock_type> g(lock_);
+    return stats_;
+  }
+  [[nodiscard]] std::uint64_t dirty_bytes() const noexcept { return read_locked(dirty_bytes_); }
+  [[nodiscard]] std::size_t dirty_count() const noexcept { return read_locked(dirty_count_); }
+  [[nodiscard]] std::uint64_t running_bytes() const noexcept { return read_locked(running_bytes_); }
+  [[nodiscard]] std::size_t resident() const noexcept { return read_locked(resident_); }
+  [[nodiscard]] std::size_t in_flight() const noexcept { return read_locked(inflight_); }
+  [[nodiscard]] std::size_t buffers() const noexcept { return cap_; }
+  [[nodiscard]] Device& device() noexcept { return dev_; }
+  [[nodiscard]] hooks_type& hooks() noexcept { return hooks_; }
+  [[nodiscard]] integrity_type& integrity() noexcept { return integrity_; }
+  [[nodiscard]] clock_type& clock_source() noexcept { return clock_; }
+  [[nodiscard]] wait_type& waiter() noexcept { return wait_; }
+  [[nodiscard]] policy_state& replacement() noexcept { return policy_; }
+  /// State of cached block `lbn` for tests: valid, dirty, busy, pinned,
+  /// holds; `found == false` when not resident.
+  struct block_state {
+    bool found, valid, dirty, busy, pinned, error;
+    bool queued; ///< on its class's dirty set (modified, no write running)
+    std::uint8_t holds;
+    std::uint32_t size;
+    index_type slot;
+  };
+  [[nodiscard]] block_state inspect(std::uint64_t lbn) const noexcept {
+    lock_guard<lock_type> g(lock_);
+    const I i = lookup(lbn);
+    if (i == npos) return block_state{false, false, false, false, false, false, false, 0, 0, npos};
+    const header& b = hdr_[i];
+    return block_state{true,
+                       (b.flags & f_valid) != 0,
+                       (b.flags & f_dirty) != 0,
+                       (b.flags & f_busy) != 0,
+                       (b.flags & (f_pinned | f_ownerpin)) != 0,
+                       (b.flags & f_error) != 0,
+                       (b.flags & f_ondirty) != 0,
+                       b.holds,
+                       size_of(i),
+                       i};
+  }
+
+private:
+  enum class try_result : std::uint8_t {
+    ok,
+    busy_io,       // the buffer is busy with I/O: poll and retry
+    busy_handle,   // another handle owns it: only its owner can help
+    no_victim,     // nothing reclaimable
+    size_mismatch, // size_match with another size cached
+    must_write,    // size change of a dirty buffer
+  };
+  enum class release_mode : std::uint8_t { normal, invalidate, nocache };
+  enum class io_kind : std::uint8_t {
+    read_sync,
+    read_async,
+    read_ahead,
+    write_sync,
+    write_async,   // release + user callback
+    write_release, // release (flusher, flush_block)
+    flush,
+  };
+  struct io_slot {
+    io_kind kind;
+    bool done;
+    slot_t next;
+    slot_t run_prev, run_next;
+    I buf;
+    std::uint32_t seq;
+    errc status;
+    read_done rd;
+    write_done wd;
+    void* ctx;
+  };
+
+  template <class T>
+  T read_locked(const T& v) const noexcept {
+    lock_guard<lock_type> g(lock_);
+    return v;
+  }
+
+  [[nodiscard]] std::uint32_t size_of(I i) const noexcept {
+    return std::uint32_t{hdr_[i].units} * geo_.block_size;
+  }
+  [[nodiscard]] std::uint64_t deadline_of(std::uint64_t timeout) noexcept {
+    if (timeout == 0) return no_deadline;
+    const std::uint64_t now = clock_.now();
+    return now > no_deadline - timeout ? no_deadline - 1 : now + timeout;
+  }
+  auto progress() noexcept {
+    return [this]() noexcept -> std::size_t { return poll_if_pollable(dev_); };
+  }
+
+  // Validates a block number and a size; computes the size in device blocks.
+  errc check(std::uint64_t lbn, std::uint32_t size, units_type& units) const noexcept {
+    if (size == 0) size = block_size;
+    if (size > block_size) return errc::invalid_argument;
+    if (size % geo_.block_size != 0) return errc::misaligned;
+    if (lbn > UINT64_MAX / block_size || lbn > std::uint64_t{static_cast<lbn_type>(~lbn_type{0})})
+      return errc::out_of_range;
+    if (!range_fits(lbn * block_size, size, geo_.capacity())) return errc::out_of_range;
+    units = static_cast<units_type>(size / geo_.block_size);
+    return errc::ok;
+  }
+
+  // ---- index ----------------------------------------------------------------
+  static constexpr std::size_t bucket_count = [] {
+    std::size_t b = 1;
+    while (b < capacity) b <<= 1;
+    return b;
+  }();
+  [[nodiscard]] static std::size_t bucket_of(std::uint64_t lbn) noexcept {
+    return static_cast<std::size_t>((lbn * 0x9E3779B97F4A7C15ull) >> 40) & (bucket_count - 1);
+  }
+  [[nodiscard]] I lookup(std::uint64_t lbn) const noexcept {
+    for (I i = bucket_[bucket_of(lbn)]; i != npos; i = hdr_[i].hnext)
+      if (hdr_[i].lbn == lbn) return i;
+    return npos;
+  }
+  void index_insert(I i) noexcept {
+    const std::size_t b = bucket_of(hdr_[i].lbn);
+    hdr_[i].hnext = bucket_[b];
+    bucket_[b] = i;
+  }
+  void index_remove(I i) noexcept {
+    I* pp = &bucket_[bucket_of(hdr_[i].lbn)];
+    while (*pp != i) pp = &hdr_[*pp].hnext;
+    *pp = hdr_[i].hnext;
+  }
+
+  // ---- dirty sets -------------------------------------------------------------
+  void link_dirty(I i) noexcept {
+    header& b = hdr_[i];
+    BIOSTACK_ASSERT((b.flags & f_ondirty) == 0 && "buffer already on a dirty set");
+    auto dl = dlinks();
+    dirty_[b.cls].push_back(dl, i);
+    b.flags = static_cast<std::uint16_t>(b.flags | f_ondirty);
+  }
+  void unlink_dirty(I i) noexcept {
+    header& b = hdr_[i];
+    if ((b.flags & f_ondirty) == 0) return;
+    auto dl = dlinks();
+    dirty_[b.cls].remove(dl, i);
+    b.flags = static_cast<std::uint16_t>(b.flags & ~f_ondirty);
+  }
+  // Adapter so index_list can thread through the headers' dirty links.
+  struct dirty_links {
+    header* h;
+    struct arr {
+      header* h;
+      bool prev;
+      I& operator[](I i) const noexcept { return prev ? h[i].dprev : h[i].dnext; }
+    };
+    arr prev, next;
+  };
+  dirty_links dlinks() noexcept { return dirty_links{hdr_, {hdr_, true}, {hdr_, false}}; }
+
+  void make_dirty(I i) noexcept {
+    header& b = hdr_[i];
+    if ((b.flags & f_dirty) != 0) return; // bdirty on a dirty buffer: no counter change
+    b.flags = static_cast<std::uint16_t>(b.flags | f_dirty);
+    ++dirty_count_;
+    dirty_bytes_ += size_of(i);
+    if (dirty_bytes_ > stats_.dirty_high_water) stats_.dirty_high_water = dirty_bytes_;
+    if ((b.flags & f_io) == 0) link_dirty(i);
+  }
+  void undirty(I i) noexcept {
+    header& b = hdr_[i];
+    if ((b.flags & f_dirty) == 0) return;
+    unlink_dirty(i);
+    b.flags = static_cast<std::uint16_t>(b.flags & ~(f_dirty | f_error | f_deferred));
+    --dirty_count_;
+    dirty_bytes_ -= size_of(i);
+  }
+
+  // ---- buffer life --------------------------------------------------------------
+  [[nodiscard]] bool reclaimable(I i) noexcept {
+    const header& b = hdr_[i];
+    if ((b.flags & (f_busy | f_dirty | f_pinned | f_ownerpin)) != 0 || b.holds != 0 ||
+        b.modrefs != 0)
+      return false;
+    return hooks_.may_reclaim(info(i));
+  }
+  [[nodiscard]] buffer_info info(I i) const noexcept {
+    const header& b = hdr_[i];
+    return buffer_info{b.lbn, size_of(i), b.cls, b.holds, false};
+  }
+  // Returns a resident, idle buffer to the EMPTY list (head: reused first).
+  void destroy(I i) noexcept {
+    header& b = hdr_[i];
+    BIOSTACK_ASSERT((b.flags & (f_dirty | f_io)) == 0);
+    if ((b.flags & f_tracked) != 0) policy_.erase(i);
+    index_remove(i);
+    --resident_;
+    b = header{};
+    b.hnext = free_;
+    free_ = i;
+  }
+  void destroy_busy(I i) noexcept {
+    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags & ~(f_busy | f_handle));
+    destroy(i);
+    bump();
+  }
+  // getnewbuf: an EMPTY header first; otherwise reclaim clean victims,
+  // down to lo_buffers once hi_buffers is reached.
+  I new_buffer(std::uint64_t incoming) noexcept {
+    if (free_ != npos && resident_ < limits_.hi_buffers) return pop_free();
+    const auto eligible = [this](I i) noexcept { return reclaimable(i); };
+    const auto key_of = [this](I i) noexcept { return std::uint64_t{hdr_[i].lbn}; };
+    do {
+      const I v = policy_.evict(eligible, key_of, incoming);
+      if (v == npos) break;
+      hdr_[v].flags = static_cast<std::uint16_t>(hdr_[v].flags & ~f_tracked);
+      ++stats_.evictions;
+      destroy(v);
+    } while (resident_ >= limits_.lo_buffers && resident_ != 0);
+    return free_ != npos ? pop_free() : npos;
+  }
+  I pop_free() noexcept {
+    const I i = free_;
+    free_ = hdr_[i].hnext;
+    return i;
+  }
+  void take_hit(I i) noexcept {
+    header& b = hdr_[i];
+    b.flags = static_cast<std::uint16_t>(b.flags | f_busy | f_handle);
+    ++stats_.hits;
+    if ((b.flags & f_readahead) != 0) {
+      ++stats_.readahead_hits;
+      b.flags = static_cast<std::uint16_t>(b.flags & ~f_readahead);
+    }
+    if ((b.flags & f_tracked) != 0) policy_.access(i);
+  }
+
+  try_result try_get_locked(std::uint64_t lbn, units_type units, get_flags flags, I& out) noexcept {
+    I i = lookup(lbn);
+    if (i != npos) {
+      header& b = hdr_[i];
+      if ((b.flags & f_busy) != 0) {
+        out = i;
+        return busy_reason(i);
+      }
+      if (b.units != units) {
+        if (has(flags, get_flags::size_match)) return try_result::size_mismatch;
+        if ((b.flags & f_dirty) != 0) {
+          // A critical write error pinned it: only the owner may write it.
+          if ((b.flags & f_ownerpin) != 0) return try_result::busy_handle;
+          out = i;
+          return try_result::must_write;
+        }
+        if (b.holds != 0 || (b.flags & (f_pinned | f_ownerpin)) != 0 || b.modrefs != 0)
+          return try_result::busy_handle;
+        destroy(i); // clean: forget the old size, then miss
+      } else {
+        take_hit(i);
+        if ((b.flags & f_inval) != 0)
+          b.flags = static_cast<std::uint16_t>(b.flags & ~(f_inval | f_valid));
+        out = i;
+        return try_result::ok;
+      }
+    }
+    i = new_buffer(lbn);
+    if (i == npos) return try_result::no_victim;
+    header& b = hdr_[i];
+    b = header{};
+    b.lbn = static_cast<lbn_type>(lbn);
+    b.units = units;
+    b.flags = f_resident | f_busy | f_handle;
+    index_insert(i);
+    ++resident_;
+    ++stats_.misses;
+    out = i;
+    return try_result::ok;
+  }
+  [[nodiscard]] try_result busy_reason(I i) const noexcept {
+    return (hdr_[i].flags & f_handle) != 0 ? try_result::busy_handle : try_result::busy_io;
+  }
+
+  // Waits for something that could turn `r` into success; with the lock held.
+  errc wait_for_change(try_result r, std::uint64_t deadline) noexcept {
+    if (r == try_result::no_victim) {
+      // Kick the flusher so dirty buffers become clean ones.
+      flush_step_locked(1024);
+      if (inflight_ == 0 && wait_type::single_context) return errc::no_resources;
+    } else if (r == try_result::busy_handle && wait_type::single_context) {
+      return errc::no_resources;
+    }
+    const std::uint64_t gen = generation_;
+    const bool ok = wait_.wait(
+        lock_, [&] { return generation_ != gen; }, progress(), deadline, clock_);
+    return ok ? errc::ok : errc::timed_out;
+  }
+
+  void set_flag(I i, std::uint16_t f, bool on) noexcept {
+    lock_guard<lock_type> g(lock_);
+    header& b = hdr_[i];
+    b.flags = static_cast<std::uint16_t>(on ? (b.flags | f) : (b.flags & ~f));
+    bump();
+  }
+  void bump() noexcept {
+    ++generation_;
+    wait_.notify();
+  }
+
+  void release_slot(I i, release_mode m) noexcept {
+    lock_guard<lock_type> g(lock_);
+    release_locked(i, m);
+  }
+  // brelse / bqrelse: clears busy and puts the buffer where it belongs.
+  void release_locked(I i, release_mode m) noexcept {
+    header& b = hdr_[i];
+    BIOSTACK_ASSERT((b.flags & f_busy) != 0 && "release of a buffer not owned");
+    b.flags = static_cast<std::uint16_t>(b.flags & ~(f_busy | f_handle));
+    if (m == release_mode::invalidate) {
+      b.flags = static_cast<std::uint16_t>(b.flags & ~(f_pinned | f_ownerpin));
+      b.flags = static_cast<std::uint16_t>(b.flags | f_inval);
+    }
+    if (m == release_mode::nocache) b.flags = static_cast<std::uint16_t>(b.flags | f_nocache);
+    const bool idle = b.holds == 0 && b.modrefs == 0;
+    if ((b.flags & f_inval) != 0 && idle) {
+      undirty(i);
+      b.flags = static_cast<std::uint16_t>(b.flags & ~(f_pinned | f_ownerpin));
+      destroy(i);
+    } else if ((b.flags & f_dirty) == 0 && idle &&
+               ((b.flags & f_valid) == 0 || (b.flags & f_nocache) != 0) &&
+               (b.flags & (f_pinned | f_ownerpin)) == 0) {
+      destroy(i); // never filled, or no-cache: nothing worth keeping
+    } else if ((b.flags & f_valid) != 0 && (b.flags & f_tracked) == 0) {
+      b.flags = static_cast<std::uint16_t>(b.flags | f_tracked);
+      policy_.insert(i, b.lbn);
+    }
+    bump();
+  }
+
+  void end_modify(I i) noexcept {
+    lock_guard<lock_type> g(lock_);
+    BIOSTACK_ASSERT(hdr_[i].modrefs > 0);
+    --hdr_[i].modrefs;
+    bump();
+  }
+  void end_interlock(I i) noexcept {
+    lock_guard<lock_type> g(lock_);
+    BIOSTACK_ASSERT(hdr_[i].modrefs == -1);
+    hdr_[i].modrefs = 0;
+    bump();
+  }
+
+  // ---- I/O slots ---------------------------------------------------------------
+  slot_t take_slot() noexcept {
+    const slot_t s = free_slot_;
+    if (s != no_io) {
+      free_slot_ = slot_[s].next;
+      slot_[s].done = false;
+      slot_[s].rd = nullptr;
+      slot_[s].wd = nullptr;
+      slot_[s].ctx = nullptr;
+    }
+    return s;
+  }
+  void put_slot(slot_t s) noexcept {
+    slot_[s].next = free_slot_;
+    free_slot_ = s;
+    bump();
+  }
+  // A slot, waiting (polling) for one if all are in flight.
+  slot_t wait_slot() noexcept {
+    slot_t s = take_slot();
+    while (s == no_io) {
+      const bool ok = wait_.wait(
+          lock_, [&] { return free_slot_ != no_io; }, progress(), no_deadline, clock_);
+      if (!ok) return no_io;
+      s = take_slot();
+    }
+    return s;
+  }
+
+  static completion_action on_bio_done(bio& b, void* ctx) noexcept {
+    auto* self = static_cast<buffer_cache*>(ctx);
+    self->io_done(static_cast<slot_t>(&b - self->bios_));
+    // The cache's bios have no parent, and io_done may already have handed
+    // the slot to another thread: the walk must not touch `b` again.
+    return completion_action::stop;
+  }
+
+  void submit_unlocked(slot_t s, op o, std::uint64_t off, std::uint32_t len, std::byte* mem,
+                       bio_flags fl) noexcept {
+    bio& b = bios_[s];
+    b.prepare(o, off, len, mem, completion{&on_bio_done, this});
+    b.flags = fl;
+    dev_.submit(b);
+  }
+
+  // Submits the read of busy buffer i on slot s; called and returns with
+  // the lock released.
+  void start_read_unlock(I i, slot_t s, io_kind kind) noexcept {
+    header& b = hdr_[i];
+    b.flags = static_cast<std::uint16_t>(b.flags | f_io);
+    slot_[s].kind = kind;
+    slot_[s].buf = i;
+    ++inflight_;
+    const std::uint64_t off = std::uint64_t{b.lbn} * block_size;
+    const std::uint32_t len = size_of(i);
+    lock_.unlock();
+    submit_unlocked(s, op::read, off, len, storage_.data(i),
+                    kind == io_kind::read_ahead ? bio_flags::read_ahead : bio_flags::none);
+  }
+  // Submits the write of busy dirty buffer i on slot s; returns unlocked.
+  void start_write_unlock(I i, slot_t s, io_kind kind) noexcept {
+    header& b = hdr_[i];
+    unlink_dirty(i); // off the dirty set, on the run list; dirty until done
+    b.flags = static_cast<std::uint16_t>((b.flags | f_io | f_busy) & ~f_handle);
+    slot_[s].kind = kind;
+    slot_[s].buf = i;
+    slot_[s].seq = ++write_seq_;
+    run_append(s);
+    ++inflight_;
+    ++running_writes_;
+    running_bytes_ += size_of(i);
+    device_flush_needed_ = true;
+    const std::uint64_t off = std::uint64_t{b.lbn} * block_size;
+    const std::uint32_t len = size_of(i);
+    const std::uint64_t lbn = b.lbn;
+    lock_.unlock();
+    integrity_.finalize(lbn, storage_.data(i), len);
+    submit_unlocked(s, op::write, off, len, storage_.data(i), bio_flags::none);
+  }
+  void run_append(slot_t s) noexcept {
+    slot_[s].run_next = no_io;
+    slot_[s].run_prev = run_tail_;
+    if (run_tail_ != no_io)
+      slot_[run_tail_].run_next = s;
+    else
+      run_head_ = s;
+    run_tail_ = s;
+  }
+  void run_remove(slot_t s) noexcept {
+    const slot_t p = slot_[s].run_prev, n = slot_[s].run_next;
+    if (p != no_io)
+      slot_[p].run_next = n;
+    else
+      run_head_ = n;
+    if (n != no_io)
+      slot_[n].run_prev = p;
+    else
+      run_tail_ = p;
+  }
+
+  // The completion of slot s, from whatever context the device completes in.
+  void io_done(slot_t s) noexcept {
+    bio& bb = bios_[s];
+    errc st = bb.status();
+    if (st == errc::ok && bb.residual() != 0) st = errc::io_error; // short transfer
+    lock_.lock();
+    io_slot& sl = slot_[s];
+    const I i = sl.buf;
+    header& b = hdr_[i];
+    --inflight_;
+    if (sl.kind == io_kind::flush) {
+      sl.status = st;
+      sl.done = true;
+      bump();
+      lock_.unlock();
+      return;
+    }
+    b.flags = static_cast<std::uint16_t>(b.flags & ~f_io);
+    if (sl.kind == io_kind::read_sync || sl.kind == io_kind::read_async ||
+        sl.kind == io_kind::read_ahead) {
+      if (st == errc::ok) {
+        b.flags = static_cast<std::uint16_t>(b.flags | f_valid);
+        if (sl.kind == io_kind::read_ahead)
+          b.flags = static_cast<std::uint16_t>(b.flags | f_readahead);
+      } else {
+        ++stats_.read_errors;
+      }
+      if (sl.kind == io_kind::read_sync) {
+        sl.status = st;
+        sl.done = true;
+        bump();
+        lock_.unlock();
+        return;
+      }
+      const io_kind kind = sl.kind;
+      const read_done cb = sl.rd;
+      void* ctx = sl.ctx;
+      put_slot(s);
+      if (st != errc::ok) {
+        destroy_busy(i); // a failed read caches nothing
+      } else if (kind == io_kind::read_ahead) {
+        release_locked(i, release_mode::normal);
+      } else {
+        b.flags = static_cast<std::uint16_t>(b.flags | f_handle);
+      }
+      lock_.unlock();
+      if (kind == io_kind::read_async) cb(ctx, st, st == errc::ok ? handle(this, i) : handle());
+      return;
+    }
+    // A write.
+    run_remove(s);
+    --running_writes_;
+    running_bytes_ -= size_of(i);
+    bool critical = false;
+    const buffer_info bi = info(i);
+    if (st == errc::ok) {
+      ++stats_.writebacks;
+      undirty(i);
+    } else {
+      ++stats_.write_errors;
+      failure_code_[write_failures_ % failure_history] = st;
+      ++write_failures_;
+      if ((b.flags & f_inval) != 0) {
+        undirty(i); // the owner already discarded it
+      } else {
+        // Keep the data: back on the dirty set (tail), retried after a pause
+        // or, for critical classes, pinned until the owner clears the error.
+        b.flags = static_cast<std::uint16_t>(b.flags | f_error);
+        link_dirty(i);
+        retry_after_ = flush_pass_ + limits_.retry_pause;
+        if (classes_type::critical_on_error[b.cls] && (b.flags & f_ownerpin) == 0) {
+          b.flags = static_cast<std::uint16_t>(b.flags | f_ownerpin);
+          critical = true;
+        }
+      }
+    }
+    const io_kind kind = sl.kind;
+    const write_done cb = sl.wd;
+    void* ctx = sl.ctx;
+    if (kind == io_kind::write_sync) {
+      sl.status = st;
+      sl.done = true;
+      bump();
+    } else {
+      put_slot(s);
+      release_locked(i, release_mode::normal);
+    }
+    lock_.unlock();
+    hooks_.on_complete(bi, st);
+    if (critical) hooks_.on_critical_error(bi, st);
+    if (kind == io_kind::write_async && cb != nullptr) cb(ctx, st);
+  }
+
+  // Blocking read of busy buffer i (owned by the caller), with read-ahead.
+  errc read_locked_sync(I i, std::span<const std::uint64_t> readahead,
+                        const get_options& opt) noexcept {
+    lock_.lock();
+    const slot_t s = wait_slot();
+    if (s == no_io) {
+      destroy_busy(i);
+      lock_.unlock();
+      return errc::no_resources;
+    }
+    start_read_unlock(i, s, io_kind::read_sync);
+    for (const std::uint64_t ra : readahead) start_readahead(ra, opt.size);
+    lock_.lock();
+    wait_.wait(
+        lock_, [&] { return slot_[s].done; }, progress(), no_deadline, clock_);
+    const errc st = slot_[s].status;
+    put_slot(s);
+    if (st != errc::ok) destroy_busy(i);
+    lock_.unlock();
+    return st;
+  }
+  // Starts an asynchronous read of `lbn` if absent and resources allow.
+  void start_readahead(std::uint64_t lbn, std::uint32_t size) noexcept {
+    units_type units = 0;
+    if (check(lbn, size, units) != errc::ok) return;
+    lock_.lock();
+    if (lookup(lbn) != npos || free_slot_ == no_io) {
+      lock_.unlock();
+      return;
+    }
+    I i = npos;
+    if (try_get_locked(lbn, units, get_flags::nowait, i) != try_result::ok) {
+      lock_.unlock();
+      return;
+    }
+    --stats_.misses; // speculative: not a demand miss
+    start_read_unlock(i, take_slot(), io_kind::read_ahead);
+  }
+
+  // bwrite of busy buffer i (owned by the caller, dirty): writes, waits,
+  // releases. With the lock held.
+  errc write_locked_sync(I i) noexcept {
+    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy); // ours until done
+    const slot_t s = wait_slot();
+    if (s == no_io) {
+      release_locked(i, release_mode::normal);
+      return errc::no_resources;
+    }
+    start_write_unlock(i, s, io_kind::write_sync);
+    lock_.lock();
+    wait_.wait(
+        lock_, [&] { return slot_[s].done; }, progress(), no_deadline, clock_);
+    const errc st = slot_[s].status;
+    put_slot(s);
+    release_locked(i, release_mode::normal);
+    return st;
+  }
+
+  // waitrunningbufspace with fairness: first come, first served.
+  void throttle_running() noexcept {
+    if (throttle_waiting_ == 0 && running_bytes_ <= limits_.hi_running) return;
+    const std::uint32_t ticket = throttle_next_++;
+    ++throttle_waiting_;
+    ++stats_.throttle_waits;
+    wait_.wait(
+        lock_, [&] { return throttle_serving_ == ticket && running_bytes_ <= limits_.lo_running; },
+        progress(), no_deadline, clock_);
+    --throttle_waiting_;
+    ++throttle_serving_;
+    bump();
+  }
+
+  std::size_t flush_step_locked(std::size_t budget) noexcept {
+    if (budget > 1024) budget = 1024;
+    ++flush_pass_;
+    std::size_t started = 0;
+    for (std::uint8_t stage = 0; stage < classes_type::stages && started < budget; ++stage) {
+      for (std::size_t c = 0; c < class_count && started < budget; ++c) {
+        if (classes_type::stage[c] != stage || !classes_type::cache_may_write[c]) continue;
+        started += flush_class_locked(static_cast<std::uint8_t>(c), budget - started, false);
+      }
+    }
+    return started;
+  }
+
+  // Writes up to `budget` buffers of class c's dirty set, oldest first.
+  // `all` (sync): only buffers marked f_sync, each once, whatever their
+  // error pause; the owner's "defer" is overridden (the owner asked).
+  std::size_t flush_class_locked(std::uint8_t c, std::size_t budget, bool all) noexcept {
+    std::size_t started = 0;
+    std::size_t scan = dirty_[c].size + budget;
+    I i = dirty_[c].head;
+    while (i != npos && scan-- != 0 && started < budget) {
+      header& b = hdr_[i];
+      const I next = b.dnext;
+      if ((all && (b.flags & f_sync) == 0) || (b.flags & (f_busy | f_ownerpin)) != 0 ||
+          b.modrefs != 0 ||
+          (!all && (b.flags & f_error) != 0 &&
+           static_cast<std::int32_t>(flush_pass_ - retry_after_) < 0)) {
+        i = next;
+        continue;
+      }
+      if ((b.flags & f_inval) != 0) {
+        undirty(i);
+        if (b.holds == 0) destroy(i);
+        i = next;
+        continue;
+      }
+      if (!all && running_bytes_ > limits_.hi_running) break;
+      const slot_t s = all ? wait_slot() : take_slot();
+      if (s == no_io) break;
+      // wait_slot may have let others run: re-check before committing.
+      const std::uint16_t want =
+          static_cast<std::uint16_t>(f_dirty | f_ondirty | (all ? f_sync : 0));
+      if ((b.flags & (f_busy | f_ownerpin | want)) != want || b.modrefs != 0 || b.cls != c) {
+        put_slot(s);
+        i = dirty_[c].head;
+        continue;
+      }
+      b.flags = static_cast<std::uint16_t>(b.flags | f_busy);
+      buffer_info bi = info(i);
+      bi.by_owner = all;
+      lock_.unlock();
+      const write_decision d = hooks_.check_write(bi);
+      lock_.lock();
+      if (d == write_decision::allow ||
+          (d == write_decision::defer && ((b.flags & f_deferred) != 0 || all))) {
+        b.flags = static_cast<std::uint16_t>(b.flags & ~(f_deferred | f_sync));
+        start_write_unlock(i, s, io_kind::write_release);
+        lock_.lock();
+        ++started;
+        // The list may have changed while unlocked.
+        i = resume_at(next, c);
+        continue;
+      }
+      put_slot(s);
+      b.flags = static_cast<std::uint16_t>(b.flags & ~f_busy);
+      if (d == write_decision::defer) {
+        b.flags = static_cast<std::uint16_t>(b.flags | f_deferred);
+      } else {
+        b.flags = static_cast<std::uint16_t>(b.flags | f_ownerpin);
+      }
+      bump();
+      i = resume_at(next, c);
+    }
+    return started;
+  }
+
+  // Where a dirty-list walk continues after the lock was dropped: `next`
+  // if it is still on the list (or the end), else the list's head.
+  [[nodiscard]] I resume_at(I next, std::uint8_t c) const noexcept {
+    if (next == npos || ((hdr_[next].flags & f_ondirty) != 0 && hdr_[next].cls == c)) return next;
+    return dirty_[c].head;
+  }
+
+  // Writes every buffer dirty now in the classes of `stage` (once each) and
+  // reports the ones it could not write.
+  errc sync_stage_locked(std::uint8_t stage) noexcept {
+    errc left = errc::ok;
+    for (std::size_t c = 0; c < class_count; ++c) {
+      if (classes_type::stage[c] != stage) continue;
+      const auto cls = static_cast<std::uint8_t>(c);
+      for (I i = dirty_[cls].head; i != npos; i = hdr_[i].dnext)
+        hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_sync);
+      while (flush_class_locked(cls, 1024, true) != 0) {
+      }
+      for (I i = dirty_[cls].head; i != npos; i = hdr_[i].dnext) {
+        header& b = hdr_[i];
+        if ((b.flags & f_sync) == 0) continue; // failed during this sync (reported) or new
+        b.flags = static_cast<std::uint16_t>(b.flags & ~f_sync);
+        if ((b.flags & f_ownerpin) != 0)
+          left = errc::io_error;
+        else if (left == errc::ok)
+          left = errc::no_resources;
+      }
+    }
+    return left;
+  }
+
+  // Waits for every write submitted so far; returns the first write error
+  // recorded since failure count `since` (ok if none).
+  errc wait_all_locked(std::uint32_t since) noexcept {
+    const std::uint32_t target = write_seq_;
+    wait_.wait(
+        lock_,
+        [&] {
+          return run_head_ == no_io || static_cast<std::int32_t>(slot_[run_head_].seq - target) > 0;
+        },
+        progress(), no_deadline, clock_);
+    return first_failure_since(since);
+  }
+  [[nodiscard]] errc first_failure_since(std::uint32_t since) const noexcept {
+    if (write_failures_ == since) return errc::ok;
+    // Only the last few codes are kept; older ones are reported as the oldest kept.
+    if (write_failures_ - since > failure_history)
+      return failure_code_[(write_failures_ - failure_history) % failure_history];
+    return failure_code_[since % failure_history];
+  }
+
+  errc device_flush_locked() noexcept {
+    if (!device_flush_needed_) return errc::ok;
+    if (!geo_.supports_flush) {
+      device_flush_needed_ = false;
+      return errc::ok;
+    }
+    const slot_t s = wait_slot();
+    if (s == no_io) return errc::no_resources;
+    device_flush_needed_ = false;
+    slot_[s].kind = io_kind::flush;
+    ++inflight_;
+    lock_.unlock();
+    submit_unlocked(s, op::flush, 0, 0, nullptr, bio_flags::none);
+    lock_.lock();
+    wait_.wait(
+        lock_, [&] { return slot_[s].done; }, progress(), no_deadline, clock_);
+    const errc st = slot_[s].status;
+    put_slot(s);
+    if (st != errc::ok) device_flush_needed_ = true;
+    return st;
+  }
+
+  Device& dev_;
+  device_geometry geo_;
+  mutable lock_type lock_{};
+  [[no_unique_address]] wait_type wait_{};
+  [[no_unique_address]] clock_type clock_{};
+  [[no_unique_address]] integrity_type integrity_{};
+  [[no_unique_address]] hooks_type hooks_{};
+  cache_limits limits_{};
+  cache_stats stats_{};
+  std::size_t cap_ = capacity;
+  std::size_t resident_ = 0;
+  std::size_t dirty_count_ = 0;
+  std::uint64_t dirty_bytes_ = 0;
+  std::uint64_t running_bytes_ = 0;
+  std::size_t running_writes_ = 0;
+  std::size_t inflight_ = 0;
+  std::uint64_t generation_ = 0;
+  std::uint32_t write_seq_ = 0;
+  std::uint32_t flush_pass_ = 0;
+  std::uint32_t retry_after_ = 0;
+  std::uint32_t throttle_next_ = 0, throttle_serving_ = 0, throttle_waiting_ = 0;
+  static constexpr std::uint32_t failure_history = 8;
+  std::uint32_t write_failures_ = 0;
+  errc failure_code_[failure_history] = {};
+  bool device_flush_needed_ = false;
+  I free_ = npos;
+  slot_t free_slot_ = no_io;
+  slot_t run_head_ = no_io, run_tail_ = no_io;
+  header hdr_[capacity];
+  I bucket_[bucket_count];
+  detail::index_list<I> dirty_[class_count];
+  policy_state policy_;
+  io_slot slot_[slot_count];
+  bio bios_[slot_count];
+  storage_type storage_;
+};
+
+BIOSTACK_NAMESPACE_END

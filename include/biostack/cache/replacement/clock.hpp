@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <biostack/cache/replacement/concepts.hpp>
+
+BIOSTACK_NAMESPACE_BEGIN
+
+/// Second chance, as DragonFly's getnewbuf scans its CLEAN queue: a slot
+/// whose AGE bit is clear gets it set and moves to the tail; a slot with AGE
+/// set is taken. A hit clears AGE. One victim search makes a single pass over
+/// the slots resident when it began, and if it finds no aged eligible slot it
+/// takes the last eligible one it saw ("the last is taken anyway"): the scan
+/// is bounded by the resident count.
+struct clock_eviction {
+  using category = replacement_policy_tag;
+  static constexpr const char* name = "clock";
+
+  template <std::size_t N, class I>
+  class state {
+  public:
+    void reset(std::size_t) noexcept { list_.clear(); }
+    void insert(I i, std::uint64_t) noexcept {
+      age_[i] = false;
+      list_.push_back(links_, i);
+    }
+    void access(I i) noexcept { age_[i] = false; }
+    void erase(I i) noexcept { list_.remove(links_, i); }
+    template <class E, class K>
+    I evict(E&& eligible, K&&, std::uint64_t) noexcept {
+      I last = detail::no_slot<I>;
+      std::size_t left = list_.size;
+      I i = list_.head;
+      while (left-- != 0 && i != detail::no_slot<I>) {
+        const I next = links_.next[i];
+        if (eligible(i)) {
+          if (age_[i]) {
+            list_.remove(links_, i);
+            return i;
+          }
+          age_[i] = true;
+          if (left != 0) list_.move_to_back(links_, i);
+          last = i;
+        }
+        i = next;
+      }
+      if (last != detail::no_slot<I>) list_.remove(links_, last);
+      return last;
+    }
+    /// The AGE bit of slot `i` (for tests and diagnostics).
+    [[nodiscard]] bool aged(I i) const noexcept { return age_[i]; }
+
+  private:
+    detail::list_links<N, I> links_;
+    detail::index_list<I> list_;
+    bool age_[N];
+  };
+};
+static_assert(replacement_policy<clock_eviction>);
+
+BIOSTACK_NAMESPACE_END

@@ -1,0 +1,817 @@
+// Buffer cache: the numbered behaviours of vfs_bio.md §7 (single context,
+// bare-metal configuration: null_lock + poll_wait), over a RAM disk behind a
+// real fault injector (faulty_device) and a request recorder.
+#include "cache_support.hpp"
+#include <biostack/cache/replacement/arc.hpp>
+#include <biostack/cache/replacement/lru.hpp>
+#include <biostack/cache/replacement/s3_fifo.hpp>
+#include <biostack/cache/replacement/sieve.hpp>
+#include <biostack/cache/replacement/two_q.hpp>
+#include <catch2/catch.hpp>
+#include <test_support.hpp>
+
+using namespace biostack;
+using namespace cache_test;
+
+namespace {
+constexpr std::uint32_t bs = 4096;
+
+template <class Repl = biostack::clock_eviction, std::size_t N = 8, class... More>
+using cache_of =
+    buffer_cache<rig_device,
+                 policies<static_storage<N, bs>, Repl, poll_wait<10000>, io_slots<8>, More...>>;
+
+// A cache whose dirty thresholds never trigger, so tests control every
+// write; the threshold behaviour is tested on its own with explicit limits.
+template <class C>
+std::unique_ptr<C> make(rig_t& r, std::size_t cap = C::capacity) {
+  auto c = std::make_unique<C>(r.dev, cap);
+  auto l = c->limits();
+  l.hi_dirty = l.lo_dirty = std::uint64_t{1} << 40;
+  c->set_limits(l);
+  return c;
+}
+
+// Puts block `lbn` in the cache, clean and valid, with pattern `seed` on disk.
+template <class C>
+void load(C& c, rig_t& r, std::uint64_t lbn, std::uint32_t seed) {
+  fill(r.mem.get() + lbn * bs, bs, seed);
+  auto h = c.read(lbn);
+  REQUIRE(h);
+}
+} // namespace
+
+TEST_CASE("vfs 1: get miss returns a locked buffer, on no queue, CACHE clear, no I/O") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  auto h = c->get(5);
+  REQUIRE(h);
+  CHECK_FALSE(h->valid());
+  CHECK(h->lbn() == 5);
+  CHECK(h->size() == bs);
+  const auto st = c->inspect(5);
+  CHECK(st.found);
+  CHECK(st.busy);
+  CHECK(r.reads() == 0);
+  // Not on the reclaim queues: a second get of the same block cannot take it.
+  auto again = c->get(5, {.flags = get_flags::nowait});
+  CHECK(again.error() == errc::no_resources);
+  CHECK(c->stats().misses == 1);
+}
+
+TEST_CASE("vfs 1: buffers are aligned for DMA and bad blocks are refused") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  auto h = c->get(0);
+  REQUIRE(h);
+  CHECK(reinterpret_cast<std::uintptr_t>(h->data()) % 32 == 0);
+  CHECK(c->get(64).error() == errc::out_of_range); // 256 KiB / 4 KiB = 64 blocks
+  CHECK(c->get(UINT64_MAX).error() == errc::out_of_range);
+  CHECK(c->get(1, {.size = 100}).error() == errc::misaligned);
+  CHECK(c->get(1, {.size = 2 * bs}).error() == errc::invalid_argument);
+}
+
+TEST_CASE("vfs 1: storage that cannot meet the device's alignment is refused loudly") {
+  rig_t r;
+  device_geometry g = r.ram.geometry();
+  g.alignment = 64;
+  r.ram.set_geometry(g);
+  using C32 = buffer_cache<rig_device, policies<static_storage<2, bs, 32>>>;
+  using C64 = buffer_cache<rig_device, policies<static_storage<2, bs, 64>>>;
+  CHECK(biostack_test::panics([&] { auto c = std::make_unique<C32>(r.dev); }));
+  auto c = std::make_unique<C64>(r.dev);
+  auto h = c->read(1);
+  REQUIRE(h);
+  CHECK(reinterpret_cast<std::uintptr_t>(h->data()) % 64 == 0);
+}
+
+TEST_CASE("vfs 2: release then get of the same block returns the same buffer, CACHE set") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  auto h = c->get(3);
+  REQUIRE(h);
+  const auto slot = h->slot();
+  fill(h->data(), bs, 9);
+  h->mark_valid();
+  c->release(std::move(*h));
+  auto h2 = c->get(3);
+  REQUIRE(h2);
+  CHECK(h2->slot() == slot);
+  CHECK(h2->valid());
+  CHECK(has_pattern(h2->data(), bs, 9));
+  CHECK(c->stats().hits == 1);
+  CHECK(r.reads() == 0);
+}
+
+TEST_CASE("vfs 2: a buffer released without being filled caches nothing") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  { auto h = c->get(3); }
+  CHECK_FALSE(c->contains(3));
+}
+
+TEST_CASE("vfs 3: get with another size writes a dirty buffer first, then re-creates it") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  auto h = c->get(2);
+  REQUIRE(h);
+  fill(h->data(), bs, 4);
+  c->write_delayed(std::move(*h));
+  CHECK(r.writes() == 0);
+  auto small = c->get(2, {.size = 1024});
+  REQUIRE(small);
+  CHECK(r.writes() == 1);
+  CHECK(has_pattern(r.media(2, bs), bs, 4)); // the dirty data reached the disk first
+  CHECK(small->size() == 1024);
+  CHECK_FALSE(small->valid());
+  CHECK(c->dirty_count() == 0);
+}
+
+TEST_CASE("vfs 3: get with another size of a clean buffer drops it without I/O") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  load(*c, r, 2, 1);
+  auto small = c->get(2, {.size = 512});
+  REQUIRE(small);
+  CHECK(r.writes() == 0);
+  CHECK(r.reads() == 1);
+  CHECK(small->size() == 512);
+  CHECK_FALSE(small->valid());
+}
+
+TEST_CASE("vfs 4: size_match with another size cached fails, no I/O, state unchanged") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  load(*c, r, 2, 1);
+  const auto before = c->inspect(2);
+  auto h = c->get(2, {.size = 512, .flags = get_flags::size_match});
+  CHECK(h.error() == errc::invalid_argument);
+  const auto after = c->inspect(2);
+  CHECK(after.found);
+  CHECK(after.valid == before.valid);
+  CHECK(after.size == bs);
+  CHECK(after.slot == before.slot);
+  CHECK(r.reads() == 1);
+  CHECK(r.writes() == 0);
+}
+
+TEST_CASE("vfs 5: get nowait on a buffer locked elsewhere fails at once") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  auto h = c->get(1);
+  REQUIRE(h);
+  CHECK(c->get(1, {.flags = get_flags::nowait}).error() == errc::no_resources);
+  // Single context: a blocking get would wait forever for our own handle, so
+  // it says no_resources instead of hanging.
+  CHECK(c->get(1).error() == errc::no_resources);
+  h->release();
+  CHECK(c->get(1, {.flags = get_flags::nowait}));
+}
+
+TEST_CASE("vfs 6: read miss issues exactly one read and returns CACHE; a hit issues none") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  fill(r.mem.get() + 7 * bs, bs, 77);
+  {
+    auto h = c->read(7);
+    REQUIRE(h);
+    CHECK(h->valid());
+    CHECK(has_pattern(h->data(), bs, 77));
+    CHECK(r.reads() == 1);
+  }
+  {
+    auto h = c->read(7);
+    REQUIRE(h);
+    CHECK(r.reads() == 1);
+  }
+  CHECK(c->stats().hits == 1);
+  CHECK(c->stats().misses == 1);
+}
+
+TEST_CASE("vfs 6: a read completing later (held by the device) is waited for by polling") {
+  rig_t r;
+  REQUIRE(r.faulty.add_rule(fault_rule::delay(3).only(op::read).always()) == errc::ok);
+  auto c = make<cache_of<>>(r);
+  fill(r.mem.get() + 4 * bs, bs, 8);
+  auto h = c->read(4);
+  REQUIRE(h);
+  CHECK(has_pattern(h->data(), bs, 8));
+  CHECK(r.faulty.stats().released >= 1);
+}
+
+TEST_CASE("vfs 7: a failed read returns the error and caches nothing") {
+  rig_t r;
+  REQUIRE(r.faulty.add_rule(fault_rule::fail(errc::media_error).only(op::read).times(1)) ==
+          errc::ok);
+  auto c = make<cache_of<>>(r);
+  auto h = c->read(6);
+  CHECK(h.error() == errc::media_error);
+  CHECK_FALSE(c->contains(6));
+  CHECK(c->stats().read_errors == 1);
+  auto g = c->get(6);
+  REQUIRE(g);
+  CHECK_FALSE(g->valid()); // the next lookup misses
+  CHECK(c->stats().misses == 2);
+}
+
+TEST_CASE("vfs 8: read-ahead reads only absent blocks, asynchronously, and they end up clean") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  load(*c, r, 1, 1);
+  for (std::uint32_t b = 2; b <= 3; ++b) fill(r.mem.get() + b * bs, bs, b);
+  const std::uint64_t ra[] = {1, 2, 3};
+  REQUIRE(r.faulty.add_rule(
+              fault_rule::delay(1000).only(op::read).range(2 * bs, 2 * bs).always()) == errc::ok);
+  {
+    auto h = c->read(0, {}, ra);
+    REQUIRE(h);
+  }
+  CHECK(r.reads() == 4);       // 1 (load) + 0 + 2 + 3: block 1 got no I/O
+  CHECK(r.faulty.held() == 2); // read-ahead still running: the primary did not wait for it
+  CHECK(c->inspect(2).busy);
+  r.faulty.release_all();
+  for (std::uint64_t b : {2u, 3u}) {
+    const auto st = c->inspect(b);
+    CHECK(st.found);
+    CHECK(st.valid);
+    CHECK_FALSE(st.busy);
+  }
+  auto h2 = c->read(2);
+  REQUIRE(h2);
+  CHECK(has_pattern(h2->data(), bs, 2));
+  CHECK(c->stats().readahead_hits == 1);
+  CHECK(r.reads() == 4);
+}
+
+namespace {
+struct async_result {
+  int calls = 0;
+  errc status = errc::cancelled;
+  bool valid = false;
+  std::uint64_t lbn = 0;
+};
+template <class C>
+void on_read(void* ctx, errc st, typename C::handle h) noexcept {
+  auto* a = static_cast<async_result*>(ctx);
+  ++a->calls;
+  a->status = st;
+  a->valid = h && h.valid();
+  if (h) a->lbn = h.lbn();
+}
+} // namespace
+
+TEST_CASE("vfs 9: read_async on a hit calls back at once, on a miss at completion") {
+  using C = cache_of<>;
+  rig_t r;
+  auto c = make<C>(r);
+  load(*c, r, 1, 1);
+  async_result hit;
+  CHECK(c->read_async(1, &on_read<C>, &hit) == errc::ok);
+  CHECK(hit.calls == 1);
+  CHECK(hit.status == errc::ok);
+  CHECK(hit.valid);
+
+  REQUIRE(r.faulty.add_rule(fault_rule::delay().only(op::read).always()) == errc::ok);
+  async_result miss;
+  CHECK(c->read_async(9, &on_read<C>, &miss) == errc::ok);
+  CHECK(miss.calls == 0);
+  r.faulty.release_all();
+  CHECK(miss.calls == 1);
+  CHECK(miss.status == errc::ok);
+  CHECK(miss.valid);
+  CHECK(miss.lbn == 9);
+  CHECK_FALSE(c->inspect(9).busy); // the callback's handle was released
+}
+
+TEST_CASE("vfs 9: read_async of a failing read reports the error and caches nothing") {
+  using C = cache_of<>;
+  rig_t r;
+  REQUIRE(r.faulty.add_rule(fault_rule::fail().only(op::read).times(1)) == errc::ok);
+  auto c = make<C>(r);
+  async_result a;
+  CHECK(c->read_async(9, &on_read<C>, &a) == errc::ok);
+  CHECK(a.calls == 1);
+  CHECK(a.status == errc::io_error);
+  CHECK_FALSE(a.valid);
+  CHECK_FALSE(c->contains(9));
+}
+
+TEST_CASE("vfs 9: read_async and write_async never wait: no_resources when out of slots") {
+  using C = buffer_cache<rig_device, policies<static_storage<8, bs>, io_slots<1>>>;
+  rig_t r;
+  REQUIRE(r.faulty.add_rule(fault_rule::delay().always()) == errc::ok);
+  auto c = std::make_unique<C>(r.dev);
+  auto h = c->get(1);
+  REQUIRE(h);
+  CHECK(c->write_async(std::move(*h)) == errc::ok); // takes the only slot
+  async_result a;
+  CHECK(c->read_async(2, &on_read<C>, &a) == errc::no_resources);
+  CHECK(a.calls == 0);
+  CHECK_FALSE(c->contains(2)); // the buffer it took was given back
+  CHECK(c->read_async(1, &on_read<C>, &a) == errc::no_resources); // busy with its write
+  auto g = c->get(3);
+  REQUIRE(g);
+  fill(g->data(), bs, 3);
+  CHECK(c->write_async(std::move(*g)) == errc::no_resources);
+  CHECK(c->inspect(3).dirty); // kept dirty, not lost
+  r.faulty.release_all();
+  CHECK(c->sync() == errc::ok);
+  CHECK(has_pattern(r.media(3, bs), bs, 3));
+}
+
+TEST_CASE("vfs 10: write_delayed marks dirty and valid, releases, no I/O, counts") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  auto h = c->get(4);
+  REQUIRE(h);
+  fill(h->data(), bs, 44);
+  c->write_delayed(std::move(*h));
+  const auto st = c->inspect(4);
+  CHECK(st.dirty);
+  CHECK(st.valid);
+  CHECK_FALSE(st.busy);
+  CHECK(r.writes() == 0);
+  CHECK(c->dirty_count() == 1);
+  CHECK(c->dirty_bytes() == bs);
+  CHECK(c->stats().dirty_high_water == bs);
+}
+
+TEST_CASE("vfs 11: write_sync / write_async / write_delayed of an INVAL buffer: no I/O") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  for (int how = 0; how < 3; ++how) {
+    auto h = c->get(1);
+    REQUIRE(h);
+    h->mark_valid();
+    h->mark_invalid();
+    if (how == 0) CHECK(c->write_sync(std::move(*h)) == errc::ok);
+    if (how == 1) CHECK(c->write_async(std::move(*h)) == errc::ok);
+    if (how == 2) c->write_delayed(std::move(*h));
+    CHECK_FALSE(c->contains(1));
+  }
+  CHECK(r.writes() == 0);
+  CHECK(c->dirty_count() == 0);
+}
+
+TEST_CASE("vfs 12: dirtying an already dirty buffer does not change the counters") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  for (int i = 0; i < 3; ++i) {
+    auto h = c->get(4);
+    REQUIRE(h);
+    c->write_delayed(std::move(*h));
+  }
+  CHECK(c->dirty_count() == 1);
+  CHECK(c->dirty_bytes() == bs);
+}
+
+TEST_CASE("vfs 13: an in-flight write_async stays dirty and counts as running until done") {
+  rig_t r;
+  REQUIRE(r.faulty.add_rule(fault_rule::delay().only(op::write).always()) == errc::ok);
+  auto c = make<cache_of<>>(r);
+  auto h = c->get(4);
+  REQUIRE(h);
+  fill(h->data(), bs, 3);
+  CHECK(c->write_async(std::move(*h)) == errc::ok);
+  CHECK(c->inspect(4).dirty);
+  CHECK(c->inspect(4).busy);
+  CHECK(c->running_bytes() == bs);
+  CHECK(c->dirty_bytes() == bs);
+  r.faulty.release_all();
+  CHECK_FALSE(c->inspect(4).dirty);
+  CHECK_FALSE(c->inspect(4).busy);
+  CHECK(c->running_bytes() == 0);
+  CHECK(c->dirty_bytes() == 0);
+  CHECK(has_pattern(r.media(4, bs), bs, 3));
+  CHECK(c->stats().writebacks == 1);
+}
+
+TEST_CASE("vfs 13: write_async calls its callback after the buffer is released") {
+  using C = cache_of<>;
+  rig_t r;
+  auto c = make<C>(r);
+  auto h = c->get(4);
+  REQUIRE(h);
+  struct ctx_t {
+    C* c;
+    errc st = errc::cancelled;
+    bool busy_at_callback = true;
+  } ctx{c.get()};
+  CHECK(c->write_async(
+            std::move(*h),
+            [](void* p, errc st) noexcept {
+              auto* x = static_cast<ctx_t*>(p);
+              x->st = st;
+              x->busy_at_callback = x->c->inspect(4).busy;
+            },
+            &ctx) == errc::ok);
+  CHECK(ctx.st == errc::ok);
+  CHECK_FALSE(ctx.busy_at_callback);
+}
+
+TEST_CASE("vfs 14: a failed write_sync returns the error; the buffer stays dirty with its data") {
+  rig_t r;
+  REQUIRE(r.faulty.add_rule(fault_rule::fail(errc::media_error).only(op::write).times(1)) ==
+          errc::ok);
+  auto c = make<cache_of<>>(r);
+  auto h = c->get(4);
+  REQUIRE(h);
+  fill(h->data(), bs, 14);
+  CHECK(c->write_sync(std::move(*h)) == errc::media_error);
+  const auto st = c->inspect(4);
+  CHECK(st.dirty);
+  CHECK(st.error);
+  CHECK(c->stats().write_errors == 1);
+  {
+    auto again = c->get(4);
+    REQUIRE(again);
+    CHECK(again->valid());
+    CHECK(has_pattern(again->data(), bs, 14));
+  }
+  // The flusher retries it only after the pause.
+  const auto pause = c->limits().retry_pause;
+  std::size_t passes = 0;
+  while (c->inspect(4).dirty && passes < 2 * pause + 2) {
+    c->flush_step();
+    ++passes;
+  }
+  CHECK_FALSE(c->inspect(4).dirty);
+  CHECK(passes >= pause);
+  CHECK(has_pattern(r.media(4, bs), bs, 14));
+}
+
+TEST_CASE("vfs 15: pinned buffers are never reclaimed and can be taken back") {
+  rig_t r;
+  auto c = make<cache_of<lru, 4>>(r);
+  {
+    load(*c, r, 0, 1);
+    auto h = c->get(0);
+    REQUIRE(h);
+    c->pin(*h);
+  }
+  for (std::uint64_t b = 1; b < 20; ++b) load(*c, r, b, static_cast<std::uint32_t>(b));
+  CHECK(c->inspect(0).found);
+  CHECK(c->inspect(0).pinned);
+  {
+    auto h = c->get(0); // regetblk
+    REQUIRE(h);
+    CHECK(h->valid());
+    CHECK(has_pattern(h->data(), bs, 1));
+    c->unpin(*h);
+  }
+  for (std::uint64_t b = 20; b < 24; ++b) load(*c, r, b, 0);
+  CHECK_FALSE(c->contains(0));
+}
+
+TEST_CASE("vfs 16: held buffers are skipped by reclaim; dropping an absent hold panics") {
+  rig_t r;
+  auto c = make<cache_of<lru, 4>>(r);
+  load(*c, r, 0, 1);
+  {
+    auto h = c->get(0);
+    REQUIRE(h);
+    c->hold(*h);
+  }
+  for (std::uint64_t b = 1; b < 12; ++b) load(*c, r, b, 0);
+  CHECK(c->inspect(0).found);
+  CHECK(c->inspect(0).holds == 1);
+  c->drop(0);
+  CHECK(biostack_test::panics([&] { c->drop(0); }));
+  CHECK(biostack_test::panics([&] { c->drop(33); }));
+  for (std::uint64_t b = 12; b < 16; ++b) load(*c, r, b, 0);
+  CHECK_FALSE(c->contains(0));
+}
+
+TEST_CASE("vfs 17: second chance: clean A, B, C without AGE: A and B aged, C taken") {
+  rig_t r;
+  auto c = make<cache_of<biostack::clock_eviction, 3>>(r);
+  load(*c, r, 10, 0); // A
+  load(*c, r, 11, 0); // B
+  load(*c, r, 12, 0); // C
+  load(*c, r, 13, 0); // needs a victim
+  CHECK(c->contains(10));
+  CHECK(c->contains(11));
+  CHECK_FALSE(c->contains(12));
+  CHECK(c->stats().evictions == 1);
+  // A and B carry AGE now and sit at the tail in order: the next miss takes A.
+  CHECK(c->replacement().aged(c->inspect(10).slot));
+  CHECK(c->replacement().aged(c->inspect(11).slot));
+  load(*c, r, 14, 0);
+  CHECK_FALSE(c->contains(10));
+  CHECK(c->contains(11));
+}
+
+TEST_CASE("vfs 17: a hit clears AGE, giving the block another chance") {
+  rig_t r;
+  auto c = make<cache_of<biostack::clock_eviction, 3>>(r);
+  load(*c, r, 10, 0);
+  load(*c, r, 11, 0);
+  load(*c, r, 12, 0);
+  load(*c, r, 13, 0); // ages 10, 11; takes 12
+  { auto h = c->read(10); }
+  CHECK_FALSE(c->replacement().aged(c->inspect(10).slot));
+  load(*c, r, 14, 0); // queue 13, 10, 11: 13 unaged → tail; 10 unaged → tail; 11 aged → taken
+  CHECK(c->contains(10));
+  CHECK_FALSE(c->contains(11));
+}
+
+TEST_CASE("vfs 18: EMPTY headers are used before clean buffers are reclaimed") {
+  rig_t r;
+  auto c = make<cache_of<lru, 3>>(r);
+  load(*c, r, 0, 0);
+  load(*c, r, 1, 0);
+  load(*c, r, 2, 0);
+  const auto freed_slot = c->inspect(1).slot;
+  {
+    auto h = c->get(1);
+    REQUIRE(h);
+    c->release_invalidate(std::move(*h));
+  }
+  auto h = c->get(9);
+  REQUIRE(h);
+  CHECK(h->slot() == freed_slot);
+  CHECK(c->contains(0));
+  CHECK(c->contains(2));
+  CHECK(c->stats().evictions == 0);
+}
+
+TEST_CASE("vfs 19: at hi_buffers reclaim frees until below lo_buffers before returning") {
+  rig_t r;
+  auto c = make<cache_of<lru, 8>>(r);
+  auto l = c->limits();
+  l.hi_buffers = 8;
+  l.lo_buffers = 5;
+  c->set_limits(l);
+  for (std::uint64_t b = 0; b < 8; ++b) load(*c, r, b, 0);
+  CHECK(c->resident() == 8);
+  load(*c, r, 8, 0);
+  CHECK(c->stats().evictions == 4); // 8 → 4 (< 5), then the new block: 5
+  CHECK(c->resident() == 5);
+  for (std::uint64_t b = 0; b < 4; ++b) CHECK_FALSE(c->contains(b)); // oldest went first
+  CHECK(c->contains(8));
+}
+
+TEST_CASE("vfs 20: with every buffer dirty a miss kicks the flusher and succeeds once a "
+          "write completes") {
+  rig_t r;
+  REQUIRE(r.faulty.add_rule(fault_rule::delay(2).only(op::write).always()) == errc::ok);
+  auto c = make<cache_of<lru, 4>>(r);
+  for (std::uint64_t b = 0; b < 4; ++b) {
+    auto h = c->get(b);
+    REQUIRE(h);
+    fill(h->data(), bs, static_cast<std::uint32_t>(b));
+    c->write_delayed(std::move(*h), true);
+  }
+  CHECK(r.writes() == 0);
+  auto h = c->get(20);
+  REQUIRE(h);
+  CHECK(r.writes() >= 1); // the flusher was kicked
+  h->release();
+  CHECK(c->sync() == errc::ok);
+  for (std::uint64_t b = 0; b < 4; ++b)
+    CHECK(has_pattern(r.media(b, bs), bs, static_cast<std::uint32_t>(b)));
+}
+
+TEST_CASE("vfs 20: with everything held or pinned a miss fails instead of hanging") {
+  rig_t r;
+  auto c = make<cache_of<lru, 2>>(r);
+  load(*c, r, 0, 0);
+  load(*c, r, 1, 0);
+  {
+    auto h = c->get(0);
+    c->hold(*h);
+    auto g = c->get(1);
+    c->pin(*g);
+  }
+  CHECK(c->get(7).error() == errc::no_resources);
+  CHECK(c->get(7, {.flags = get_flags::nowait}).error() == errc::no_resources);
+  c->drop(0);
+  CHECK(c->get(7));
+}
+
+namespace {
+struct defer_once_hooks {
+  using category = owner_hooks_tag;
+  int checks = 0;
+  std::uint64_t defer_lbn = ~0ull;
+  write_decision check_write(const buffer_info& b) noexcept {
+    ++checks;
+    return b.lbn == defer_lbn ? write_decision::defer : write_decision::allow;
+  }
+  void on_complete(const buffer_info&, errc) noexcept {}
+  bool may_reclaim(const buffer_info&) noexcept { return true; }
+  void on_critical_error(const buffer_info&, errc) noexcept {}
+};
+} // namespace
+
+TEST_CASE("vfs 22: the flusher writes oldest first, skips locked, drops INVAL, defers once") {
+  rig_t r;
+  auto c = make<cache_of<lru, 8, defer_once_hooks>>(r);
+  for (std::uint64_t b : {5u, 3u, 7u, 1u, 2u}) {
+    auto h = c->get(b);
+    REQUIRE(h);
+    c->write_delayed(std::move(*h));
+  }
+  c->hooks().defer_lbn = 1;
+  auto locked = c->get(3); // held by us: the flusher must skip it
+  REQUIRE(locked);
+  {
+    // An INVAL dirty buffer: invalidated while busy, released afterwards.
+    auto h = c->get(2);
+    c->invalidate(2, 1);
+    CHECK(c->inspect(2).found);
+    c->release(std::move(*h));
+  }
+  CHECK_FALSE(c->contains(2));
+  CHECK(c->flush_step() == 2); // 5 then 7; 3 locked; 1 deferred
+  REQUIRE(r.writes() == 2);
+  CHECK(r.dev[r.dev.size() - 2].offset == 5 * bs);
+  CHECK(r.dev[r.dev.size() - 1].offset == 7 * bs);
+  CHECK(c->inspect(1).dirty);
+  CHECK(c->inspect(3).dirty);
+  locked->release();
+  CHECK(c->flush_step() == 2); // 3, and 1 now that it was deferred once
+  CHECK(c->dirty_count() == 0);
+  CHECK(r.writes() == 4);
+}
+
+TEST_CASE("vfs 22: the flusher stops when no I/O slot is free and respects the budget") {
+  rig_t r;
+  REQUIRE(r.faulty.add_rule(fault_rule::delay().only(op::write).always()) == errc::ok);
+  auto c = make<buffer_cache<rig_device, policies<static_storage<16, bs>, io_slots<3>>>>(r);
+  for (std::uint64_t b = 0; b < 10; ++b) {
+    auto h = c->get(b);
+    c->write_delayed(std::move(*h), true);
+  }
+  CHECK(c->flush_step(2) == 2);
+  CHECK(c->flush_step() == 1); // one slot left
+  CHECK(c->flush_step() == 0);
+  r.faulty.release_all();
+  CHECK(c->dirty_count() == 7);
+}
+
+TEST_CASE("vfs 23: the cache's completion runs only when the walk reaches its layer") {
+  // recording_device pushes its own layer under the cache's bio; a held
+  // completion must not complete the cache's buffer until it climbs back.
+  rig_t r;
+  REQUIRE(r.faulty.add_rule(fault_rule::delay().only(op::write).always()) == errc::ok);
+  auto c = make<cache_of<>>(r);
+  auto h = c->get(3);
+  REQUIRE(h);
+  CHECK(c->write_async(std::move(*h)) == errc::ok);
+  CHECK(r.dev.in_flight() == 1);
+  CHECK(c->inspect(3).busy);
+  CHECK(c->in_flight() == 1);
+  r.faulty.release_all();
+  CHECK(r.dev.in_flight() == 0);
+  CHECK(c->in_flight() == 0);
+  CHECK_FALSE(c->inspect(3).busy);
+}
+
+TEST_CASE("vfs 24: not applicable to the cache (it pushes no bio layers); its I/O slots "
+          "are bounded instead: an exhausted pool delays, never fails a blocking call") {
+  rig_t r;
+  REQUIRE(r.faulty.add_rule(fault_rule::delay(1).only(op::read).always()) == errc::ok);
+  auto c = make<buffer_cache<rig_device, policies<static_storage<16, bs>, io_slots<1>>>>(r);
+  const std::uint64_t ra[] = {1, 2, 3};
+  auto h = c->read(0, {}, ra); // read-ahead finds no free slot: skipped, not failed
+  REQUIRE(h);
+  CHECK(r.reads() == 1);
+  auto h2 = c->read(5);
+  CHECK(h2);
+}
+
+TEST_CASE("vfs 25: a short transfer from below fails the read with io_error; nothing cached") {
+  rig_t r;
+  REQUIRE(r.faulty.add_rule(fault_rule::short_transfer(2).only(op::read).times(1)) == errc::ok);
+  auto c = make<cache_of<>>(r);
+  auto h = c->read(1);
+  CHECK(h.error() == errc::io_error);
+  CHECK_FALSE(c->contains(1));
+}
+
+TEST_CASE("cache: release_nocache frees a clean buffer at once and a dirty one once written") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  load(*c, r, 1, 0);
+  {
+    auto h = c->get(1);
+    c->release_nocache(std::move(*h));
+  }
+  CHECK_FALSE(c->contains(1));
+  {
+    auto h = c->get(2);
+    fill(h->data(), bs, 2);
+    h->mark_valid();
+    c->hold(*h);
+    c->write_delayed(std::move(*h));
+    c->drop(2);
+    auto g = c->get(2);
+    c->release_nocache(std::move(*g));
+  }
+  CHECK(c->inspect(2).dirty); // dirty data is never dropped silently
+  CHECK(c->sync() == errc::ok);
+  CHECK_FALSE(c->contains(2));
+  CHECK(has_pattern(r.media(2, bs), bs, 2));
+}
+
+TEST_CASE("cache: invalidate(range) drops idle buffers, dirty ones included") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  for (std::uint64_t b = 0; b < 6; ++b) {
+    auto h = c->get(b);
+    c->write_delayed(std::move(*h));
+  }
+  CHECK(c->invalidate(2, 3) == 3);
+  CHECK(c->contains(1));
+  CHECK_FALSE(c->contains(2));
+  CHECK_FALSE(c->contains(4));
+  CHECK(c->contains(5));
+  CHECK(c->dirty_count() == 3);
+  CHECK(c->invalidate(0, UINT64_MAX) == 3); // the scan path
+  CHECK(c->resident() == 0);
+  CHECK(r.writes() == 0);
+}
+
+TEST_CASE("cache: sync writes everything, flushes the device and returns the first error") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  for (std::uint64_t b = 0; b < 5; ++b) {
+    auto h = c->get(b);
+    fill(h->data(), bs, static_cast<std::uint32_t>(b + 1));
+    c->write_delayed(std::move(*h));
+  }
+  REQUIRE(r.faulty.add_rule(fault_rule::fail().only(op::write).range(3 * bs, bs).times(1)) ==
+          errc::ok);
+  CHECK(c->sync() == errc::io_error);
+  CHECK(c->dirty_count() == 1);
+  CHECK(c->inspect(3).dirty);
+  CHECK(r.flushes() == 1);
+  CHECK(c->sync() == errc::ok);
+  CHECK(c->dirty_count() == 0);
+  CHECK(r.flushes() == 2);
+  CHECK(c->sync() == errc::ok); // nothing written since: no flush
+  CHECK(r.flushes() == 2);
+  for (std::uint64_t b = 0; b < 5; ++b)
+    CHECK(has_pattern(r.media(b, bs), bs, static_cast<std::uint32_t>(b + 1)));
+}
+
+TEST_CASE("cache: sync refuses to report success while a dirty buffer is held by a handle") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  auto h = c->get(1);
+  c->write_delayed(std::move(*h));
+  auto g = c->get(1);
+  CHECK(c->sync() == errc::no_resources);
+  g->release();
+  CHECK(c->sync() == errc::ok);
+}
+
+TEST_CASE("cache: dirty thresholds make writers kick the flusher") {
+  using C8 = cache_of<lru, 8>;
+  rig_t r;
+  auto c = make<cache_of<lru, 8>>(r);
+  auto l = C8::default_limits(8);
+  l.hi_dirty = 3 * bs;
+  l.lo_dirty = 2 * bs;
+  c->set_limits(l);
+  for (std::uint64_t b = 0; b < 3; ++b) {
+    auto h = c->get(b);
+    c->write_delayed(std::move(*h));
+  }
+  CHECK(r.writes() == 0);
+  CHECK(c->needs_flush());
+  auto h = c->get(3);
+  c->write_delayed(std::move(*h));
+  CHECK(r.writes() == 4);
+  CHECK(c->dirty_bytes() <= 2 * bs + bs / 2);
+}
+
+TEST_CASE("cache: metadata per buffer stays within budget") {
+  // Header + hash bucket + the replacement policy's per-slot state, ghost
+  // tables included. Budget: 48 bytes on 64-bit targets (the 32-bit figures,
+  // <= 24 for lru/clock/sieve with block_key<uint32_t>, are checked by the
+  // firmware build in docs/cache.md's table).
+  using H = buffer_cache<null_device, policies<static_storage<1024, 512>, lru>>;
+  STATIC_REQUIRE(H::header_bytes <= 24);
+  STATIC_REQUIRE(H::metadata_bytes_per_buffer <= 48);
+  STATIC_REQUIRE(buffer_cache<null_device, policies<static_storage<1024, 512>, biostack::clock_eviction>>::
+                     metadata_bytes_per_buffer <= 48);
+  STATIC_REQUIRE(
+      buffer_cache<null_device,
+                   policies<static_storage<1024, 512>, sieve>>::metadata_bytes_per_buffer <= 48);
+  STATIC_REQUIRE(
+      buffer_cache<null_device,
+                   policies<static_storage<1024, 512>, two_q>>::metadata_bytes_per_buffer <= 48);
+  STATIC_REQUIRE(
+      buffer_cache<null_device,
+                   policies<static_storage<1024, 512>, arc>>::metadata_bytes_per_buffer <= 48);
+  STATIC_REQUIRE(
+      buffer_cache<null_device,
+                   policies<static_storage<1024, 512>, s3_fifo>>::metadata_bytes_per_buffer <= 48);
+  // A 32-bit block number saves a whole word per buffer.
+  using H32 =
+      buffer_cache<null_device, policies<static_storage<1024, 512>, lru, block_key<std::uint32_t>>>;
+  STATIC_REQUIRE(H32::metadata_bytes_per_buffer < H::metadata_bytes_per_buffer);
+  CHECK(H::metadata_bytes_per_buffer > H::header_bytes); // the policy's state is counted
+}

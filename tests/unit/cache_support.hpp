@@ -1,0 +1,47 @@
+// Shared fixtures for the buffer-cache tests (not part of the library).
+#pragma once
+
+#include <biostack/cache/buffer_cache.hpp>
+#include <biostack/devices/faulty.hpp>
+#include <biostack/devices/null.hpp>
+#include <biostack/devices/ram.hpp>
+#include <biostack/devices/recording.hpp>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+namespace cache_test {
+using namespace biostack;
+
+/// RAM disk → faulty_device (real fault injection: rules, held completions,
+/// power cuts) → recording_device (counts every request the cache issues).
+template <std::size_t Bytes = 256 * 1024, class Limits = faulty_limits<>>
+struct rig {
+  std::unique_ptr<std::byte[]> mem{new std::byte[Bytes]()};
+  ram_device ram{mem.get(), Bytes, 512};
+  faulty_device<ram_device&, Limits> faulty{ram};
+  recording_device<faulty_device<ram_device&, Limits>&, 4096, 64> dev{faulty};
+
+  /// Device contents of block `lbn` of `bs` bytes (bypassing the cache).
+  [[nodiscard]] const std::byte* media(std::uint64_t lbn, std::uint32_t bs) const noexcept {
+    return mem.get() + lbn * bs;
+  }
+  [[nodiscard]] std::uint64_t reads() const noexcept { return dev.count(op::read); }
+  [[nodiscard]] std::uint64_t writes() const noexcept { return dev.count(op::write); }
+  [[nodiscard]] std::uint64_t flushes() const noexcept { return dev.count(op::flush); }
+};
+using rig_t = rig<>;
+using rig_device = decltype(rig_t::dev);
+
+/// Fills `n` bytes with a pattern derived from `seed`.
+inline void fill(std::byte* p, std::size_t n, std::uint32_t seed) noexcept {
+  for (std::size_t i = 0; i < n; ++i)
+    p[i] = static_cast<std::byte>((seed * 131u + static_cast<std::uint32_t>(i) * 7u) & 0xFFu);
+}
+[[nodiscard]] inline bool has_pattern(const std::byte* p, std::size_t n, std::uint32_t seed) {
+  std::vector<std::byte> want(n);
+  fill(want.data(), n, seed);
+  return std::memcmp(p, want.data(), n) == 0;
+}
+
+} // namespace cache_test
