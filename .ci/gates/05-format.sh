@@ -2,7 +2,7 @@
 # Every C++ file in the repository is formatted with the repo's .clang-format.
 # (single_include/ is generated from formatted sources and is not checked.)
 set -euo pipefail
-command -v clang-format >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq clang-format; }
+tools/ensure_packages clang-format
 files=$(git ls-files '*.hpp' '*.cpp' '*.h' | grep -v '^single_include/' || true)
 [ -z "$files" ] && exit 0
 # shellcheck disable=SC2086

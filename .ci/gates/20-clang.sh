@@ -2,7 +2,7 @@
 # The tests, examples and header self-containment once more with clang, warnings
 # as errors: consumers use both compilers.
 set -euo pipefail
-command -v clang++ >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq clang; }
+tools/ensure_packages clang
 CXX=clang++ cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=Release -DBIOSTACK_DEV_WERROR=ON
 cmake --build build-clang -j "$(nproc)"
 ctest --test-dir build-clang --output-on-failure -j "$(nproc)" -L unit
