@@ -1,6 +1,7 @@
 // The main demo: a request split into children that fan back in, a layered
-// (partition-style) request on a bio stack, and a scatter-gather read, all on
-// a RAM disk in static memory. No heap, no threads, no exceptions.
+// (partition-style) request on a bio stack, a scatter-gather read, bad input,
+// and a buffer cache over a tagged dispatcher over a disk that injects a
+// media error. All in static memory: no heap, no threads, no exceptions.
 #include <biostack/biostack.hpp>
 
 #include <cstdio>
@@ -10,6 +11,13 @@ using namespace biostack;
 
 namespace {
 static_ram_device<256 * 1024> disk; // 512 blocks of 512 bytes, in .bss
+
+// The full stack: cache -> dispatcher (elevator, 8 tags, completions deferred
+// to poll()) -> fault injector -> RAM disk.
+static_ram_device<1 << 20> backing;
+faulty_device<ram_device&, faulty_limits<4, 8, 0>> flaky{backing};
+dispatcher<decltype(flaky), policies<elevator<16>, tags<8>, deferred_completion>> io{flaky};
+buffer_cache<decltype(io), policies<static_storage<16, 4096>, lru>> cache{io};
 
 alignas(32) std::byte big[64 * 1024];
 alignas(32) std::byte check[64 * 1024];
@@ -76,7 +84,27 @@ int main() {
   std::printf("read past the end: %s; misaligned write: %s\n", to_string(past_end.status()),
               to_string(misaligned.status()));
 
-  const bool ok = write.status() == errc::ok && parents_done == 1 && same &&
+  // 5. The cache over the dispatcher: write back 8 blocks, then meet a media
+  //    error once on block 5 — reported, not cached — and read it again.
+  for (std::uint64_t lbn = 0; lbn < 8; ++lbn) {
+    if (auto h = cache.get(lbn)) {
+      for (std::byte& x : h->bytes()) x = static_cast<std::byte>(lbn + 1);
+      h->mark_valid();
+      cache.write_delayed(std::move(*h));
+    }
+  }
+  const errc synced = cache.sync();
+  cache.invalidate(0, 8); // drop the clean copies: the next reads go to the disk
+  (void)flaky.add_rule(
+      fault_rule::fail(errc::media_error).only(op::read).range(5 * 4096, 4096).times(1));
+  const errc first = cache.read(5).error();
+  const auto second = cache.read(5);
+  const bool reread = second && second->data()[0] == std::byte{6};
+  std::printf("cache: sync %s; block 5 read: %s, then %s with its data %s\n", to_string(synced),
+              to_string(first), to_string(second.error()), reread ? "intact" : "WRONG");
+
+  const bool ok = synced == errc::ok && first == errc::media_error && reread &&
+                  write.status() == errc::ok && parents_done == 1 && same &&
                   req.status() == errc::ok && past_end.status() == errc::out_of_range &&
                   misaligned.status() == errc::misaligned;
   std::printf("%s\n", ok ? "demo: all good" : "demo: FAILED");

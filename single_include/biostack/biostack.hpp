@@ -548,8 +548,9 @@ struct bio_access;
 
 /// What the completion walk does after a layer's callback returns.
 enum class completion_action : std::uint8_t {
-  /// Hand the result to the parent (if any). The bio must stay valid until the
-  /// parent's own completion begins.
+  /// Hand the result to the parent (if any). A bio with a parent must stay
+  /// valid until the parent's own completion begins; one without a parent is
+  /// not touched again once its callback has been called.
   proceed,
   /// The callback took ownership: the walk stops here. The callback (or
   /// whoever it handed the bio to) later calls `continue_completion(b)` to pass
@@ -767,9 +768,14 @@ inline void end_io(bio& b) noexcept {
   bio* cur = &b;
   do {
     detail::bio_access::mark_done(*cur);
+    // Read before the callback: a top-level bio (no parent) belongs to its
+    // owner again the moment its callback runs — the owner may hand it to
+    // another thread and reuse it — so the walk must not touch it afterwards.
+    const bool has_parent = cur->parent != nullptr;
     if (const completion_fn fn = cur->on_done.fn) {
       if (fn(*cur, cur->on_done.context) == completion_action::stop) return;
     }
+    if (!has_parent) return;
     cur = detail::bio_access::propagate(*cur);
   } while (cur != nullptr);
 }

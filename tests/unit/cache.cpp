@@ -795,8 +795,9 @@ TEST_CASE("cache: metadata per buffer stays within budget") {
   using H = buffer_cache<null_device, policies<static_storage<1024, 512>, lru>>;
   STATIC_REQUIRE(H::header_bytes <= 24);
   STATIC_REQUIRE(H::metadata_bytes_per_buffer <= 48);
-  STATIC_REQUIRE(buffer_cache<null_device, policies<static_storage<1024, 512>, biostack::clock_eviction>>::
-                     metadata_bytes_per_buffer <= 48);
+  STATIC_REQUIRE(
+      buffer_cache<null_device, policies<static_storage<1024, 512>, biostack::clock_eviction>>::
+          metadata_bytes_per_buffer <= 48);
   STATIC_REQUIRE(
       buffer_cache<null_device,
                    policies<static_storage<1024, 512>, sieve>>::metadata_bytes_per_buffer <= 48);

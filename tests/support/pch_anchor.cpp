@@ -1,0 +1,1 @@
+// Compiles the tests' precompiled header (Catch); see tests/CMakeLists.txt.
