@@ -521,3 +521,20 @@ TEST_CASE("recording_device: a retry from the caller's callback is logged again"
   CHECK(rec.failed(op::read) == 2);
   CHECK(rec[2].status == errc::ok);
 }
+
+TEST_CASE("ram_device: set_geometry keeps the capacity of the memory in the new block size") {
+  alignas(64) static std::byte mem[8192];
+  ram_device dev(mem, sizeof mem);
+  REQUIRE(dev.geometry().block_count == 16);
+  device_geometry g = dev.geometry();
+  g.block_size = 4096;
+  g.block_count = 12345; // ignored: the memory decides
+  dev.set_geometry(g);
+  CHECK(dev.geometry().block_size == 4096);
+  CHECK(dev.geometry().block_count == 2);
+  CHECK(dev.geometry().capacity() == sizeof mem);
+  g.block_size = 1024;
+  dev.set_geometry(g);
+  CHECK(dev.geometry().block_count == 8);
+  CHECK(dev.geometry().capacity() == sizeof mem);
+}

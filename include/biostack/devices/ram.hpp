@@ -7,6 +7,7 @@
 /// so wrappers such as `faulty_device` can snapshot and restore contents.
 
 #include <biostack/device/sync_adapter.hpp>
+#include <bit>
 #include <cstring>
 
 BIOSTACK_NAMESPACE_BEGIN
@@ -34,7 +35,10 @@ public:
   void set_geometry(const device_geometry& g) noexcept {
     const std::uint64_t bytes = geo_.capacity();
     geo_ = g;
-    geo_.block_count = g.block_size != 0 ? bytes / g.block_size : 0;
+    // Block sizes are powers of two (valid() below insists): a shift, not a
+    // 64-bit division, which would pull a libgcc routine into small images.
+    geo_.block_count =
+        device_geometry::is_pow2(g.block_size) ? bytes >> std::countr_zero(g.block_size) : 0;
     BIOSTACK_ASSERT(geo_.valid());
   }
 
