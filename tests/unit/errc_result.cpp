@@ -239,11 +239,19 @@ int run_forked(F&& f) {
 }
 } // namespace
 
-TEST_CASE("panic passes expression and location to the handler", "[assert][panic]") {
+TEST_CASE("panic passes expression (with BIOSTACK_ASSERT_MESSAGES) and location to the handler",
+          "[assert][panic]") {
   const int status = run_forked([] {
     set_panic_handler([](const char* expr, const char* file, int line) noexcept {
+#if BIOSTACK_ASSERT_MESSAGES
       const bool ok = std::strstr(expr, "1 + 1 == 3") != nullptr &&
                       std::strstr(file, "errc_result.cpp") != nullptr && line > 0;
+#else
+      // Compact assertions (the NDEBUG default): no strings in the image,
+      // but never null pointers, and the line is still reported.
+      const bool ok =
+          expr != nullptr && *expr == '\0' && file != nullptr && *file == '\0' && line > 0;
+#endif
       _exit(ok ? 42 : 43);
     });
     BIOSTACK_ASSERT(1 + 1 == 3);
