@@ -3981,8 +3981,8 @@ BIOSTACK_NAMESPACE_END
 ///   another layer can sit on top of it.
 
 // ---- <biostack/dispatch/policies.hpp> --------------------------------------------------------
-/// The dispatcher's own policy categories: tags, merging, timeouts,
-/// retries and short reads. Queue disciplines, split, allocation, completion delivery,
+/// The dispatcher's own policy categories: tags, merging, timeouts and
+/// retries. Queue disciplines, split, allocation, completion delivery,
 /// statistics, lock and clock policies live in their own directories.
 
 // ---- <biostack/dispatch/policies.hpp> (continued) --------------------------------------------
@@ -3992,7 +3992,6 @@ struct tag_policy_tag {};
 struct merge_policy_tag {};
 struct timeout_policy_tag {};
 struct retry_policy_tag {};
-struct short_read_policy_tag {};
 
 /// `N` tags (the most device requests outstanding that the dispatcher can
 /// track), at most `ActiveLimit` of them in use at once. When the limit is hit
@@ -4054,11 +4053,7 @@ struct no_timeout {
 /// A device request not completed `Ticks` clock ticks after it was issued
 /// completes its bios with `errc::timed_out` (checked by `poll()`). The tag
 /// stays busy until the device finally returns the request, whose late
-/// completion is recognised by the tag's generation number and dropped. A
-/// request the device never returns therefore holds its tag, counts against
-/// the active limit and keeps `drain()`/`shutdown()` from closing, until
-/// `dispatcher::abandon_timed_out()` (after resetting the device) gives the
-/// tag back.
+/// completion is recognised by the tag's generation number and dropped.
 template <std::uint64_t Ticks>
 struct timeout {
   static_assert(Ticks != 0, "timeout<0> would time out everything; use no_timeout");
@@ -4080,26 +4075,6 @@ struct retry {
   static constexpr std::uint32_t max_retries = MaxRetries;
   static constexpr std::uint64_t backoff = Backoff;
   static constexpr std::uint64_t loss_timeout = LossTimeout;
-};
-
-/// Short reads are passed on as the device reported them: a read completing
-/// `ok` with a residual leaves its bio's tail untouched and the residual tells
-/// how much of it is missing (a short piece of a split bio is an `io_error`,
-/// as for any short child). The default.
-struct report_short_reads {
-  using category = short_read_policy_tag;
-  static constexpr bool zero_fill = false;
-};
-
-/// Short reads are zero-extended (DragonFly xdisk): a read completing `ok`
-/// with a residual gets the untransferred tail of its memory zeroed and
-/// completes with residual 0. For devices that stop a read early where the
-/// rest reads as zeroes (a remote disk that short-cuts a sparse tail, a
-/// network block protocol that truncates at end of data). Errors are passed
-/// on unchanged, with their residual.
-struct zero_fill_short_reads {
-  using category = short_read_policy_tag;
-  static constexpr bool zero_fill = true;
 };
 
 BIOSTACK_NAMESPACE_END
@@ -4153,8 +4128,6 @@ public:
   using stats_type = select_policy_t<Policies, stats_policy_tag, null_stats>;
   using lock_type = select_policy_t<Policies, lock_policy_tag, null_lock>;
   using clock_type = select_policy_t<Policies, clock_policy_tag, no_clock>;
-  using short_read_type =
-      select_policy_t<Policies, short_read_policy_tag, report_short_reads>;
   using request = dispatch_request<merge_type::max_segments>;
   using pool_type = typename alloc_type::template pool<request>;
 
@@ -4307,10 +4280,7 @@ public:
 
   /// Refuses new work from now on (`shutting_down`), lets queued and
   /// in-flight work finish, then moves to `closed` and calls `on_idle`
-  /// (at once, from here, if there is nothing to wait for). In-flight work
-  /// includes timed-out requests the device has not returned: their bios
-  /// have completed, but the drain closes only once the device gives the
-  /// request back, or `abandon_timed_out()` after a device reset.
+  /// (at once, from here, if there is nothing to wait for).
   void drain(idle_fn on_idle = nullptr, void* context = nullptr) noexcept {
     lock_.lock();
     begin_drain_locked(on_idle, context);
@@ -4324,32 +4294,6 @@ public:
     begin_drain_locked(on_idle, context);
     cancel_locked([](const bio&) noexcept { return true; }, errc::cancelled);
     run_or_unlock();
-  }
-
-  /// Gives back the tags and request objects of timed-out requests the
-  /// device still holds, for a device that has been reset and will never
-  /// complete them. Until then such a request keeps its tag (its late answer
-  /// must find it), counts towards `in_flight()` and the active limit, and a
-  /// `drain()` or `shutdown()` does not close; their bios completed with
-  /// `timed_out` when they expired, so nothing is lost here. A timed-out
-  /// answer that already arrived (deferred, not yet processed) is left for
-  /// `poll()` to collect as usual. Returns the number of tags given back.
-  /// Requires: the device never completes any of them afterwards (a late
-  /// completion would touch a request object that has been reused). Not
-  /// ISR-safe. Complexity: O(tags).
-  std::size_t abandon_timed_out() noexcept {
-    lock_.lock();
-    if constexpr (completion_type::deferred) take_deferred_locked();
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < tag_count + reserved_tags; ++i) {
-      request* q = tag_req_[i];
-      if (q == nullptr || q->kind != kind_zombie || on_done_list_locked(*q)) continue;
-      release_tag_locked(static_cast<std::uint16_t>(i));
-      free_request_locked(*q);
-      ++n;
-    }
-    run_or_unlock(); // a drain may be complete now, and tags are free
-    return n;
   }
 
   /// Accepts work again after a drain or shutdown.
@@ -4464,11 +4408,6 @@ private:
     // Behind a pending barrier everything waits in arrival order; the
     // discipline only ever sees one barrier-free epoch.
     if (BIOSTACK_UNLIKELY(!held_.empty() || is_barrier(b))) {
-      // The discipline sees the bio only when the barrier lets it go; keep
-      // its submission time meanwhile, so a deadline runs from submission,
-      // not from the release (`context` is ours while the bio is queued).
-      if constexpr (queue_type::uses_clock)
-        b.context = reinterpret_cast<void*>(static_cast<std::uintptr_t>(now()));
       held_.push_back(b);
     } else {
       queue_.push(b, now());
@@ -4543,12 +4482,7 @@ private:
   request* start_next_locked() noexcept {
     if (BIOSTACK_UNLIKELY(plugged_ != 0 || path_down_)) return nullptr;
     if constexpr (reserved_tags != 0) {
-      // Reserved requests never wait for the shared lane, not even when path
-      // loss put them in the requeue list behind shared ones (which may be
-      // held back by the active limit).
-      for (request** pos = &requeue_; *pos != nullptr; pos = &(*pos)->next) {
-        if ((*pos)->lane != 0) return reissue_locked(pos);
-      }
+      if (requeue_ != nullptr && requeue_->lane != 0) return reissue_locked();
       if (!reserved_q_.empty() && reserved_free_count_ != 0) return start_reserved_locked();
     }
     if (in_flight_ >= active_limit) {
@@ -4561,7 +4495,7 @@ private:
     }
     // Requeued requests go first, in issue order: they were submitted before
     // anything still queued.
-    if (BIOSTACK_UNLIKELY(requeue_ != nullptr)) return reissue_locked(&requeue_);
+    if (BIOSTACK_UNLIKELY(requeue_ != nullptr)) return reissue_locked();
     if constexpr (split_type::splits) {
       if (splitting_ != nullptr) return next_piece_locked();
     }
@@ -4606,10 +4540,9 @@ private:
     return q;
   }
 
-  // Takes the requeued request at `*pos` off the requeue list and issues it.
-  request* reissue_locked(request** pos) noexcept {
-    request* q = *pos;
-    *pos = q->next;
+  request* reissue_locked() noexcept {
+    request* q = requeue_;
+    requeue_ = q->next;
     q->rearm();
     issue_locked(*q, false);
     return q;
@@ -4623,20 +4556,6 @@ private:
     q.lane = 1;
     issue_locked(q, true);
     return &q;
-  }
-
-  // The submission time kept in a held bio's `context`: only its low bits
-  // fit there, so it is rebuilt from `t` and the wait modulo the word width
-  // (exact for waits below 2^32 ticks on a 32-bit target).
-  static std::uint64_t submitted_at(const bio& b, std::uint64_t t) noexcept {
-    if constexpr (queue_type::uses_clock) {
-      const std::uintptr_t waited =
-          static_cast<std::uintptr_t>(t) - reinterpret_cast<std::uintptr_t>(b.context);
-      return t - waited;
-    } else {
-      (void)b;
-      return t;
-    }
   }
 
   void pop_expect([[maybe_unused]] bio* b, std::uint64_t t) noexcept {
@@ -4659,7 +4578,7 @@ private:
       }
       while (f != nullptr && !is_barrier(*f)) {
         held_.pop_front();
-        queue_.push(*f, submitted_at(*f, t));
+        queue_.push(*f, t);
         f = held_.front();
       }
     }
@@ -4832,12 +4751,6 @@ private:
     return completion_action::stop; // the request is ours again
   }
 
-  bool on_done_list_locked(const request& q) const noexcept {
-    for (const request* d = done_head_; d != nullptr; d = d->next)
-      if (d == &q) return true;
-    return false;
-  }
-
   std::size_t take_deferred_locked() noexcept {
     std::size_t n = 0;
     request* q = deferred_.take_all();
@@ -4878,15 +4791,6 @@ private:
       // no bio above ever sees a residual beyond its length (xdisk).
       residual = q.length;
       q.set_residual(residual);
-    }
-    if constexpr (short_read_type::zero_fill) {
-      if (residual != 0 && st == errc::ok && q.operation == op::read) {
-        // The device stopped early where the rest reads as zeroes: make that
-        // true in memory, then the read is complete.
-        zero_bio(q, q.length - residual, residual);
-        residual = 0;
-        q.set_residual(0);
-      }
     }
     deliver_locked(q, st, residual, true);
   }
@@ -5127,8 +5031,7 @@ BIOSTACK_NAMESPACE_END
 /// storage [static_storage<64, 4096>], replacement [clock], lock [null_lock],
 /// wait [poll_wait<>], clock [no_clock], integrity [no_integrity], write
 /// classes [single_class], owner hooks [no_owner_hooks], I/O slots
-/// [io_slots<8>], pending async barriers [async_ops<4>], key
-/// [block_key<std::uint64_t>].
+/// [io_slots<8>], key [block_key<std::uint64_t>].
 ///
 /// States (vfs_bio): a buffer is resident (in the index) or EMPTY (on the free
 /// list); resident buffers may be busy (exclusively owned by a handle or by
@@ -5140,26 +5043,16 @@ BIOSTACK_NAMESPACE_END
 ///
 /// Thread safety: every call takes the lock policy's lock around the cache's
 /// own state and never holds it while submitting to the device or calling a
-/// user callback or hook, except the owner hooks `may_reclaim` and
-/// `on_reclaim`, which run inside the victim search with the lock held (they
-/// must not call the cache). Completions may arrive from any context the
-/// lock policy supports. An I/O counts as in flight (`in_flight()`, the
-/// run list `wait_all` and `sync` wait for, the destructor's check) until
-/// its completion's hooks and callback have returned.
-///
-/// Wait policies that give up (`poll_wait<N>`, or a deadline) never count
-/// as completion: the blocking call returns `timed_out` and the I/O it
-/// started goes on, owning its buffer and I/O slot until it completes.
+/// user callback or hook. Completions may arrive from any context the lock
+/// policy supports.
 ///
 /// ISR-safety: the completion path (and therefore `read_async` / `write_async`
 /// callbacks) runs in whatever context the device completes in; with a lock
 /// policy that masks interrupts it is ISR-safe (no allocation, no blocking, a
-/// bounded amount of work: a completion that lets a pending sync go on may
-/// start up to a stage's writes and run the owner's `check_write` for them). Blocking calls (`get`
-/// without `nowait`, `read`, `write_sync`, `sync`, `wait_all`, `flush_block`) must not be called
-/// from an ISR; `get(nowait)`, `read_async`, `write_async`, `write_delayed(…, true)`, `release*`,
-/// `hold`/`drop`, `pin`/`unpin`, `flush_step` and the async twins `flush_block_async`,
-/// `wait_all_async`, `sync_async` never wait.
+/// bounded amount of work). Blocking calls (`get` without `nowait`, `read`,
+/// `write_sync`, `sync`, `wait_all`, `flush_block`) must not be called from an
+/// ISR; `get(nowait)`, `read_async`, `write_async`, `write_delayed(…, true)`,
+/// `release*`, `hold`/`drop`, `pin`/`unpin` and `flush_step` never wait.
 
 // ---- <biostack/cache/index_list.hpp> ---------------------------------------------------------
 /// Building blocks of the cache and its replacement policies: index types,
@@ -5355,13 +5248,7 @@ BIOSTACK_NAMESPACE_END
 ///
 /// Owner hooks let the object that owns a buffer veto what the cache does
 /// with it: `check_write` (allow / defer once / pin), `on_complete` after each
-/// write, `may_reclaim` before reuse, `on_reclaim` when a buffer is reused
-/// (optional), and `on_critical_error`.
-///
-/// Context: `check_write`, `on_complete` and `on_critical_error` run without
-/// the cache lock (they may call the cache). `may_reclaim` and `on_reclaim`
-/// run inside the victim search, with the cache lock held: they must be
-/// quick, must not block and must not call the cache.
+/// write, `may_reclaim` before reuse, and `on_critical_error`.
 
 // ---- <biostack/cache/ordered_classes.hpp> (continued) ----------------------------------------
 BIOSTACK_NAMESPACE_BEGIN
@@ -5425,14 +5312,6 @@ concept owner_hooks = requires(H& h, const buffer_info& b, errc e) {
   noexcept;
 };
 
-/// Whether hooks `H` want to hear of reclaimed buffers (`on_reclaim` is
-/// optional, so hooks written before it existed still satisfy the concept).
-template <class H>
-concept owner_hooks_with_reclaim = owner_hooks<H> && requires(H& h, const buffer_info& b) {
-  { h.on_reclaim(b) }
-  noexcept;
-};
-
 /// No owner: every write allowed, every clean buffer reclaimable.
 struct no_owner_hooks {
   using category = owner_hooks_tag;
@@ -5441,11 +5320,9 @@ struct no_owner_hooks {
   }
   constexpr void on_complete(const buffer_info&, errc) noexcept {}
   constexpr bool may_reclaim(const buffer_info&) noexcept { return true; }
-  /// The buffer of `b.lbn` was reclaimed (clean, its contents forgotten).
-  constexpr void on_reclaim(const buffer_info&) noexcept {}
   constexpr void on_critical_error(const buffer_info&, errc) noexcept {}
 };
-static_assert(owner_hooks_with_reclaim<no_owner_hooks>);
+static_assert(owner_hooks<no_owner_hooks>);
 
 BIOSTACK_NAMESPACE_END
 
@@ -5787,7 +5664,6 @@ BIOSTACK_NAMESPACE_END
 BIOSTACK_NAMESPACE_BEGIN
 
 struct io_slots_tag {};
-struct async_ops_tag {};
 struct block_key_tag {};
 
 /// How many I/O operations the cache may have in flight at once (each holds
@@ -5796,16 +5672,6 @@ template <std::size_t K>
 struct io_slots {
   using category = io_slots_tag;
   static_assert(K >= 1 && K < 255, "1 to 254 I/O slots");
-  static constexpr std::size_t count = K;
-};
-
-/// How many `flush_block_async` / `wait_all_async` / `sync_async` requests
-/// may be pending at once (the blocking forms keep theirs on the caller's
-/// stack and never use this table). 1..255.
-template <std::size_t K>
-struct async_ops {
-  using category = async_ops_tag;
-  static_assert(K >= 1 && K < 256, "1 to 255 pending async operations");
   static constexpr std::size_t count = K;
 };
 
@@ -5886,8 +5752,6 @@ public:
   static constexpr std::size_t capacity = storage_type::capacity;
   static constexpr std::uint32_t block_size = storage_type::block_size;
   static constexpr std::size_t slot_count = select_policy_t<Pack, io_slots_tag, io_slots<8>>::count;
-  static constexpr std::size_t async_op_count =
-      select_policy_t<Pack, async_ops_tag, async_ops<4>>::count;
   static constexpr std::size_t class_count = classes_type::count;
   using index_type = detail::slot_index_t<capacity>;
   static constexpr index_type npos = detail::no_slot<index_type>;
@@ -5944,8 +5808,7 @@ public:
   class handle;
   /// Completion of `read_async`: `status` and, on success, the locked buffer.
   using read_done = void (*)(void* ctx, errc status, handle h) noexcept;
-  /// Completion of `write_async`, `flush_block_async`, `wait_all_async`
-  /// and `sync_async`.
+  /// Completion of `write_async`.
   using write_done = void (*)(void* ctx, errc status) noexcept;
 
   /// Exclusive ownership of one buffer (getblk's locked buffer). Move-only;
@@ -6030,21 +5893,14 @@ public:
       slot_[s].next = free_slot_;
       free_slot_ = static_cast<slot_t>(s);
     }
-    for (std::size_t k = async_op_count; k-- > 0;) {
-      op_pool_[k].next = op_free_;
-      op_free_ = &op_pool_[k];
-    }
   }
   buffer_cache(const buffer_cache&) = delete;
   buffer_cache& operator=(const buffer_cache&) = delete;
-  /// Requires: no handle outstanding, no I/O in flight and no async
-  /// operation pending (call `sync()` or `wait_all()` first; destroying with
-  /// either outstanding panics). Dirty data still cached is dropped: call
-  /// `sync()` first to keep it.
+  /// Requires: no handle outstanding and no I/O in flight (call `sync()` or
+  /// `wait_all()` first; destroying with I/O in flight panics). Dirty data
+  /// still cached is dropped: call `sync()` first to keep it.
   ~buffer_cache() {
     BIOSTACK_ASSERT(inflight_ == 0 && "buffer_cache destroyed with I/O in flight");
-    BIOSTACK_ASSERT(ops_head_ == nullptr &&
-                    "buffer_cache destroyed with an async operation pending");
   }
 
   /// Thresholds sized like vfs_bio's bufinit for `cap` buffers.
@@ -6127,9 +5983,7 @@ public:
   /// read and waits for it; also starts asynchronous reads of the blocks in
   /// `readahead` that are not already cached (they release themselves on
   /// completion; skipped when no buffer or slot is free). A failed read
-  /// caches nothing and returns the error. `timed_out` if the wait policy
-  /// gave up while the read is in flight: the read goes on and, when it
-  /// completes, caches the block (or nothing) and frees its buffer.
+  /// caches nothing and returns the error.
   [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt = {},
                                     std::span<const std::uint64_t> readahead = {}) noexcept {
     result<handle> h = get(lbn, opt);
@@ -6176,11 +6030,8 @@ public:
 
   /// Reads block `lbn` and copies its first `dst.size()` bytes out, then
   /// releases it. With `expected` set (and an integrity policy) the buffer's
-  /// checksum must match: on mismatch returns `integrity` and leaves `dst`
-  /// untouched. The checksum is of the cached contents, which for a dirty
-  /// buffer are newer than the medium and are the truth: a mismatch never
-  /// drops them. Only a clean buffer that nobody holds, pins or modifies is
-  /// dropped on a mismatch, so the next read fetches it again.
+  /// checksum must match: on mismatch returns `integrity`, leaves `dst`
+  /// untouched and drops the cached copy so the next read fetches it again.
   [[nodiscard]] errc read_into(std::uint64_t lbn, std::span<std::byte> dst,
                                const std::uint32_t* expected = nullptr,
                                get_options opt = {}) noexcept {
@@ -6206,15 +6057,11 @@ public:
     if (dst.size() > h->size()) return errc::invalid_argument;
     if (expected != nullptr && integrity_.checksum(h->data(), h->size()) != *expected) {
       handle b = std::move(*h);
-      bool drop = false;
       {
         lock_guard<lock_type> g(lock_);
         ++stats_.integrity_errors;
-        const header& hb = hdr_[b.i_];
-        drop =
-            (hb.flags & (f_dirty | f_pinned | f_ownerpin)) == 0 && hb.holds == 0 && hb.modrefs == 0;
       }
-      if (drop) release_invalidate(std::move(b)); // else released as it is, at scope end
+      release_invalidate(std::move(b));
       return errc::integrity;
     }
     std::memcpy(dst.data(), h->data(), dst.size());
@@ -6232,10 +6079,7 @@ public:
   /// bwrite: writes the buffer now, waits, releases it and returns the
   /// status. Waits first while the running-write throttle is engaged. A
   /// failed write leaves the buffer dirty with its data. An INVAL buffer is
-  /// released without I/O. Should the wait policy give up (`poll_wait<N>`
-  /// on a device that stopped completing) it returns `timed_out`: before
-  /// the write was submitted, the buffer is released dirty; after, the write
-  /// goes on and its completion releases the buffer (dirty until then).
+  /// released without I/O.
   [[nodiscard]] errc write_sync(handle&& h) noexcept {
     BIOSTACK_ASSERT(h.c_ == this);
     const I i = h.i_;
@@ -6247,22 +6091,15 @@ public:
     }
     hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_valid);
     make_dirty(i);
-    if (!throttle_running()) {
-      release_locked(i, release_mode::normal); // dirty, with its data, for the flusher
-      return errc::timed_out;
-    }
-    return write_locked_sync(i);
+    throttle_running();
+    const errc e = write_locked_sync(i);
+    return e;
   }
 
   /// bawrite: starts the write and returns; the completion releases the
   /// buffer and then calls `done` (if given) from the completing context.
-  /// The write (and its I/O slot) stays in flight until `done` returns, so
-  /// `done` must not wait for it (`wait_all`, `sync`).
-  /// Never waits: `no_resources` (buffer kept dirty, with its data, and
-  /// released, so the flusher writes it later) when no I/O slot is free or
-  /// the running-write throttle is engaged (running write bytes above
-  /// `hi_running`, or a `write_sync` waiting for them to fall), the same
-  /// throttle `write_sync` waits for.
+  /// Never waits: `no_resources` (buffer kept dirty and released) when no I/O
+  /// slot is free.
   errc write_async(handle&& h, write_done done = nullptr, void* ctx = nullptr) noexcept {
     BIOSTACK_ASSERT(h.c_ == this);
     const I i = h.i_;
@@ -6275,9 +6112,7 @@ public:
     }
     hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_valid);
     make_dirty(i);
-    // The running-write throttle applies as to write_sync, but this never
-    // waits: over the limit it is refused like a missing slot.
-    const slot_t s = throttled() ? no_io : take_slot();
+    const slot_t s = take_slot();
     if (s == no_io) {
       release_locked(i, release_mode::normal);
       lock_.unlock();
@@ -6292,8 +6127,7 @@ public:
   /// bdwrite: marks the buffer dirty and valid and releases it; no I/O. If
   /// dirty bytes exceed `hi_dirty` the writer kicks the flusher and (unless
   /// `nowait`) waits until they fall to the midpoint of lo and hi, or until
-  /// no write is in flight any more (or the wait policy gives up: this wait
-  /// is only back-pressure, the buffer is already safely dirty).
+  /// no write is in flight any more.
   void write_delayed(handle&& h, bool nowait = false) noexcept {
     BIOSTACK_ASSERT(h.c_ == this);
     const I i = h.i_;
@@ -6412,10 +6246,7 @@ public:
   /// running-write limit is reached. Returns the number of writes started.
   std::size_t flush_step(std::size_t budget = 1024) noexcept {
     lock_guard<lock_type> g(lock_);
-    const std::size_t started = flush_step_locked(budget);
-    // A buffer the owner refused is idle again: a flush_block waiting for it may go on.
-    pump_locked();
-    return started;
+    return flush_step_locked(budget);
   }
 
   /// True when dirty pressure asks for the flusher (running + dirty bytes
@@ -6425,66 +6256,60 @@ public:
     return running_bytes_ + dirty_bytes_ > limits_.lo_dirty / 2;
   }
 
-  // ------------------------------------------------------ barriers and sync
-  //
-  // flush_block, wait_all and sync exist once, as the asynchronous operations
-  // below: a small state machine per request, advanced by every I/O
-  // completion (so by `poll()` on a polled device) and by the call that
-  // starts it. The blocking forms start the same operation and wait for its
-  // callback with the wait policy.
-  //
-  // None of them waits for a buffer owned by a handle: only that owner can
-  // release it, and it may be the very context waiting (a blocking form would
-  // never return in a single-context firmware). Such a buffer is left dirty,
-  // with its data, and the operation reports `no_resources`. A sync treats a
-  // buffer being modified (`modify_guard`) the same and reports one pinned by
-  // a critical write error or by the owner's `check_write` as `io_error`.
-
-  /// Owner flush of cached block `lbn` (allowed for every class): starts its
-  /// write if it is dirty; nothing if clean or absent. Waits (through
-  /// completions, never blocking) for a write or read of it already in
-  /// flight and for a free I/O slot. `done(ctx, status)` runs exactly once:
-  /// `ok` once the write is submitted or was not needed, `no_resources` if a
-  /// handle owns the buffer or the async-operation table is full. The write
-  /// itself completes later (`wait_all_async` reports its outcome).
-  /// Runs `done` before returning when nothing has to be waited for.
-  /// ISR-safe as far as the lock policy is; `done` runs in the context of the
-  /// call or of the completion that finishes it, without the cache lock.
-  void flush_block_async(std::uint64_t lbn, write_done done, void* ctx) noexcept {
-    start_async(op_kind::flush_block, lbn, done, ctx);
+  /// Starts the write of cached block `lbn` if it is dirty (the owner's
+  /// flush, allowed for every class); nothing if clean or absent. Waits for
+  /// the buffer if busy and for a slot. Returns the submission status.
+  errc flush_block(std::uint64_t lbn) noexcept {
+    lock_guard<lock_type> g(lock_);
+    for (;;) {
+      const I i = lookup(lbn);
+      if (i == npos || (hdr_[i].flags & f_dirty) == 0) return errc::ok;
+      if ((hdr_[i].flags & f_busy) != 0) {
+        if (const errc e = wait_for_change(busy_reason(i), no_deadline); e != errc::ok) return e;
+        continue;
+      }
+      const slot_t s = wait_slot();
+      if (s == no_io) return errc::no_resources;
+      if (lookup(lbn) != i || (hdr_[i].flags & (f_busy | f_dirty)) != f_dirty) {
+        put_slot(s);
+        continue;
+      }
+      hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy);
+      start_write_unlock(i, s, io_kind::write_release);
+      lock_.lock();
+      return errc::ok;
+    }
   }
-  /// Blocking `flush_block_async`: returns once the write is submitted.
-  errc flush_block(std::uint64_t lbn) noexcept { return run_blocking(op_kind::flush_block, lbn); }
 
-  /// Barrier over writes: `done(ctx, status)` runs exactly once, when every
-  /// write submitted before this call has completed (later writes do not
-  /// delay it), with the first write error recorded meanwhile, or ok. Runs
-  /// `done` before returning when no such write is in flight;
-  /// `no_resources` if the async-operation table is full. Never waits;
-  /// ISR-safety and the context of `done` as for `flush_block_async`.
-  void wait_all_async(write_done done, void* ctx) noexcept {
-    start_async(op_kind::wait_all, 0, done, ctx);
+  /// Waits until every write submitted before this call has completed
+  /// (later writes do not delay it). Returns the first write error recorded
+  /// while it waited, or ok.
+  errc wait_all() noexcept {
+    lock_guard<lock_type> g(lock_);
+    return wait_all_locked(write_failures_);
   }
-  /// Blocking `wait_all_async`.
-  errc wait_all() noexcept { return run_blocking(op_kind::wait_all, 0); }
 
-  /// Writes every dirty buffer, class stage by class stage (`ordered_classes`
-  /// stage 0 first): all the stage's dirty buffers are written, their writes
-  /// (and any other write started before) complete, then a device flush is
-  /// the barrier before the next stage starts. The flush is skipped when
-  /// nothing was written since the last one. A stage that fails ends the sync
-  /// without writing later stages (they must not reach the medium before the
-  /// failed one). `done(ctx, status)` runs exactly once with the first error:
-  /// a write or flush error, `no_resources` / `io_error` for a buffer it
-  /// could not write (see above), `no_resources` if the async-operation table
-  /// is full; ok means every byte dirty when the sync started is on stable
-  /// storage. Syncs run one at a time, in the order they were asked for.
-  /// Never waits: writes are started as I/O slots free up; `done` may run
-  /// before this returns. The owner's `check_write` runs from whichever
-  /// context advances the sync (the call or a completion).
-  void sync_async(write_done done, void* ctx) noexcept { start_async(op_kind::sync, 0, done, ctx); }
-  /// Blocking `sync_async`.
-  [[nodiscard]] errc sync() noexcept { return run_blocking(op_kind::sync, 0); }
+  /// Writes every dirty buffer, class stage by class stage with a device
+  /// flush between stages and at the end (only when something was written
+  /// since the last flush), waiting for all of it. Returns the first error.
+  /// Buffers it could not write (owned by a handle, pinned by a critical
+  /// error or by the owner) make it return `no_resources` / `io_error`: a
+  /// successful sync means every dirty byte reached stable storage.
+  [[nodiscard]] errc sync() noexcept {
+    lock_guard<lock_type> g(lock_);
+    errc first = errc::ok;
+    const std::uint32_t since = write_failures_;
+    for (std::uint8_t stage = 0; stage < classes_type::stages; ++stage) {
+      const errc e = sync_stage_locked(stage);
+      if (first == errc::ok) first = e;
+      const errc w = wait_all_locked(since);
+      if (first == errc::ok) first = w;
+      const errc f = device_flush_locked();
+      if (first == errc::ok) first = f;
+    }
+    return first;
+  }
+
   // ------------------------------------------------------- modify interlock
 
   /// RAII bracket around a change to a held buffer (hammer modify /
@@ -6526,58 +6351,34 @@ public:
   };
 
   /// Starts a modification of cached block `lbn`, which the caller must
-  /// hold (`hold`) so it cannot be reclaimed, and which must be valid (read
-  /// or filled and `mark_valid`ed): a modification of contents that were
-  /// never filled would make garbage dirty. Write interlock (hammer_io): a
-  /// modification never touches a buffer the device is reading or filling,
-  /// so this first waits (wait policy, polling the device) until I/O in
-  /// flight on the buffer completes, and while a write interlock is held.
-  /// Should a write be issued anyway while the guard is active (the owner's
-  /// own `write_sync` / `write_async`), the buffer stays dirty after that
-  /// write completes. Errors: `invalid_argument` if not cached and held, or
-  /// not valid; `no_resources` if it would wait but `flags` has `nowait`, or
-  /// for an interlock in a single-context configuration; `timed_out` if the
-  /// wait policy gave up.
-  [[nodiscard]] result<modify_guard> modify(std::uint64_t lbn,
-                                            get_flags flags = get_flags::none) noexcept {
+  /// hold (`hold`) so it cannot be reclaimed. Waits while a write interlock
+  /// is held. Errors: `invalid_argument` if not cached and held,
+  /// `no_resources` if it would wait in a single-context configuration.
+  [[nodiscard]] result<modify_guard> modify(std::uint64_t lbn) noexcept {
     lock_guard<lock_type> g(lock_);
-    for (;;) {
-      const I i = lookup(lbn);
-      if (i == npos || hdr_[i].holds == 0) return errc::invalid_argument;
-      const bool io = (hdr_[i].flags & f_io) != 0;
-      if (io || hdr_[i].modrefs < 0) {
-        // Only polling ends I/O, so even a single context may wait for it;
-        // an interlock only its holder can drop.
-        if (has(flags, get_flags::nowait) || (!io && wait_type::single_context))
-          return errc::no_resources;
-        const bool ok = wait_.wait(
-            lock_,
-            [&] {
-              return lookup(lbn) != i || ((hdr_[i].flags & f_io) == 0 && hdr_[i].modrefs >= 0);
-            },
-            progress(), no_deadline, clock_);
-        if (!ok) return errc::timed_out;
-        continue; // it may have been invalidated meanwhile: look again
-      }
-      if ((hdr_[i].flags & (f_valid | f_inval)) != f_valid) return errc::invalid_argument;
-      BIOSTACK_ASSERT(hdr_[i].modrefs < 127);
-      ++hdr_[i].modrefs;
-      make_dirty(i);
-      return modify_guard(this, i);
+    const I i = lookup(lbn);
+    if (i == npos || hdr_[i].holds == 0) return errc::invalid_argument;
+    if (hdr_[i].modrefs < 0) {
+      if (wait_type::single_context) return errc::no_resources;
+      wait_.wait(
+          lock_, [&] { return hdr_[i].modrefs >= 0; }, progress(), no_deadline, clock_);
     }
+    BIOSTACK_ASSERT(hdr_[i].modrefs < 127);
+    ++hdr_[i].modrefs;
+    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_valid);
+    make_dirty(i);
+    return modify_guard(this, i);
   }
   /// Takes the write interlock on held block `lbn`: waits until every
-  /// modifier is done, then excludes new ones. `timed_out` if the wait
-  /// policy gave up.
+  /// modifier is done, then excludes new ones.
   [[nodiscard]] result<write_interlock> interlock(std::uint64_t lbn) noexcept {
     lock_guard<lock_type> g(lock_);
     const I i = lookup(lbn);
     if (i == npos || hdr_[i].holds == 0) return errc::invalid_argument;
     if (hdr_[i].modrefs != 0) {
       if (wait_type::single_context) return errc::no_resources;
-      if (!wait_.wait(
-              lock_, [&] { return hdr_[i].modrefs == 0; }, progress(), no_deadline, clock_))
-        return errc::timed_out;
+      wait_.wait(
+          lock_, [&] { return hdr_[i].modrefs == 0; }, progress(), no_deadline, clock_);
     }
     hdr_[i].modrefs = -1;
     return write_interlock(this, i);
@@ -6657,40 +6458,6 @@ private:
     read_done rd;
     write_done wd;
     void* ctx;
-    bool remodified = false; // a write overtaken by a modification: stays dirty
-  };
-
-  // ---- async barrier operations -------------------------------------------
-  enum class op_kind : std::uint8_t { flush_block, wait_all, sync };
-  // A sync goes through these phases once per stage.
-  enum class sync_phase : std::uint8_t {
-    mark,     // tag the stage's dirty buffers (f_sync)
-    write,    // start their writes as slots allow
-    drain,    // wait for every write started so far
-    flush,    // submit the device flush barrier when one is needed
-    flushing, // the barrier is in flight (its completion moves on to `next`)
-    next,     // stop on error, else the next stage
-  };
-  // A pending flush_block / wait_all / sync: in the pool (async calls) or on
-  // the blocking caller's stack. Linked on the operation list from its start
-  // until just before `done` runs; only the pump unlinks it.
-  struct async_op {
-    async_op* next;
-    write_done done;
-    void* ctx;
-    std::uint64_t lbn;    // flush_block
-    std::uint32_t since;  // write failures recorded before it started
-    std::uint32_t target; // the last write sequence it waits for
-    op_kind kind;
-    sync_phase phase;
-    std::uint8_t stage;
-    bool pooled;
-    errc status; // first error so far
-  };
-  struct blocking_waiter {
-    buffer_cache* cache;
-    errc status;
-    bool done;
   };
 
   template <class T>
@@ -6832,9 +6599,6 @@ private:
       if (v == npos) break;
       hdr_[v].flags = static_cast<std::uint16_t>(hdr_[v].flags & ~f_tracked);
       ++stats_.evictions;
-      // Like may_reclaim, with the lock held: the victim is not reusable
-      // by anyone else until the hook returns.
-      if constexpr (owner_hooks_with_reclaim<hooks_type>) hooks_.on_reclaim(info(v));
       destroy(v);
     } while (resident_ >= limits_.lo_buffers && resident_ != 0);
     return free_ != npos ? pop_free() : npos;
@@ -6959,16 +6723,7 @@ private:
     lock_guard<lock_type> g(lock_);
     BIOSTACK_ASSERT(hdr_[i].modrefs > 0);
     --hdr_[i].modrefs;
-    // A write issued while this modifier was active may have taken a half-
-    // made change: that write must not leave the buffer clean.
-    if ((hdr_[i].flags & f_io) != 0) note_modified_during_write(i);
     bump();
-  }
-  // Marks the write in flight on buffer i (if any) as overtaken by a
-  // modification. O(I/O slots).
-  void note_modified_during_write(I i) noexcept {
-    for (slot_t s = run_head_; s != no_io; s = slot_[s].run_next)
-      if (slot_[s].buf == i) slot_[s].remodified = true;
   }
   void end_interlock(I i) noexcept {
     lock_guard<lock_type> g(lock_);
@@ -7079,16 +6834,6 @@ private:
 
   // The completion of slot s, from whatever context the device completes in.
   void io_done(slot_t s) noexcept {
-    if (!settle_io(s)) return;
-    // Pending barrier operations may now go on (a slot is free, the run list
-    // moved, a buffer is idle): after this completion's own callbacks, so a
-    // wait_all finishes after the callbacks of the writes it waited for.
-    lock_guard<lock_type> g(lock_);
-    pump_locked();
-  }
-  // Accounts for the completion of slot s and runs its callbacks. Returns
-  // whether async operations were pending (they need a pump).
-  bool settle_io(slot_t s) noexcept {
     bio& bb = bios_[s];
     errc st = bb.status();
     if (st == errc::ok && bb.residual() != 0) st = errc::io_error; // short transfer
@@ -7096,29 +6841,14 @@ private:
     io_slot& sl = slot_[s];
     const I i = sl.buf;
     header& b = hdr_[i];
-    // A completion that runs hooks or a user callback keeps its I/O counted
-    // in flight (and a write on the run list, holding its slot) until they
-    // have returned: whoever learns the I/O is over (`in_flight() == 0`,
-    // wait_all, sync, write_sync, the destructor's check) also knows they
-    // are done.
-    const bool calls_out = sl.kind == io_kind::read_async || sl.kind == io_kind::write_sync ||
-                           sl.kind == io_kind::write_async || sl.kind == io_kind::write_release;
-    if (!calls_out) --inflight_;
+    --inflight_;
     if (sl.kind == io_kind::flush) {
-      // A sync's barrier: the operation waits in `flushing` and is still
-      // linked, so it can be updated here.
-      auto& o = *static_cast<async_op*>(sl.ctx);
-      if (st != errc::ok) {
-        device_flush_needed_ = true; // the next sync tries again
-        fold(o, st);
-      }
-      o.phase = sync_phase::next;
-      put_slot(s);
-      pump_locked();
+      sl.status = st;
+      sl.done = true;
+      bump();
       lock_.unlock();
-      return false;
+      return;
     }
-    const bool pending = ops_head_ != nullptr;
     b.flags = static_cast<std::uint16_t>(b.flags & ~f_io);
     if (sl.kind == io_kind::read_sync || sl.kind == io_kind::read_async ||
         sl.kind == io_kind::read_ahead) {
@@ -7134,7 +6864,7 @@ private:
         sl.done = true;
         bump();
         lock_.unlock();
-        return pending;
+        return;
       }
       const io_kind kind = sl.kind;
       const read_done cb = sl.rd;
@@ -7148,29 +6878,18 @@ private:
         b.flags = static_cast<std::uint16_t>(b.flags | f_handle);
       }
       lock_.unlock();
-      if (kind != io_kind::read_async) return pending;
-      cb(ctx, st, st == errc::ok ? handle(this, i) : handle());
-      lock_guard<lock_type> g(lock_);
-      --inflight_;
-      bump();
-      return ops_head_ != nullptr;
+      if (kind == io_kind::read_async) cb(ctx, st, st == errc::ok ? handle(this, i) : handle());
+      return;
     }
-    // A write. Its running bytes are returned at once (throttled writers may
-    // go on, as in vfs_bio's biodone); the rest once the hooks ran.
+    // A write.
+    run_remove(s);
     --running_writes_;
     running_bytes_ -= size_of(i);
     bool critical = false;
     const buffer_info bi = info(i);
-    // Modified after (or while) the write was issued: the data written may
-    // predate the change, so the buffer must stay dirty for another write.
-    const bool remodified = sl.remodified || b.modrefs > 0;
-    sl.remodified = false;
     if (st == errc::ok) {
       ++stats_.writebacks;
-      if (!remodified)
-        undirty(i);
-      else if ((b.flags & (f_dirty | f_ondirty)) == f_dirty)
-        link_dirty(i);
+      undirty(i);
     } else {
       ++stats_.write_errors;
       failure_code_[write_failures_ % failure_history] = st;
@@ -7192,24 +6911,18 @@ private:
     const io_kind kind = sl.kind;
     const write_done cb = sl.wd;
     void* ctx = sl.ctx;
-    if (kind != io_kind::write_sync) release_locked(i, release_mode::normal);
+    if (kind == io_kind::write_sync) {
+      sl.status = st;
+      sl.done = true;
+      bump();
+    } else {
+      put_slot(s);
+      release_locked(i, release_mode::normal);
+    }
     lock_.unlock();
     hooks_.on_complete(bi, st);
     if (critical) hooks_.on_critical_error(bi, st);
     if (kind == io_kind::write_async && cb != nullptr) cb(ctx, st);
-    lock_guard<lock_type> g(lock_);
-    run_remove(s);
-    --inflight_;
-    if (slot_[s].kind == io_kind::write_sync) {
-      slot_[s].status = st;
-      slot_[s].done = true;
-      bump();
-    } else {
-      // A write_sync whose waiter gave up while the hooks ran is ours now.
-      if (kind == io_kind::write_sync) release_locked(i, release_mode::normal);
-      put_slot(s);
-    }
-    return pending || ops_head_ != nullptr;
   }
 
   // Blocking read of busy buffer i (owned by the caller), with read-ahead.
@@ -7225,25 +6938,14 @@ private:
     start_read_unlock(i, s, io_kind::read_sync);
     for (const std::uint64_t ra : readahead) start_readahead(ra, opt.size);
     lock_.lock();
-    if (!wait_.wait(
-            lock_, [&] { return slot_[s].done; }, progress(), no_deadline, clock_)) {
-      // The wait policy gave up, but the read is still the device's: the
-      // slot and the buffer stay its until it completes, and then it ends
-      // like a read_async nobody listens to (caches the block, or nothing).
-      slot_[s].kind = io_kind::read_async;
-      slot_[s].rd = &drop_abandoned_read;
-      slot_[s].ctx = nullptr;
-      lock_.unlock();
-      return errc::timed_out;
-    }
+    wait_.wait(
+        lock_, [&] { return slot_[s].done; }, progress(), no_deadline, clock_);
     const errc st = slot_[s].status;
     put_slot(s);
     if (st != errc::ok) destroy_busy(i);
-    pump_locked(); // a sync may have been waiting for the slot
     lock_.unlock();
     return st;
   }
-  static void drop_abandoned_read(void*, errc, handle) noexcept {} // the handle releases it
   // Starts an asynchronous read of `lbn` if absent and resources allow.
   void start_readahead(std::uint64_t lbn, std::uint32_t size) noexcept {
     units_type units = 0;
@@ -7273,45 +6975,26 @@ private:
     }
     start_write_unlock(i, s, io_kind::write_sync);
     lock_.lock();
-    if (!wait_.wait(
-            lock_, [&] { return slot_[s].done; }, progress(), no_deadline, clock_)) {
-      // Gave up while the write is in flight: it finishes on its own, like a
-      // flusher write (its completion frees the slot and releases the still
-      // dirty buffer, or re-dirties it on error).
-      slot_[s].kind = io_kind::write_release;
-      return errc::timed_out;
-    }
+    wait_.wait(
+        lock_, [&] { return slot_[s].done; }, progress(), no_deadline, clock_);
     const errc st = slot_[s].status;
     put_slot(s);
     release_locked(i, release_mode::normal);
-    pump_locked(); // a sync may have been waiting for the slot
     return st;
   }
 
-  // The running-write throttle is engaged: a writer must wait (or, if it
-  // may not, be refused).
-  [[nodiscard]] bool throttled() const noexcept {
-    return throttle_waiting_ != 0 || running_bytes_ > limits_.hi_running;
-  }
-  // waitrunningbufspace with fairness: first come, first served. False if
-  // the wait policy gave up (the caller must not write).
-  [[nodiscard]] bool throttle_running() noexcept {
-    if (!throttled()) return true;
+  // waitrunningbufspace with fairness: first come, first served.
+  void throttle_running() noexcept {
+    if (throttle_waiting_ == 0 && running_bytes_ <= limits_.hi_running) return;
     const std::uint32_t ticket = throttle_next_++;
     ++throttle_waiting_;
     ++stats_.throttle_waits;
-    const bool ok = wait_.wait(
+    wait_.wait(
         lock_, [&] { return throttle_serving_ == ticket && running_bytes_ <= limits_.lo_running; },
         progress(), no_deadline, clock_);
-    // A waiter that gives up still hands its turn on in order, or those
-    // behind it would wait for a ticket nobody serves.
-    while (throttle_serving_ != ticket)
-      (void)wait_.wait(
-          lock_, [&] { return throttle_serving_ == ticket; }, progress(), no_deadline, clock_);
     --throttle_waiting_;
     ++throttle_serving_;
     bump();
-    return ok;
   }
 
   std::size_t flush_step_locked(std::size_t budget) noexcept {
@@ -7330,10 +7013,7 @@ private:
   // Writes up to `budget` buffers of class c's dirty set, oldest first.
   // `all` (sync): only buffers marked f_sync, each once, whatever their
   // error pause; the owner's "defer" is overridden (the owner asked).
-  // Never waits: sets `*stalled` (if given) when it stopped for want of an
-  // I/O slot.
-  std::size_t flush_class_locked(std::uint8_t c, std::size_t budget, bool all,
-                                 bool* stalled = nullptr) noexcept {
+  std::size_t flush_class_locked(std::uint8_t c, std::size_t budget, bool all) noexcept {
     std::size_t started = 0;
     std::size_t scan = dirty_[c].size + budget;
     I i = dirty_[c].head;
@@ -7354,10 +7034,15 @@ private:
         continue;
       }
       if (!all && running_bytes_ > limits_.hi_running) break;
-      const slot_t s = take_slot();
-      if (s == no_io) {
-        if (stalled != nullptr) *stalled = true;
-        break;
+      const slot_t s = all ? wait_slot() : take_slot();
+      if (s == no_io) break;
+      // wait_slot may have let others run: re-check before committing.
+      const std::uint16_t want =
+          static_cast<std::uint16_t>(f_dirty | f_ondirty | (all ? f_sync : 0));
+      if ((b.flags & (f_busy | f_ownerpin | want)) != want || b.modrefs != 0 || b.cls != c) {
+        put_slot(s);
+        i = dirty_[c].head;
+        continue;
       }
       b.flags = static_cast<std::uint16_t>(b.flags | f_busy);
       buffer_info bi = info(i);
@@ -7395,237 +7080,18 @@ private:
     return dirty_[c].head;
   }
 
-  // ---- async barrier operations -------------------------------------------
-
-  // The async entry points: an operation from the pool, or `no_resources`.
-  void start_async(op_kind k, std::uint64_t lbn, write_done done, void* ctx) noexcept {
-    BIOSTACK_ASSERT(done != nullptr);
-    lock_.lock();
-    async_op* o = op_free_;
-    if (o == nullptr) {
-      lock_.unlock();
-      done(ctx, errc::no_resources);
-      return;
-    }
-    op_free_ = o->next;
-    begin_op(*o, k, lbn, done, ctx, true);
-    lock_.unlock();
-  }
-
-  // The blocking forms: the same operation, on this stack, waited for with
-  // the wait policy. Should the policy give up (a device that stopped
-  // completing), the operation is withdrawn unless I/O of its own still
-  // refers to it; then this keeps waiting, since that I/O points here.
-  errc run_blocking(op_kind k, std::uint64_t lbn) noexcept {
-    blocking_waiter w{this, errc::ok, false};
-    async_op o{};
-    lock_guard<lock_type> g(lock_);
-    begin_op(o, k, lbn, &blocking_done, &w, false);
-    while (!wait_.wait(
-        lock_, [&] { return w.done; }, progress(), no_deadline, clock_)) {
-      if (withdraw_locked(o)) return errc::timed_out;
-    }
-    return w.status;
-  }
-  static void blocking_done(void* ctx, errc status) noexcept {
-    auto& w = *static_cast<blocking_waiter*>(ctx);
-    lock_guard<lock_type> g(w.cache->lock_);
-    w.status = status;
-    w.done = true;
-    w.cache->bump();
-  }
-
-  // Queues operation `o` and advances what can be advanced; with the lock
-  // held (released while callbacks run).
-  void begin_op(async_op& o, op_kind k, std::uint64_t lbn, write_done done, void* ctx,
-                bool pooled) noexcept {
-    o = async_op{nullptr,          done, ctx,    lbn,     write_failures_, write_seq_, k,
-                 sync_phase::mark, 0,    pooled, errc::ok};
-    if (ops_tail_ != nullptr)
-      ops_tail_->next = &o;
-    else
-      ops_head_ = &o;
-    ops_tail_ = &o;
-    pump_locked();
-  }
-
-  // Unlinks a waiting operation whose waiter gave up. False when it cannot
-  // be: its device flush is in flight, a pump is walking the list, or it has
-  // just finished (its callback is on the way).
-  bool withdraw_locked(async_op& o) noexcept {
-    if (pumping_ || (o.kind == op_kind::sync && o.phase == sync_phase::flushing)) return false;
-    async_op* prev = nullptr;
-    async_op* p = ops_head_;
-    while (p != nullptr && p != &o) {
-      prev = p;
-      p = p->next;
-    }
-    if (p == nullptr) return false;
-    unlink_op(o, prev);
-    if (o.kind == op_kind::sync && o.phase == sync_phase::write) mark_stage(o.stage, false);
-    return true;
-  }
-  void unlink_op(async_op& o, async_op* prev) noexcept {
-    if (prev != nullptr)
-      prev->next = o.next;
-    else
-      ops_head_ = o.next;
-    if (ops_tail_ == &o) ops_tail_ = prev;
-  }
-
-  // Advances every pending operation as far as it goes without waiting and
-  // completes the finished ones, oldest first. Called with the lock held by
-  // whatever may let an operation go on: its start, every I/O completion, a
-  // freed slot, an idle buffer. One context pumps at a time; a call meanwhile
-  // (from another thread, or from a completion inside a submission) only
-  // asks it to walk the list once more, so submissions never recurse. The
-  // lock (and the pump) are let go while a `done` callback runs.
-  void pump_locked() noexcept {
-    if (pumping_) {
-      pump_again_ = true;
-      return;
-    }
-    pumping_ = true;
-    for (;;) {
-      pump_again_ = false;
-      async_op* prev = nullptr;
-      async_op* o = ops_head_;
-      bool sync_seen = false; // syncs run one at a time, in order
-      while (o != nullptr) {
-        bool finished = false;
-        if (o->kind == op_kind::sync) {
-          finished = !sync_seen && step_sync(*o);
-          sync_seen = true;
-        } else if (o->kind == op_kind::wait_all) {
-          finished = drained(o->target);
-          if (finished) o->status = first_failure_since(o->since);
-        } else {
-          finished = step_flush_block(*o);
-        }
-        if (finished) break;
-        prev = o;
-        o = o->next;
-      }
-      if (o == nullptr) {
-        if (pump_again_) continue;
-        break;
-      }
-      unlink_op(*o, prev);
-      const write_done done = o->done;
-      void* const ctx = o->ctx;
-      const errc status = o->status;
-      if (o->pooled) {
-        o->next = op_free_;
-        op_free_ = o;
-      }
-      pumping_ = false;
-      lock_.unlock();
-      done(ctx, status);
-      lock_.lock();
-      if (pumping_) return; // another context pumps now and sees all of this
-      pumping_ = true;
-    }
-    pumping_ = false;
-  }
-
-  static void fold(async_op& o, errc e) noexcept {
-    if (o.status == errc::ok) o.status = e;
-  }
-  // True once every write up to sequence `target` has completed.
-  [[nodiscard]] bool drained(std::uint32_t target) const noexcept {
-    return run_head_ == no_io || static_cast<std::int32_t>(slot_[run_head_].seq - target) > 0;
-  }
-
-  // One step of flush_block; true when finished.
-  bool step_flush_block(async_op& o) noexcept {
-    const I i = lookup(o.lbn);
-    if (i == npos || (hdr_[i].flags & f_dirty) == 0) return true;
-    if ((hdr_[i].flags & f_busy) != 0) {
-      if ((hdr_[i].flags & f_handle) == 0) return false; // its I/O completes first
-      o.status = errc::no_resources;                     // the handle's owner writes it
-      return true;
-    }
-    const slot_t s = take_slot();
-    if (s == no_io) return false;
-    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy);
-    start_write_unlock(i, s, io_kind::write_release);
-    lock_.lock();
-    return true;
-  }
-
-  // Advances sync `o` through its stages; true when finished. May drop the
-  // lock (owner hooks, submissions).
-  bool step_sync(async_op& o) noexcept {
-    for (;;) {
-      switch (o.phase) {
-      case sync_phase::mark:
-        mark_stage(o.stage, true);
-        o.phase = sync_phase::write;
-        break;
-      case sync_phase::write: {
-        bool stalled = false;
-        for (std::size_t c = 0; c < class_count && !stalled; ++c) {
-          if (classes_type::stage[c] != o.stage) continue;
-          while (flush_class_locked(static_cast<std::uint8_t>(c), 1024, true, &stalled) != 0 &&
-                 !stalled) {
-          }
-        }
-        if (stalled) return false; // a completion frees a slot
-        fold(o, unsynced_locked(o.stage));
-        o.target = write_seq_;
-        o.phase = sync_phase::drain;
-        break;
-      }
-      case sync_phase::drain:
-        if (!drained(o.target)) return false;
-        fold(o, first_failure_since(o.since));
-        o.phase = sync_phase::flush;
-        break;
-      case sync_phase::flush: {
-        if (!device_flush_needed_ || !geo_.supports_flush) {
-          device_flush_needed_ = false;
-          o.phase = sync_phase::next;
-          break;
-        }
-        const slot_t s = take_slot();
-        if (s == no_io) return false;
-        device_flush_needed_ = false;
-        slot_[s].kind = io_kind::flush;
-        slot_[s].ctx = &o;
-        ++inflight_;
-        o.phase = sync_phase::flushing;
-        lock_.unlock();
-        submit_unlocked(s, op::flush, 0, 0, nullptr, bio_flags::none);
-        lock_.lock();
-        break;
-      }
-      case sync_phase::flushing: return false; // settle_io moves it to `next`
-      case sync_phase::next:
-        if (o.status != errc::ok || o.stage + 1u >= classes_type::stages) return true;
-        ++o.stage;
-        o.phase = sync_phase::mark;
-        break;
-      }
-    }
-  }
-
-  // Tags (or untags) every buffer now on the dirty sets of `stage`'s classes.
-  void mark_stage(std::uint8_t stage, bool on) noexcept {
-    for (std::size_t c = 0; c < class_count; ++c) {
-      if (classes_type::stage[c] != stage) continue;
-      for (I i = dirty_[c].head; i != npos; i = hdr_[i].dnext)
-        hdr_[i].flags =
-            static_cast<std::uint16_t>(on ? (hdr_[i].flags | f_sync) : (hdr_[i].flags & ~f_sync));
-    }
-  }
-  // After a stage's writes started: the tagged buffers it could not write
-  // (owned by a handle, being modified: no_resources; pinned: io_error, which
-  // takes precedence); untags them.
-  errc unsynced_locked(std::uint8_t stage) noexcept {
+  // Writes every buffer dirty now in the classes of `stage` (once each) and
+  // reports the ones it could not write.
+  errc sync_stage_locked(std::uint8_t stage) noexcept {
     errc left = errc::ok;
     for (std::size_t c = 0; c < class_count; ++c) {
       if (classes_type::stage[c] != stage) continue;
-      for (I i = dirty_[c].head; i != npos; i = hdr_[i].dnext) {
+      const auto cls = static_cast<std::uint8_t>(c);
+      for (I i = dirty_[cls].head; i != npos; i = hdr_[i].dnext)
+        hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_sync);
+      while (flush_class_locked(cls, 1024, true) != 0) {
+      }
+      for (I i = dirty_[cls].head; i != npos; i = hdr_[i].dnext) {
         header& b = hdr_[i];
         if ((b.flags & f_sync) == 0) continue; // failed during this sync (reported) or new
         b.flags = static_cast<std::uint16_t>(b.flags & ~f_sync);
@@ -7638,12 +7104,46 @@ private:
     return left;
   }
 
+  // Waits for every write submitted so far; returns the first write error
+  // recorded since failure count `since` (ok if none).
+  errc wait_all_locked(std::uint32_t since) noexcept {
+    const std::uint32_t target = write_seq_;
+    wait_.wait(
+        lock_,
+        [&] {
+          return run_head_ == no_io || static_cast<std::int32_t>(slot_[run_head_].seq - target) > 0;
+        },
+        progress(), no_deadline, clock_);
+    return first_failure_since(since);
+  }
   [[nodiscard]] errc first_failure_since(std::uint32_t since) const noexcept {
     if (write_failures_ == since) return errc::ok;
     // Only the last few codes are kept; older ones are reported as the oldest kept.
     if (write_failures_ - since > failure_history)
       return failure_code_[(write_failures_ - failure_history) % failure_history];
     return failure_code_[since % failure_history];
+  }
+
+  errc device_flush_locked() noexcept {
+    if (!device_flush_needed_) return errc::ok;
+    if (!geo_.supports_flush) {
+      device_flush_needed_ = false;
+      return errc::ok;
+    }
+    const slot_t s = wait_slot();
+    if (s == no_io) return errc::no_resources;
+    device_flush_needed_ = false;
+    slot_[s].kind = io_kind::flush;
+    ++inflight_;
+    lock_.unlock();
+    submit_unlocked(s, op::flush, 0, 0, nullptr, bio_flags::none);
+    lock_.lock();
+    wait_.wait(
+        lock_, [&] { return slot_[s].done; }, progress(), no_deadline, clock_);
+    const errc st = slot_[s].status;
+    put_slot(s);
+    if (st != errc::ok) device_flush_needed_ = true;
+    return st;
   }
 
   Device& dev_;
@@ -7680,12 +7180,6 @@ private:
   policy_state policy_;
   io_slot slot_[slot_count];
   bio bios_[slot_count];
-  async_op op_pool_[async_op_count];
-  async_op* op_free_ = nullptr;
-  async_op* ops_head_ = nullptr; // pending operations, oldest first
-  async_op* ops_tail_ = nullptr;
-  bool pumping_ = false;
-  bool pump_again_ = false;
   storage_type storage_;
 };
 
