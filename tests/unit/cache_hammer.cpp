@@ -43,27 +43,14 @@ using hcache =
                  policies<static_storage<8, bs>, lru, poll_wait<10000>, Classes, owner, More...>>;
 
 template <class C>
-std::unique_ptr<C> make(rig_t& r) {
-  auto c = std::make_unique<C>(r.dev);
-  auto l = c->limits();
-  l.hi_dirty = l.lo_dirty = std::uint64_t{1} << 40;
-  c->set_limits(l);
-  return c;
-}
-
-template <class C>
 void dirty(C& c, std::uint64_t lbn, std::uint8_t cls, std::uint32_t seed) {
-  auto h = c.get(lbn);
-  REQUIRE(h);
-  c.set_class(*h, cls);
-  fill(h->data(), bs, seed);
-  c.write_delayed(std::move(*h));
+  REQUIRE(dirty_block(c, lbn, cls, seed));
 }
 } // namespace
 
 TEST_CASE("hammer 1: modified META released without flush: nothing written, still cached") {
   rig_t r;
-  auto c = make<hcache<>>(r);
+  auto c = quiet_cache<hcache<>>(r.dev);
   dirty(*c, 1, META, 1);
   for (int i = 0; i < 5; ++i) CHECK(c->flush_step() == 0);
   for (std::uint64_t b = 10; b < 30; ++b) {
@@ -77,7 +64,7 @@ TEST_CASE("hammer 1: modified META released without flush: nothing written, stil
 
 TEST_CASE("hammer 2: modified DATA released without flush: delayed write, given back") {
   rig_t r;
-  auto c = make<hcache<>>(r);
+  auto c = quiet_cache<hcache<>>(r.dev);
   dirty(*c, 2, DATA, 2);
   CHECK(r.writes() == 0);
   CHECK(c->flush_step() == 1);
@@ -92,7 +79,7 @@ TEST_CASE("hammer 3: check_write refusing META pins it; the cache never writes i
   // A configuration where META is cache-writable, so only the hook stops it.
   using open_classes = ordered_classes<class_spec<1>, class_spec<1>, class_spec<0>, class_spec<1>>;
   rig_t r;
-  auto c = make<hcache<open_classes>>(r);
+  auto c = quiet_cache<hcache<open_classes>>(r.dev);
   c->hooks().pin_meta = true;
   dirty(*c, 3, META, 3);
   CHECK(c->flush_step() == 0);
@@ -115,7 +102,7 @@ TEST_CASE("hammer 3: check_write refusing META pins it; the cache never writes i
 
 TEST_CASE("hammer 4: check_write on a referenced DATA buffer refuses and pins it") {
   rig_t r;
-  auto c = make<hcache<>>(r);
+  auto c = quiet_cache<hcache<>>(r.dev);
   {
     auto h = c->get(4);
     c->set_class(*h, DATA);
@@ -139,7 +126,7 @@ TEST_CASE("hammer 7: flushing a clean buffer does nothing; a modified one is run
           "run list, and marks the device for a cache flush") {
   rig_t r;
   REQUIRE(r.faulty.add_rule(fault_rule::delay().only(op::write).always()) == errc::ok);
-  auto c = make<hcache<>>(r);
+  auto c = quiet_cache<hcache<>>(r.dev);
   {
     fill(r.mem.get() + 5 * bs, bs, 5);
     auto h = c->read(5);
@@ -167,7 +154,7 @@ TEST_CASE("hammer 8: a write error on META/DATA calls the critical hook, pins on
   rig_t r;
   REQUIRE(r.faulty.add_rule(fault_rule::fail(errc::media_error).only(op::write).times(2)) ==
           errc::ok);
-  auto c = make<hcache<>>(r);
+  auto c = quiet_cache<hcache<>>(r.dev);
   dirty(*c, 7, DATA, 7);
   CHECK(c->flush_step() == 1);
   CHECK(c->hooks().criticals == 1);
@@ -195,7 +182,7 @@ TEST_CASE("hammer 8: a write error on META/DATA calls the critical hook, pins on
 TEST_CASE("hammer 8: UNDO write errors are not critical: retried by the flusher") {
   rig_t r;
   REQUIRE(r.faulty.add_rule(fault_rule::fail().only(op::write).times(1)) == errc::ok);
-  auto c = make<hcache<>>(r);
+  auto c = quiet_cache<hcache<>>(r.dev);
   dirty(*c, 8, UNDO, 8);
   CHECK(c->flush_step() == 1);
   CHECK(c->hooks().criticals == 0);
@@ -217,7 +204,7 @@ TEST_CASE("hammer 9: wait_all returns once earlier writes complete; later ones d
   REQUIRE(r.faulty.add_rule(fault_rule::delay(1000000).only(op::write).range(20 * bs, bs)) ==
           errc::ok);
   REQUIRE(r.faulty.add_rule(fault_rule::delay(2).only(op::write).always()) == errc::ok);
-  auto c = make<hcache<>>(r);
+  auto c = quiet_cache<hcache<>>(r.dev);
   chain_ctx ctx{c.get()};
   auto h = c->get(10);
   CHECK(c->write_async(
@@ -244,7 +231,7 @@ TEST_CASE("hammer 9: wait_all returns once earlier writes complete; later ones d
 
 TEST_CASE("hammer 10: sync stages classes with a device flush between; flush only if marked") {
   rig_t r;
-  auto c = make<hcache<>>(r);
+  auto c = quiet_cache<hcache<>>(r.dev);
   dirty(*c, 1, META, 1);
   dirty(*c, 2, UNDO, 2);
   dirty(*c, 3, DATA, 3);
@@ -268,7 +255,7 @@ TEST_CASE("hammer 10: sync stages classes with a device flush between; flush onl
 TEST_CASE("hammer 10: a failing device flush is reported and retried by the next sync") {
   rig_t r;
   REQUIRE(r.faulty.add_rule(fault_rule::fail().only(op::flush).times(1)) == errc::ok);
-  auto c = make<hcache<>>(r);
+  auto c = quiet_cache<hcache<>>(r.dev);
   dirty(*c, 1, DATA, 1);
   CHECK(c->sync() == errc::io_error);
   CHECK(c->sync() == errc::ok);
@@ -277,7 +264,7 @@ TEST_CASE("hammer 10: a failing device flush is reported and retried by the next
 
 TEST_CASE("hammer 11: a checked read with a checksum mismatch fails, destination untouched") {
   rig_t r;
-  auto c = make<hcache<hammer_classes, crc32c_integrity<>>>(r);
+  auto c = quiet_cache<hcache<hammer_classes, crc32c_integrity<>>>(r.dev);
   fill(r.mem.get() + 9 * bs, bs, 9);
   const std::uint32_t good = crc32c(r.media(9, bs), bs);
   std::vector<std::byte> dst(bs, std::byte{0xEE});
@@ -289,7 +276,7 @@ TEST_CASE("hammer 11: a checked read with a checksum mismatch fails, destination
   CHECK(has_pattern(dst.data(), bs, 9));
   CHECK(r.reads() == 2);
   // Without an integrity policy checked reads are refused, not silently unchecked.
-  auto plain = make<hcache<>>(r);
+  auto plain = quiet_cache<hcache<>>(r.dev);
   CHECK(plain->read_checked(9, dst, good) == errc::not_supported);
 }
 
@@ -305,7 +292,7 @@ struct trailer_crc {
 
 TEST_CASE("hammer 11: the finalise hook computes checksums just before each write") {
   rig_t r;
-  auto c = make<hcache<hammer_classes, crc32c_integrity<trailer_crc>>>(r);
+  auto c = quiet_cache<hcache<hammer_classes, crc32c_integrity<trailer_crc>>>(r.dev);
   dirty(*c, 3, DATA, 3);
   CHECK(r.writes() == 0);
   CHECK(c->sync() == errc::ok);
@@ -320,7 +307,7 @@ TEST_CASE("hammer 12: a block has one buffer and sits on exactly one class's dir
   // be built through the API; linking a buffer twice asserts (checked below
   // by moving a dirty buffer between classes many times).
   rig_t r;
-  auto c = make<hcache<>>(r);
+  auto c = quiet_cache<hcache<>>(r.dev);
   dirty(*c, 1, DATA, 1);
   for (std::uint8_t k = 0; k < 8; ++k) {
     auto h = c->get(1);

@@ -44,4 +44,27 @@ inline void fill(std::byte* p, std::size_t n, std::uint32_t seed) noexcept {
   return std::memcmp(p, want.data(), n) == 0;
 }
 
+/// A cache over `dev` whose dirty thresholds never trigger, so the test
+/// decides every write.
+template <class Cache, class Dev>
+std::unique_ptr<Cache> quiet_cache(Dev& dev) {
+  auto c = std::make_unique<Cache>(dev);
+  auto l = c->limits();
+  l.hi_dirty = l.lo_dirty = std::uint64_t{1} << 40;
+  c->set_limits(l);
+  return c;
+}
+
+/// Dirties block `lbn` (bdwrite) in write class `cls`, filled with pattern
+/// `seed`. False if the block could not be had.
+template <class Cache>
+[[nodiscard]] bool dirty_block(Cache& c, std::uint64_t lbn, std::uint8_t cls, std::uint32_t seed) {
+  auto h = c.get(lbn);
+  if (!h) return false;
+  c.set_class(*h, cls);
+  fill(h->data(), h->size(), seed);
+  c.write_delayed(std::move(*h));
+  return true;
+}
+
 } // namespace cache_test

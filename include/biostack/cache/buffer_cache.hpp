@@ -19,7 +19,8 @@
 /// storage [static_storage<64, 4096>], replacement [clock], lock [null_lock],
 /// wait [poll_wait<>], clock [no_clock], integrity [no_integrity], write
 /// classes [single_class], owner hooks [no_owner_hooks], I/O slots
-/// [io_slots<8>], key [block_key<std::uint64_t>].
+/// [io_slots<8>], pending async barriers [async_ops<4>], key
+/// [block_key<std::uint64_t>].
 ///
 /// States (vfs_bio): a buffer is resident (in the index) or EMPTY (on the free
 /// list); resident buffers may be busy (exclusively owned by a handle or by
@@ -31,16 +32,26 @@
 ///
 /// Thread safety: every call takes the lock policy's lock around the cache's
 /// own state and never holds it while submitting to the device or calling a
-/// user callback or hook. Completions may arrive from any context the lock
-/// policy supports.
+/// user callback or hook, except the owner hooks `may_reclaim` and
+/// `on_reclaim`, which run inside the victim search with the lock held (they
+/// must not call the cache). Completions may arrive from any context the
+/// lock policy supports. An I/O counts as in flight (`in_flight()`, the
+/// run list `wait_all` and `sync` wait for, the destructor's check) until
+/// its completion's hooks and callback have returned.
+///
+/// Wait policies that give up (`poll_wait<N>`, or a deadline) never count
+/// as completion: the blocking call returns `timed_out` and the I/O it
+/// started goes on, owning its buffer and I/O slot until it completes.
 ///
 /// ISR-safety: the completion path (and therefore `read_async` / `write_async`
 /// callbacks) runs in whatever context the device completes in; with a lock
 /// policy that masks interrupts it is ISR-safe (no allocation, no blocking, a
-/// bounded amount of work). Blocking calls (`get` without `nowait`, `read`,
-/// `write_sync`, `sync`, `wait_all`, `flush_block`) must not be called from an
-/// ISR; `get(nowait)`, `read_async`, `write_async`, `write_delayed(…, true)`,
-/// `release*`, `hold`/`drop`, `pin`/`unpin` and `flush_step` never wait.
+/// bounded amount of work: a completion that lets a pending sync go on may
+/// start up to a stage's writes and run the owner's `check_write` for them). Blocking calls (`get`
+/// without `nowait`, `read`, `write_sync`, `sync`, `wait_all`, `flush_block`) must not be called
+/// from an ISR; `get(nowait)`, `read_async`, `write_async`, `write_delayed(…, true)`, `release*`,
+/// `hold`/`drop`, `pin`/`unpin`, `flush_step` and the async twins `flush_block_async`,
+/// `wait_all_async`, `sync_async` never wait.
 
 #include <biostack/bio/bio.hpp>
 #include <biostack/cache/index_list.hpp>
@@ -63,6 +74,7 @@
 BIOSTACK_NAMESPACE_BEGIN
 
 struct io_slots_tag {};
+struct async_ops_tag {};
 struct block_key_tag {};
 
 /// How many I/O operations the cache may have in flight at once (each holds
@@ -71,6 +83,16 @@ template <std::size_t K>
 struct io_slots {
   using category = io_slots_tag;
   static_assert(K >= 1 && K < 255, "1 to 254 I/O slots");
+  static constexpr std::size_t count = K;
+};
+
+/// How many `flush_block_async` / `wait_all_async` / `sync_async` requests
+/// may be pending at once (the blocking forms keep theirs on the caller's
+/// stack and never use this table). 1..255.
+template <std::size_t K>
+struct async_ops {
+  using category = async_ops_tag;
+  static_assert(K >= 1 && K < 256, "1 to 255 pending async operations");
   static constexpr std::size_t count = K;
 };
 
@@ -151,6 +173,8 @@ public:
   static constexpr std::size_t capacity = storage_type::capacity;
   static constexpr std::uint32_t block_size = storage_type::block_size;
   static constexpr std::size_t slot_count = select_policy_t<Pack, io_slots_tag, io_slots<8>>::count;
+  static constexpr std::size_t async_op_count =
+      select_policy_t<Pack, async_ops_tag, async_ops<4>>::count;
   static constexpr std::size_t class_count = classes_type::count;
   using index_type = detail::slot_index_t<capacity>;
   static constexpr index_type npos = detail::no_slot<index_type>;
@@ -207,7 +231,8 @@ public:
   class handle;
   /// Completion of `read_async`: `status` and, on success, the locked buffer.
   using read_done = void (*)(void* ctx, errc status, handle h) noexcept;
-  /// Completion of `write_async`.
+  /// Completion of `write_async`, `flush_block_async`, `wait_all_async`
+  /// and `sync_async`.
   using write_done = void (*)(void* ctx, errc status) noexcept;
 
   /// Exclusive ownership of one buffer (getblk's locked buffer). Move-only;
@@ -292,14 +317,21 @@ public:
       slot_[s].next = free_slot_;
       free_slot_ = static_cast<slot_t>(s);
     }
+    for (std::size_t k = async_op_count; k-- > 0;) {
+      op_pool_[k].next = op_free_;
+      op_free_ = &op_pool_[k];
+    }
   }
   buffer_cache(const buffer_cache&) = delete;
   buffer_cache& operator=(const buffer_cache&) = delete;
-  /// Requires: no handle outstanding and no I/O in flight (call `sync()` or
-  /// `wait_all()` first; destroying with I/O in flight panics). Dirty data
-  /// still cached is dropped: call `sync()` first to keep it.
+  /// Requires: no handle outstanding, no I/O in flight and no async
+  /// operation pending (call `sync()` or `wait_all()` first; destroying with
+  /// either outstanding panics). Dirty data still cached is dropped: call
+  /// `sync()` first to keep it.
   ~buffer_cache() {
     BIOSTACK_ASSERT(inflight_ == 0 && "buffer_cache destroyed with I/O in flight");
+    BIOSTACK_ASSERT(ops_head_ == nullptr &&
+                    "buffer_cache destroyed with an async operation pending");
   }
 
   /// Thresholds sized like vfs_bio's bufinit for `cap` buffers.
@@ -382,7 +414,9 @@ public:
   /// read and waits for it; also starts asynchronous reads of the blocks in
   /// `readahead` that are not already cached (they release themselves on
   /// completion; skipped when no buffer or slot is free). A failed read
-  /// caches nothing and returns the error.
+  /// caches nothing and returns the error. `timed_out` if the wait policy
+  /// gave up while the read is in flight: the read goes on and, when it
+  /// completes, caches the block (or nothing) and frees its buffer.
   [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt = {},
                                     std::span<const std::uint64_t> readahead = {}) noexcept {
     result<handle> h = get(lbn, opt);
@@ -429,8 +463,11 @@ public:
 
   /// Reads block `lbn` and copies its first `dst.size()` bytes out, then
   /// releases it. With `expected` set (and an integrity policy) the buffer's
-  /// checksum must match: on mismatch returns `integrity`, leaves `dst`
-  /// untouched and drops the cached copy so the next read fetches it again.
+  /// checksum must match: on mismatch returns `integrity` and leaves `dst`
+  /// untouched. The checksum is of the cached contents, which for a dirty
+  /// buffer are newer than the medium and are the truth: a mismatch never
+  /// drops them. Only a clean buffer that nobody holds, pins or modifies is
+  /// dropped on a mismatch, so the next read fetches it again.
   [[nodiscard]] errc read_into(std::uint64_t lbn, std::span<std::byte> dst,
                                const std::uint32_t* expected = nullptr,
                                get_options opt = {}) noexcept {
@@ -456,11 +493,15 @@ public:
     if (dst.size() > h->size()) return errc::invalid_argument;
     if (expected != nullptr && integrity_.checksum(h->data(), h->size()) != *expected) {
       handle b = std::move(*h);
+      bool drop = false;
       {
         lock_guard<lock_type> g(lock_);
         ++stats_.integrity_errors;
+        const header& hb = hdr_[b.i_];
+        drop =
+            (hb.flags & (f_dirty | f_pinned | f_ownerpin)) == 0 && hb.holds == 0 && hb.modrefs == 0;
       }
-      release_invalidate(std::move(b));
+      if (drop) release_invalidate(std::move(b)); // else released as it is, at scope end
       return errc::integrity;
     }
     std::memcpy(dst.data(), h->data(), dst.size());
@@ -478,7 +519,10 @@ public:
   /// bwrite: writes the buffer now, waits, releases it and returns the
   /// status. Waits first while the running-write throttle is engaged. A
   /// failed write leaves the buffer dirty with its data. An INVAL buffer is
-  /// released without I/O.
+  /// released without I/O. Should the wait policy give up (`poll_wait<N>`
+  /// on a device that stopped completing) it returns `timed_out`: before
+  /// the write was submitted, the buffer is released dirty; after, the write
+  /// goes on and its completion releases the buffer (dirty until then).
   [[nodiscard]] errc write_sync(handle&& h) noexcept {
     BIOSTACK_ASSERT(h.c_ == this);
     const I i = h.i_;
@@ -490,15 +534,23 @@ public:
     }
     hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_valid);
     make_dirty(i);
-    throttle_running();
-    const errc e = write_locked_sync(i);
-    return e;
+    if (!throttle_running()) {
+      release_locked(i, release_mode::normal); // dirty, with its data, for the flusher
+      return errc::timed_out;
+    }
+    return write_locked_sync(i);
   }
 
   /// bawrite: starts the write and returns; the completion releases the
   /// buffer and then calls `done` (if given) from the completing context.
-  /// Never waits: `no_resources` (buffer kept dirty and released) when no I/O
-  /// slot is free.
+  /// The write (and its I/O slot) stays in flight until `done` returns, so
+  /// `done` must not block on the cache (`wait_all`, `sync`, `write_sync`,
+  /// `read`): it may start more work with the non-waiting calls.
+  /// Never waits: `no_resources` (buffer kept dirty, with its data, and
+  /// released, so the flusher writes it later) when no I/O slot is free or
+  /// the running-write throttle is engaged (running write bytes above
+  /// `hi_running`, or a `write_sync` waiting for them to fall), the same
+  /// throttle `write_sync` waits for.
   errc write_async(handle&& h, write_done done = nullptr, void* ctx = nullptr) noexcept {
     BIOSTACK_ASSERT(h.c_ == this);
     const I i = h.i_;
@@ -511,7 +563,9 @@ public:
     }
     hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_valid);
     make_dirty(i);
-    const slot_t s = take_slot();
+    // The running-write throttle applies as to write_sync, but this never
+    // waits: over the limit it is refused like a missing slot.
+    const slot_t s = throttled() ? no_io : take_slot();
     if (s == no_io) {
       release_locked(i, release_mode::normal);
       lock_.unlock();
@@ -526,7 +580,8 @@ public:
   /// bdwrite: marks the buffer dirty and valid and releases it; no I/O. If
   /// dirty bytes exceed `hi_dirty` the writer kicks the flusher and (unless
   /// `nowait`) waits until they fall to the midpoint of lo and hi, or until
-  /// no write is in flight any more.
+  /// no write is in flight any more (or the wait policy gives up: this wait
+  /// is only back-pressure, the buffer is already safely dirty).
   void write_delayed(handle&& h, bool nowait = false) noexcept {
     BIOSTACK_ASSERT(h.c_ == this);
     const I i = h.i_;
@@ -541,7 +596,7 @@ public:
     flush_step_locked(1024);
     if (nowait) return;
     const std::uint64_t mid = limits_.lo_dirty + (limits_.hi_dirty - limits_.lo_dirty) / 2;
-    wait_.wait(
+    (void)wait_.wait(
         lock_, [&] { return dirty_bytes_ <= mid || running_writes_ == 0; }, progress(), no_deadline,
         clock_);
   }
@@ -645,7 +700,10 @@ public:
   /// running-write limit is reached. Returns the number of writes started.
   std::size_t flush_step(std::size_t budget = 1024) noexcept {
     lock_guard<lock_type> g(lock_);
-    return flush_step_locked(budget);
+    const std::size_t started = flush_step_locked(budget);
+    // A buffer the owner refused is idle again: a flush_block waiting for it may go on.
+    pump_locked();
+    return started;
   }
 
   /// True when dirty pressure asks for the flusher (running + dirty bytes
@@ -655,60 +713,66 @@ public:
     return running_bytes_ + dirty_bytes_ > limits_.lo_dirty / 2;
   }
 
-  /// Starts the write of cached block `lbn` if it is dirty (the owner's
-  /// flush, allowed for every class); nothing if clean or absent. Waits for
-  /// the buffer if busy and for a slot. Returns the submission status.
-  errc flush_block(std::uint64_t lbn) noexcept {
-    lock_guard<lock_type> g(lock_);
-    for (;;) {
-      const I i = lookup(lbn);
-      if (i == npos || (hdr_[i].flags & f_dirty) == 0) return errc::ok;
-      if ((hdr_[i].flags & f_busy) != 0) {
-        if (const errc e = wait_for_change(busy_reason(i), no_deadline); e != errc::ok) return e;
-        continue;
-      }
-      const slot_t s = wait_slot();
-      if (s == no_io) return errc::no_resources;
-      if (lookup(lbn) != i || (hdr_[i].flags & (f_busy | f_dirty)) != f_dirty) {
-        put_slot(s);
-        continue;
-      }
-      hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy);
-      start_write_unlock(i, s, io_kind::write_release);
-      lock_.lock();
-      return errc::ok;
-    }
-  }
+  // ------------------------------------------------------ barriers and sync
+  //
+  // flush_block, wait_all and sync exist once, as the asynchronous operations
+  // below: a small state machine per request, advanced by every I/O
+  // completion (so by `poll()` on a polled device) and by the call that
+  // starts it. The blocking forms start the same operation and wait for its
+  // callback with the wait policy.
+  //
+  // None of them waits for a buffer owned by a handle: only that owner can
+  // release it, and it may be the very context waiting (a blocking form would
+  // never return in a single-context firmware). Such a buffer is left dirty,
+  // with its data, and the operation reports `no_resources`. A sync treats a
+  // buffer being modified (`modify_guard`) the same and reports one pinned by
+  // a critical write error or by the owner's `check_write` as `io_error`.
 
-  /// Waits until every write submitted before this call has completed
-  /// (later writes do not delay it). Returns the first write error recorded
-  /// while it waited, or ok.
-  errc wait_all() noexcept {
-    lock_guard<lock_type> g(lock_);
-    return wait_all_locked(write_failures_);
+  /// Owner flush of cached block `lbn` (allowed for every class): starts its
+  /// write if it is dirty; nothing if clean or absent. Waits (through
+  /// completions, never blocking) for a write or read of it already in
+  /// flight and for a free I/O slot. `done(ctx, status)` runs exactly once:
+  /// `ok` once the write is submitted or was not needed, `no_resources` if a
+  /// handle owns the buffer or the async-operation table is full. The write
+  /// itself completes later (`wait_all_async` reports its outcome).
+  /// Runs `done` before returning when nothing has to be waited for.
+  /// ISR-safe as far as the lock policy is; `done` runs in the context of the
+  /// call or of the completion that finishes it, without the cache lock.
+  void flush_block_async(std::uint64_t lbn, write_done done, void* ctx) noexcept {
+    start_async(op_kind::flush_block, lbn, done, ctx);
   }
+  /// Blocking `flush_block_async`: returns once the write is submitted.
+  errc flush_block(std::uint64_t lbn) noexcept { return run_blocking(op_kind::flush_block, lbn); }
 
-  /// Writes every dirty buffer, class stage by class stage with a device
-  /// flush between stages and at the end (only when something was written
-  /// since the last flush), waiting for all of it. Returns the first error.
-  /// Buffers it could not write (owned by a handle, pinned by a critical
-  /// error or by the owner) make it return `no_resources` / `io_error`: a
-  /// successful sync means every dirty byte reached stable storage.
-  [[nodiscard]] errc sync() noexcept {
-    lock_guard<lock_type> g(lock_);
-    errc first = errc::ok;
-    const std::uint32_t since = write_failures_;
-    for (std::uint8_t stage = 0; stage < classes_type::stages; ++stage) {
-      const errc e = sync_stage_locked(stage);
-      if (first == errc::ok) first = e;
-      const errc w = wait_all_locked(since);
-      if (first == errc::ok) first = w;
-      const errc f = device_flush_locked();
-      if (first == errc::ok) first = f;
-    }
-    return first;
+  /// Barrier over writes: `done(ctx, status)` runs exactly once, when every
+  /// write submitted before this call has completed (later writes do not
+  /// delay it), with the first write error recorded meanwhile, or ok. Runs
+  /// `done` before returning when no such write is in flight;
+  /// `no_resources` if the async-operation table is full. Never waits;
+  /// ISR-safety and the context of `done` as for `flush_block_async`.
+  void wait_all_async(write_done done, void* ctx) noexcept {
+    start_async(op_kind::wait_all, 0, done, ctx);
   }
+  /// Blocking `wait_all_async`.
+  errc wait_all() noexcept { return run_blocking(op_kind::wait_all, 0); }
 
+  /// Writes every dirty buffer, class stage by class stage (`ordered_classes`
+  /// stage 0 first): all the stage's dirty buffers are written, their writes
+  /// (and any other write started before) complete, then a device flush is
+  /// the barrier before the next stage starts. The flush is skipped when
+  /// nothing was written since the last one. A stage that fails ends the sync
+  /// without writing later stages (they must not reach the medium before the
+  /// failed one). `done(ctx, status)` runs exactly once with the first error:
+  /// a write or flush error, `no_resources` / `io_error` for a buffer it
+  /// could not write (see above), `no_resources` if the async-operation table
+  /// is full; ok means every byte dirty when the sync started is on stable
+  /// storage. Syncs run one at a time, in the order they were asked for.
+  /// Never waits: writes are started as I/O slots free up; `done` may run
+  /// before this returns. The owner's `check_write` runs from whichever
+  /// context advances the sync (the call or a completion).
+  void sync_async(write_done done, void* ctx) noexcept { start_async(op_kind::sync, 0, done, ctx); }
+  /// Blocking `sync_async`.
+  [[nodiscard]] errc sync() noexcept { return run_blocking(op_kind::sync, 0); }
   // ------------------------------------------------------- modify interlock
 
   /// RAII bracket around a change to a held buffer (hammer modify /
@@ -750,34 +814,58 @@ public:
   };
 
   /// Starts a modification of cached block `lbn`, which the caller must
-  /// hold (`hold`) so it cannot be reclaimed. Waits while a write interlock
-  /// is held. Errors: `invalid_argument` if not cached and held,
-  /// `no_resources` if it would wait in a single-context configuration.
-  [[nodiscard]] result<modify_guard> modify(std::uint64_t lbn) noexcept {
+  /// hold (`hold`) so it cannot be reclaimed, and which must be valid (read
+  /// or filled and `mark_valid`ed): a modification of contents that were
+  /// never filled would make garbage dirty. Write interlock (hammer_io): a
+  /// modification never touches a buffer the device is reading or filling,
+  /// so this first waits (wait policy, polling the device) until I/O in
+  /// flight on the buffer completes, and while a write interlock is held.
+  /// Should a write be issued anyway while the guard is active (the owner's
+  /// own `write_sync` / `write_async`), the buffer stays dirty after that
+  /// write completes. Errors: `invalid_argument` if not cached and held, or
+  /// not valid; `no_resources` if it would wait but `flags` has `nowait`, or
+  /// for an interlock in a single-context configuration; `timed_out` if the
+  /// wait policy gave up.
+  [[nodiscard]] result<modify_guard> modify(std::uint64_t lbn,
+                                            get_flags flags = get_flags::none) noexcept {
     lock_guard<lock_type> g(lock_);
-    const I i = lookup(lbn);
-    if (i == npos || hdr_[i].holds == 0) return errc::invalid_argument;
-    if (hdr_[i].modrefs < 0) {
-      if (wait_type::single_context) return errc::no_resources;
-      wait_.wait(
-          lock_, [&] { return hdr_[i].modrefs >= 0; }, progress(), no_deadline, clock_);
+    for (;;) {
+      const I i = lookup(lbn);
+      if (i == npos || hdr_[i].holds == 0) return errc::invalid_argument;
+      const bool io = (hdr_[i].flags & f_io) != 0;
+      if (io || hdr_[i].modrefs < 0) {
+        // Only polling ends I/O, so even a single context may wait for it;
+        // an interlock only its holder can drop.
+        if (has(flags, get_flags::nowait) || (!io && wait_type::single_context))
+          return errc::no_resources;
+        const bool ok = wait_.wait(
+            lock_,
+            [&] {
+              return lookup(lbn) != i || ((hdr_[i].flags & f_io) == 0 && hdr_[i].modrefs >= 0);
+            },
+            progress(), no_deadline, clock_);
+        if (!ok) return errc::timed_out;
+        continue; // it may have been invalidated meanwhile: look again
+      }
+      if ((hdr_[i].flags & (f_valid | f_inval)) != f_valid) return errc::invalid_argument;
+      BIOSTACK_ASSERT(hdr_[i].modrefs < 127);
+      ++hdr_[i].modrefs;
+      make_dirty(i);
+      return modify_guard(this, i);
     }
-    BIOSTACK_ASSERT(hdr_[i].modrefs < 127);
-    ++hdr_[i].modrefs;
-    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_valid);
-    make_dirty(i);
-    return modify_guard(this, i);
   }
   /// Takes the write interlock on held block `lbn`: waits until every
-  /// modifier is done, then excludes new ones.
+  /// modifier is done, then excludes new ones. `timed_out` if the wait
+  /// policy gave up.
   [[nodiscard]] result<write_interlock> interlock(std::uint64_t lbn) noexcept {
     lock_guard<lock_type> g(lock_);
     const I i = lookup(lbn);
     if (i == npos || hdr_[i].holds == 0) return errc::invalid_argument;
     if (hdr_[i].modrefs != 0) {
       if (wait_type::single_context) return errc::no_resources;
-      wait_.wait(
-          lock_, [&] { return hdr_[i].modrefs == 0; }, progress(), no_deadline, clock_);
+      if (!wait_.wait(
+              lock_, [&] { return hdr_[i].modrefs == 0; }, progress(), no_deadline, clock_))
+        return errc::timed_out;
     }
     hdr_[i].modrefs = -1;
     return write_interlock(this, i);
@@ -857,6 +945,40 @@ private:
     read_done rd;
     write_done wd;
     void* ctx;
+    bool remodified = false; // a write overtaken by a modification: stays dirty
+  };
+
+  // ---- async barrier operations -------------------------------------------
+  enum class op_kind : std::uint8_t { flush_block, wait_all, sync };
+  // A sync goes through these phases once per stage.
+  enum class sync_phase : std::uint8_t {
+    mark,     // tag the stage's dirty buffers (f_sync)
+    write,    // start their writes as slots allow
+    drain,    // wait for every write started so far
+    flush,    // submit the device flush barrier when one is needed
+    flushing, // the barrier is in flight (its completion moves on to `next`)
+    next,     // stop on error, else the next stage
+  };
+  // A pending flush_block / wait_all / sync: in the pool (async calls) or on
+  // the blocking caller's stack. Linked on the operation list from its start
+  // until just before `done` runs; only the pump unlinks it.
+  struct async_op {
+    async_op* next;
+    write_done done;
+    void* ctx;
+    std::uint64_t lbn;    // flush_block
+    std::uint32_t since;  // write failures recorded before it started
+    std::uint32_t target; // the last write sequence it waits for
+    op_kind kind;
+    sync_phase phase;
+    std::uint8_t stage;
+    bool pooled;
+    errc status; // first error so far
+  };
+  struct blocking_waiter {
+    buffer_cache* cache;
+    errc status;
+    bool done;
   };
 
   template <class T>
@@ -998,6 +1120,9 @@ private:
       if (v == npos) break;
       hdr_[v].flags = static_cast<std::uint16_t>(hdr_[v].flags & ~f_tracked);
       ++stats_.evictions;
+      // Like may_reclaim, with the lock held: the victim is not reusable
+      // by anyone else until the hook returns.
+      if constexpr (owner_hooks_with_reclaim<hooks_type>) hooks_.on_reclaim(info(v));
       destroy(v);
     } while (resident_ >= limits_.lo_buffers && resident_ != 0);
     return free_ != npos ? pop_free() : npos;
@@ -1122,7 +1247,16 @@ private:
     lock_guard<lock_type> g(lock_);
     BIOSTACK_ASSERT(hdr_[i].modrefs > 0);
     --hdr_[i].modrefs;
+    // A write issued while this modifier was active may have taken a half-
+    // made change: that write must not leave the buffer clean.
+    if ((hdr_[i].flags & f_io) != 0) note_modified_during_write(i);
     bump();
+  }
+  // Marks the write in flight on buffer i (if any) as overtaken by a
+  // modification. O(I/O slots).
+  void note_modified_during_write(I i) noexcept {
+    for (slot_t s = run_head_; s != no_io; s = slot_[s].run_next)
+      if (slot_[s].buf == i) slot_[s].remodified = true;
   }
   void end_interlock(I i) noexcept {
     lock_guard<lock_type> g(lock_);
@@ -1233,6 +1367,16 @@ private:
 
   // The completion of slot s, from whatever context the device completes in.
   void io_done(slot_t s) noexcept {
+    if (!settle_io(s)) return;
+    // Pending barrier operations may now go on (a slot is free, the run list
+    // moved, a buffer is idle): after this completion's own callbacks, so a
+    // wait_all finishes after the callbacks of the writes it waited for.
+    lock_guard<lock_type> g(lock_);
+    pump_locked();
+  }
+  // Accounts for the completion of slot s and runs its callbacks. Returns
+  // whether async operations were pending (they need a pump).
+  bool settle_io(slot_t s) noexcept {
     bio& bb = bios_[s];
     errc st = bb.status();
     if (st == errc::ok && bb.residual() != 0) st = errc::io_error; // short transfer
@@ -1240,14 +1384,29 @@ private:
     io_slot& sl = slot_[s];
     const I i = sl.buf;
     header& b = hdr_[i];
-    --inflight_;
+    // A completion that runs hooks or a user callback keeps its I/O counted
+    // in flight (and a write on the run list, holding its slot) until they
+    // have returned: whoever learns the I/O is over (`in_flight() == 0`,
+    // wait_all, sync, write_sync, the destructor's check) also knows they
+    // are done.
+    const bool calls_out = sl.kind == io_kind::read_async || sl.kind == io_kind::write_sync ||
+                           sl.kind == io_kind::write_async || sl.kind == io_kind::write_release;
+    if (!calls_out) --inflight_;
     if (sl.kind == io_kind::flush) {
-      sl.status = st;
-      sl.done = true;
-      bump();
+      // A sync's barrier: the operation waits in `flushing` and is still
+      // linked, so it can be updated here.
+      auto& o = *static_cast<async_op*>(sl.ctx);
+      if (st != errc::ok) {
+        device_flush_needed_ = true; // the next sync tries again
+        fold(o, st);
+      }
+      o.phase = sync_phase::next;
+      put_slot(s);
+      pump_locked();
       lock_.unlock();
-      return;
+      return false;
     }
+    const bool pending = ops_head_ != nullptr;
     b.flags = static_cast<std::uint16_t>(b.flags & ~f_io);
     if (sl.kind == io_kind::read_sync || sl.kind == io_kind::read_async ||
         sl.kind == io_kind::read_ahead) {
@@ -1263,7 +1422,7 @@ private:
         sl.done = true;
         bump();
         lock_.unlock();
-        return;
+        return pending;
       }
       const io_kind kind = sl.kind;
       const read_done cb = sl.rd;
@@ -1277,18 +1436,28 @@ private:
         b.flags = static_cast<std::uint16_t>(b.flags | f_handle);
       }
       lock_.unlock();
-      if (kind == io_kind::read_async) cb(ctx, st, st == errc::ok ? handle(this, i) : handle());
-      return;
+      if (kind != io_kind::read_async) return pending;
+      cb(ctx, st, st == errc::ok ? handle(this, i) : handle());
+      lock_guard<lock_type> g(lock_);
+      --inflight_;
+      bump();
+      return ops_head_ != nullptr;
     }
-    // A write.
-    run_remove(s);
+    // A write. Its running bytes are returned at once (throttled writers may
+    // go on, as in vfs_bio's biodone); the rest once the hooks ran.
     --running_writes_;
     running_bytes_ -= size_of(i);
     bool critical = false;
     const buffer_info bi = info(i);
+    // Modified after (or while) the write was issued: the data written may
+    // predate the change, so the buffer must stay dirty for another write.
+    const bool remodified = sl.remodified || b.modrefs > 0;
     if (st == errc::ok) {
       ++stats_.writebacks;
-      undirty(i);
+      if (!remodified)
+        undirty(i);
+      else if ((b.flags & (f_dirty | f_ondirty)) == f_dirty)
+        link_dirty(i);
     } else {
       ++stats_.write_errors;
       failure_code_[write_failures_ % failure_history] = st;
@@ -1310,18 +1479,25 @@ private:
     const io_kind kind = sl.kind;
     const write_done cb = sl.wd;
     void* ctx = sl.ctx;
-    if (kind == io_kind::write_sync) {
-      sl.status = st;
-      sl.done = true;
-      bump();
-    } else {
-      put_slot(s);
-      release_locked(i, release_mode::normal);
-    }
+    if (kind != io_kind::write_sync) release_locked(i, release_mode::normal);
     lock_.unlock();
     hooks_.on_complete(bi, st);
     if (critical) hooks_.on_critical_error(bi, st);
     if (kind == io_kind::write_async && cb != nullptr) cb(ctx, st);
+    lock_guard<lock_type> g(lock_);
+    run_remove(s);
+    slot_[s].remodified = false; // marks made while the hooks ran are stale
+    --inflight_;
+    if (slot_[s].kind == io_kind::write_sync) {
+      slot_[s].status = st;
+      slot_[s].done = true;
+      bump();
+    } else {
+      // A write_sync whose waiter gave up while the hooks ran is ours now.
+      if (kind == io_kind::write_sync) release_locked(i, release_mode::normal);
+      put_slot(s);
+    }
+    return pending || ops_head_ != nullptr;
   }
 
   // Blocking read of busy buffer i (owned by the caller), with read-ahead.
@@ -1329,22 +1505,33 @@ private:
                         const get_options& opt) noexcept {
     lock_.lock();
     const slot_t s = wait_slot();
-    if (s == no_io) {
+    if (s == no_io) { // the wait policy gave up before anything was started
       destroy_busy(i);
       lock_.unlock();
-      return errc::no_resources;
+      return errc::timed_out;
     }
     start_read_unlock(i, s, io_kind::read_sync);
     for (const std::uint64_t ra : readahead) start_readahead(ra, opt.size);
     lock_.lock();
-    wait_.wait(
-        lock_, [&] { return slot_[s].done; }, progress(), no_deadline, clock_);
+    if (!wait_.wait(
+            lock_, [&] { return slot_[s].done; }, progress(), no_deadline, clock_)) {
+      // The wait policy gave up, but the read is still the device's: the
+      // slot and the buffer stay its until it completes, and then it ends
+      // like a read_async nobody listens to (caches the block, or nothing).
+      slot_[s].kind = io_kind::read_async;
+      slot_[s].rd = &drop_abandoned_read;
+      slot_[s].ctx = nullptr;
+      lock_.unlock();
+      return errc::timed_out;
+    }
     const errc st = slot_[s].status;
     put_slot(s);
     if (st != errc::ok) destroy_busy(i);
+    pump_locked(); // a sync may have been waiting for the slot
     lock_.unlock();
     return st;
   }
+  static void drop_abandoned_read(void*, errc, handle) noexcept {} // the handle releases it
   // Starts an asynchronous read of `lbn` if absent and resources allow.
   void start_readahead(std::uint64_t lbn, std::uint32_t size) noexcept {
     units_type units = 0;
@@ -1368,32 +1555,51 @@ private:
   errc write_locked_sync(I i) noexcept {
     hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy); // ours until done
     const slot_t s = wait_slot();
-    if (s == no_io) {
+    if (s == no_io) { // the wait policy gave up; the buffer stays dirty
       release_locked(i, release_mode::normal);
-      return errc::no_resources;
+      return errc::timed_out;
     }
     start_write_unlock(i, s, io_kind::write_sync);
     lock_.lock();
-    wait_.wait(
-        lock_, [&] { return slot_[s].done; }, progress(), no_deadline, clock_);
+    if (!wait_.wait(
+            lock_, [&] { return slot_[s].done; }, progress(), no_deadline, clock_)) {
+      // Gave up while the write is in flight: it finishes on its own, like a
+      // flusher write (its completion frees the slot and releases the still
+      // dirty buffer, or re-dirties it on error).
+      slot_[s].kind = io_kind::write_release;
+      return errc::timed_out;
+    }
     const errc st = slot_[s].status;
     put_slot(s);
     release_locked(i, release_mode::normal);
+    pump_locked(); // a sync may have been waiting for the slot
     return st;
   }
 
-  // waitrunningbufspace with fairness: first come, first served.
-  void throttle_running() noexcept {
-    if (throttle_waiting_ == 0 && running_bytes_ <= limits_.hi_running) return;
+  // The running-write throttle is engaged: a writer must wait (or, if it
+  // may not, be refused).
+  [[nodiscard]] bool throttled() const noexcept {
+    return throttle_waiting_ != 0 || running_bytes_ > limits_.hi_running;
+  }
+  // waitrunningbufspace with fairness: first come, first served. False if
+  // the wait policy gave up (the caller must not write).
+  [[nodiscard]] bool throttle_running() noexcept {
+    if (!throttled()) return true;
     const std::uint32_t ticket = throttle_next_++;
     ++throttle_waiting_;
     ++stats_.throttle_waits;
-    wait_.wait(
+    const bool ok = wait_.wait(
         lock_, [&] { return throttle_serving_ == ticket && running_bytes_ <= limits_.lo_running; },
         progress(), no_deadline, clock_);
+    // A waiter that gives up still hands its turn on in order, or those
+    // behind it would wait for a ticket nobody serves.
+    while (throttle_serving_ != ticket)
+      (void)wait_.wait(
+          lock_, [&] { return throttle_serving_ == ticket; }, progress(), no_deadline, clock_);
     --throttle_waiting_;
     ++throttle_serving_;
     bump();
+    return ok;
   }
 
   std::size_t flush_step_locked(std::size_t budget) noexcept {
@@ -1412,7 +1618,10 @@ private:
   // Writes up to `budget` buffers of class c's dirty set, oldest first.
   // `all` (sync): only buffers marked f_sync, each once, whatever their
   // error pause; the owner's "defer" is overridden (the owner asked).
-  std::size_t flush_class_locked(std::uint8_t c, std::size_t budget, bool all) noexcept {
+  // Never waits: sets `*stalled` (if given) when it stopped for want of an
+  // I/O slot.
+  std::size_t flush_class_locked(std::uint8_t c, std::size_t budget, bool all,
+                                 bool* stalled = nullptr) noexcept {
     std::size_t started = 0;
     std::size_t scan = dirty_[c].size + budget;
     I i = dirty_[c].head;
@@ -1433,15 +1642,10 @@ private:
         continue;
       }
       if (!all && running_bytes_ > limits_.hi_running) break;
-      const slot_t s = all ? wait_slot() : take_slot();
-      if (s == no_io) break;
-      // wait_slot may have let others run: re-check before committing.
-      const std::uint16_t want =
-          static_cast<std::uint16_t>(f_dirty | f_ondirty | (all ? f_sync : 0));
-      if ((b.flags & (f_busy | f_ownerpin | want)) != want || b.modrefs != 0 || b.cls != c) {
-        put_slot(s);
-        i = dirty_[c].head;
-        continue;
+      const slot_t s = take_slot();
+      if (s == no_io) {
+        if (stalled != nullptr) *stalled = true;
+        break;
       }
       b.flags = static_cast<std::uint16_t>(b.flags | f_busy);
       buffer_info bi = info(i);
@@ -1479,18 +1683,247 @@ private:
     return dirty_[c].head;
   }
 
-  // Writes every buffer dirty now in the classes of `stage` (once each) and
-  // reports the ones it could not write.
-  errc sync_stage_locked(std::uint8_t stage) noexcept {
+  // ---- async barrier operations -------------------------------------------
+
+  // The async entry points: an operation from the pool, or `no_resources`.
+  void start_async(op_kind k, std::uint64_t lbn, write_done done, void* ctx) noexcept {
+    BIOSTACK_ASSERT(done != nullptr);
+    lock_.lock();
+    async_op* o = op_free_;
+    if (o == nullptr) {
+      lock_.unlock();
+      done(ctx, errc::no_resources);
+      return;
+    }
+    op_free_ = o->next;
+    begin_op(*o, k, lbn, done, ctx, true);
+    lock_.unlock();
+  }
+
+  // The blocking forms: the same operation, on this stack, waited for with
+  // the wait policy. Should the policy give up (a device that stopped
+  // completing), the operation is withdrawn unless I/O of its own still
+  // refers to it; then this keeps waiting, since that I/O points here.
+  errc run_blocking(op_kind k, std::uint64_t lbn) noexcept {
+    blocking_waiter w{this, errc::ok, false};
+    async_op o{};
+    lock_guard<lock_type> g(lock_);
+    begin_op(o, k, lbn, &blocking_done, &w, false);
+    while (!wait_.wait(
+        lock_, [&] { return w.done; }, progress(), no_deadline, clock_)) {
+      if (withdraw_locked(o)) return errc::timed_out;
+    }
+    return w.status;
+  }
+  static void blocking_done(void* ctx, errc status) noexcept {
+    auto& w = *static_cast<blocking_waiter*>(ctx);
+    lock_guard<lock_type> g(w.cache->lock_);
+    w.status = status;
+    w.done = true;
+    w.cache->bump();
+  }
+
+  // Queues operation `o` and advances what can be advanced; with the lock
+  // held (released while callbacks run).
+  void begin_op(async_op& o, op_kind k, std::uint64_t lbn, write_done done, void* ctx,
+                bool pooled) noexcept {
+    o = async_op{.next = nullptr,
+                 .done = done,
+                 .ctx = ctx,
+                 .lbn = lbn,
+                 .since = write_failures_,
+                 .target = write_seq_,
+                 .kind = k,
+                 .phase = sync_phase::mark,
+                 .stage = 0,
+                 .pooled = pooled,
+                 .status = errc::ok};
+    if (ops_tail_ != nullptr)
+      ops_tail_->next = &o;
+    else
+      ops_head_ = &o;
+    ops_tail_ = &o;
+    pump_locked();
+  }
+
+  // Unlinks a waiting operation whose waiter gave up. False when it cannot
+  // be: its device flush is in flight, a pump is walking the list, or it has
+  // just finished (its callback is on the way).
+  bool withdraw_locked(async_op& o) noexcept {
+    if (pumping_ || (o.kind == op_kind::sync && o.phase == sync_phase::flushing)) return false;
+    async_op* prev = nullptr;
+    async_op* p = ops_head_;
+    while (p != nullptr && p != &o) {
+      prev = p;
+      p = p->next;
+    }
+    if (p == nullptr) return false;
+    unlink_op(o, prev);
+    if (o.kind == op_kind::sync && o.phase == sync_phase::write) mark_stage(o.stage, false);
+    pump_locked(); // a sync queued behind it may start now
+    return true;
+  }
+  void unlink_op(async_op& o, async_op* prev) noexcept {
+    if (prev != nullptr)
+      prev->next = o.next;
+    else
+      ops_head_ = o.next;
+    if (ops_tail_ == &o) ops_tail_ = prev;
+  }
+
+  // Advances every pending operation as far as it goes without waiting and
+  // completes the finished ones, oldest first. Called with the lock held by
+  // whatever may let an operation go on: its start, every I/O completion, a
+  // freed slot, an idle buffer. One context pumps at a time; a call meanwhile
+  // (from another thread, or from a completion inside a submission) only
+  // asks it to walk the list once more, so submissions never recurse. The
+  // lock (and the pump) are let go while a `done` callback runs.
+  void pump_locked() noexcept {
+    if (pumping_) {
+      pump_again_ = true;
+      return;
+    }
+    pumping_ = true;
+    for (;;) {
+      pump_again_ = false;
+      async_op* prev = nullptr;
+      async_op* o = ops_head_;
+      bool sync_seen = false; // syncs run one at a time, in order
+      while (o != nullptr) {
+        bool finished = false;
+        if (o->kind == op_kind::sync) {
+          finished = !sync_seen && step_sync(*o);
+          sync_seen = true;
+        } else if (o->kind == op_kind::wait_all) {
+          finished = drained(o->target);
+          if (finished) o->status = first_failure_since(o->since);
+        } else {
+          finished = step_flush_block(*o);
+        }
+        if (finished) break;
+        prev = o;
+        o = o->next;
+      }
+      if (o == nullptr) {
+        if (pump_again_) continue;
+        break;
+      }
+      unlink_op(*o, prev);
+      const write_done done = o->done;
+      void* const ctx = o->ctx;
+      const errc status = o->status;
+      if (o->pooled) {
+        o->next = op_free_;
+        op_free_ = o;
+      }
+      pumping_ = false;
+      lock_.unlock();
+      done(ctx, status);
+      lock_.lock();
+      if (pumping_) return; // another context pumps now and sees all of this
+      pumping_ = true;
+    }
+    pumping_ = false;
+  }
+
+  static void fold(async_op& o, errc e) noexcept {
+    if (o.status == errc::ok) o.status = e;
+  }
+  // True once every write up to sequence `target` has completed.
+  [[nodiscard]] bool drained(std::uint32_t target) const noexcept {
+    return run_head_ == no_io || static_cast<std::int32_t>(slot_[run_head_].seq - target) > 0;
+  }
+
+  // One step of flush_block; true when finished.
+  bool step_flush_block(async_op& o) noexcept {
+    const I i = lookup(o.lbn);
+    if (i == npos || (hdr_[i].flags & f_dirty) == 0) return true;
+    if ((hdr_[i].flags & f_busy) != 0) {
+      if ((hdr_[i].flags & f_handle) == 0) return false; // its I/O completes first
+      o.status = errc::no_resources;                     // the handle's owner writes it
+      return true;
+    }
+    const slot_t s = take_slot();
+    if (s == no_io) return false;
+    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy);
+    start_write_unlock(i, s, io_kind::write_release);
+    lock_.lock();
+    return true;
+  }
+
+  // Advances sync `o` through its stages; true when finished. May drop the
+  // lock (owner hooks, submissions).
+  bool step_sync(async_op& o) noexcept {
+    for (;;) {
+      switch (o.phase) {
+      case sync_phase::mark:
+        mark_stage(o.stage, true);
+        o.phase = sync_phase::write;
+        break;
+      case sync_phase::write: {
+        bool stalled = false;
+        for (std::size_t c = 0; c < class_count && !stalled; ++c) {
+          if (classes_type::stage[c] != o.stage) continue;
+          while (flush_class_locked(static_cast<std::uint8_t>(c), 1024, true, &stalled) != 0 &&
+                 !stalled) {
+          }
+        }
+        if (stalled) return false; // a completion frees a slot
+        fold(o, unsynced_locked(o.stage));
+        o.target = write_seq_;
+        o.phase = sync_phase::drain;
+        break;
+      }
+      case sync_phase::drain:
+        if (!drained(o.target)) return false;
+        fold(o, first_failure_since(o.since));
+        o.phase = sync_phase::flush;
+        break;
+      case sync_phase::flush: {
+        if (!device_flush_needed_ || !geo_.supports_flush) {
+          device_flush_needed_ = false;
+          o.phase = sync_phase::next;
+          break;
+        }
+        const slot_t s = take_slot();
+        if (s == no_io) return false;
+        device_flush_needed_ = false;
+        slot_[s].kind = io_kind::flush;
+        slot_[s].ctx = &o;
+        ++inflight_;
+        o.phase = sync_phase::flushing;
+        lock_.unlock();
+        submit_unlocked(s, op::flush, 0, 0, nullptr, bio_flags::none);
+        lock_.lock();
+        break;
+      }
+      case sync_phase::flushing: return false; // settle_io moves it to `next`
+      case sync_phase::next:
+        if (o.status != errc::ok || o.stage + 1u >= classes_type::stages) return true;
+        ++o.stage;
+        o.phase = sync_phase::mark;
+        break;
+      }
+    }
+  }
+
+  // Tags (or untags) every buffer now on the dirty sets of `stage`'s classes.
+  void mark_stage(std::uint8_t stage, bool on) noexcept {
+    for (std::size_t c = 0; c < class_count; ++c) {
+      if (classes_type::stage[c] != stage) continue;
+      for (I i = dirty_[c].head; i != npos; i = hdr_[i].dnext)
+        hdr_[i].flags =
+            static_cast<std::uint16_t>(on ? (hdr_[i].flags | f_sync) : (hdr_[i].flags & ~f_sync));
+    }
+  }
+  // After a stage's writes started: the tagged buffers it could not write
+  // (owned by a handle, being modified: no_resources; pinned: io_error, which
+  // takes precedence); untags them.
+  errc unsynced_locked(std::uint8_t stage) noexcept {
     errc left = errc::ok;
     for (std::size_t c = 0; c < class_count; ++c) {
       if (classes_type::stage[c] != stage) continue;
-      const auto cls = static_cast<std::uint8_t>(c);
-      for (I i = dirty_[cls].head; i != npos; i = hdr_[i].dnext)
-        hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_sync);
-      while (flush_class_locked(cls, 1024, true) != 0) {
-      }
-      for (I i = dirty_[cls].head; i != npos; i = hdr_[i].dnext) {
+      for (I i = dirty_[c].head; i != npos; i = hdr_[i].dnext) {
         header& b = hdr_[i];
         if ((b.flags & f_sync) == 0) continue; // failed during this sync (reported) or new
         b.flags = static_cast<std::uint16_t>(b.flags & ~f_sync);
@@ -1503,46 +1936,12 @@ private:
     return left;
   }
 
-  // Waits for every write submitted so far; returns the first write error
-  // recorded since failure count `since` (ok if none).
-  errc wait_all_locked(std::uint32_t since) noexcept {
-    const std::uint32_t target = write_seq_;
-    wait_.wait(
-        lock_,
-        [&] {
-          return run_head_ == no_io || static_cast<std::int32_t>(slot_[run_head_].seq - target) > 0;
-        },
-        progress(), no_deadline, clock_);
-    return first_failure_since(since);
-  }
   [[nodiscard]] errc first_failure_since(std::uint32_t since) const noexcept {
     if (write_failures_ == since) return errc::ok;
     // Only the last few codes are kept; older ones are reported as the oldest kept.
     if (write_failures_ - since > failure_history)
       return failure_code_[(write_failures_ - failure_history) % failure_history];
     return failure_code_[since % failure_history];
-  }
-
-  errc device_flush_locked() noexcept {
-    if (!device_flush_needed_) return errc::ok;
-    if (!geo_.supports_flush) {
-      device_flush_needed_ = false;
-      return errc::ok;
-    }
-    const slot_t s = wait_slot();
-    if (s == no_io) return errc::no_resources;
-    device_flush_needed_ = false;
-    slot_[s].kind = io_kind::flush;
-    ++inflight_;
-    lock_.unlock();
-    submit_unlocked(s, op::flush, 0, 0, nullptr, bio_flags::none);
-    lock_.lock();
-    wait_.wait(
-        lock_, [&] { return slot_[s].done; }, progress(), no_deadline, clock_);
-    const errc st = slot_[s].status;
-    put_slot(s);
-    if (st != errc::ok) device_flush_needed_ = true;
-    return st;
   }
 
   Device& dev_;
@@ -1579,6 +1978,12 @@ private:
   policy_state policy_;
   io_slot slot_[slot_count];
   bio bios_[slot_count];
+  async_op op_pool_[async_op_count];
+  async_op* op_free_ = nullptr;
+  async_op* ops_head_ = nullptr; // pending operations, oldest first
+  async_op* ops_tail_ = nullptr;
+  bool pumping_ = false;
+  bool pump_again_ = false;
   storage_type storage_;
 };
 

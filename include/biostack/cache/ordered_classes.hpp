@@ -13,7 +13,13 @@
 ///
 /// Owner hooks let the object that owns a buffer veto what the cache does
 /// with it: `check_write` (allow / defer once / pin), `on_complete` after each
-/// write, `may_reclaim` before reuse, and `on_critical_error`.
+/// write, `may_reclaim` before reuse, `on_reclaim` when a buffer is reused
+/// (optional), and `on_critical_error`.
+///
+/// Context: `check_write`, `on_complete` and `on_critical_error` run without
+/// the cache lock (they may call the cache). `may_reclaim` and `on_reclaim`
+/// run inside the victim search, with the cache lock held: they must be
+/// quick, must not block and must not call the cache.
 
 #include <biostack/errc.hpp>
 #include <concepts>
@@ -81,6 +87,14 @@ concept owner_hooks = requires(H& h, const buffer_info& b, errc e) {
   noexcept;
 };
 
+/// Whether hooks `H` want to hear of reclaimed buffers (`on_reclaim` is
+/// optional, so hooks written before it existed still satisfy the concept).
+template <class H>
+concept owner_hooks_with_reclaim = owner_hooks<H> && requires(H& h, const buffer_info& b) {
+  { h.on_reclaim(b) }
+  noexcept;
+};
+
 /// No owner: every write allowed, every clean buffer reclaimable.
 struct no_owner_hooks {
   using category = owner_hooks_tag;
@@ -89,8 +103,12 @@ struct no_owner_hooks {
   }
   constexpr void on_complete(const buffer_info&, errc) noexcept {}
   constexpr bool may_reclaim(const buffer_info&) noexcept { return true; }
+  /// The victim search took the clean buffer of `b.lbn` for reuse: its
+  /// contents are forgotten (not called for `invalidate` or a size change,
+  /// which the owner asked for).
+  constexpr void on_reclaim(const buffer_info&) noexcept {}
   constexpr void on_critical_error(const buffer_info&, errc) noexcept {}
 };
-static_assert(owner_hooks<no_owner_hooks>);
+static_assert(owner_hooks_with_reclaim<no_owner_hooks>);
 
 BIOSTACK_NAMESPACE_END
