@@ -3,6 +3,7 @@
 // reference invariant it checks (xbuf.md, xdisk.md, blkback.md).
 #include "dispatch_support.hpp"
 
+#include <biostack/devices/null.hpp>
 #include <biostack/dispatch/dispatcher.hpp>
 #include <biostack/stats/counters.hpp>
 #include <catch2/catch.hpp>
@@ -426,4 +427,47 @@ TEST_CASE("the dispatcher is a block_device with poll(), so layers stack on it")
   CHECK(dev.held() == 1);
   dev.complete_all();
   for (auto& x : p) CHECK(x->status == errc::ok);
+}
+
+TEST_CASE("null_device on_poll: completions wait for poll(), so a QD32 batch is really "
+          "outstanding at once") {
+  std::vector<int> order;
+  auto p = make_probes(40, &order);
+  SECTION("the device alone") {
+    null_device dev(512, 1 << 20, true, null_completion::on_poll);
+    for (auto& x : p) dev.submit(x->b);
+    CHECK(dev.held() == 40);
+    CHECK(order.empty());
+    CHECK(dev.poll() == 40);
+    CHECK(dev.held() == 0);
+    REQUIRE(order.size() == 40);
+    for (std::size_t i = 0; i < 40; ++i) CHECK(order[i] == static_cast<int>(i));
+    CHECK(dev.poll() == 0);
+  }
+  SECTION("through the dispatcher: 32 tags in use until the poll") {
+    null_device dev(512, 1 << 20, true, null_completion::on_poll);
+    dispatcher<null_device> d{dev};
+    d.plug();
+    for (auto& x : p) d.submit(x->b);
+    d.unplug();
+    CHECK(d.in_flight() == 32);
+    CHECK(dev.held() == 32);
+    CHECK(d.queued() == 8);
+    CHECK(order.empty());
+    d.poll(); // 32 complete; their tags carry the other 8
+    CHECK(order.size() == 32);
+    CHECK(dev.held() == 8);
+    d.poll();
+    CHECK(order.size() == 40);
+    CHECK(d.idle());
+  }
+  SECTION("the default still completes inside submit") {
+    null_device dev(512, 1 << 20);
+    dev.submit(p[0]->b);
+    CHECK(p[0]->completions == 1);
+    CHECK(dev.held() == 0);
+    CHECK(dev.poll() == 0);
+  }
+  for (auto& x : p)
+    if (x->completions != 0) CHECK(x->status == errc::ok);
 }

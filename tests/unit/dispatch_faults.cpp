@@ -2,6 +2,7 @@
 // invariants; blk-mq / SPDK reconnect knobs).
 #include "dispatch_support.hpp"
 
+#include <algorithm>
 #include <biostack/devices/faulty.hpp>
 #include <biostack/devices/ram.hpp>
 #include <biostack/dispatch/dispatcher.hpp>
@@ -220,4 +221,241 @@ TEST_CASE("xdisk: a residual never exceeds the request size, whatever the device
   dev2.complete_next();
   CHECK(q.status == errc::io_error);
   CHECK(q.residual == 512);
+}
+
+namespace {
+using faulty_ram = faulty_device<ram_device>;
+
+// A device whose every block holds 0x5A, and a probe whose memory starts
+// out 0xEE, so transferred, zero-filled and untouched bytes all differ.
+struct short_read_rig {
+  std::vector<std::byte> store = std::vector<std::byte>(64 * 1024, std::byte{0x5A});
+  faulty_ram dev{store.data(), store.size(), 512u};
+};
+
+void poison(probe& p) { std::fill(p.mem.begin(), p.mem.end(), std::byte{0xEE}); }
+
+std::size_t count_of(const probe& p, std::byte v, std::size_t from, std::size_t to) {
+  return static_cast<std::size_t>(std::count(p.mem.begin() + static_cast<std::ptrdiff_t>(from),
+                                             p.mem.begin() + static_cast<std::ptrdiff_t>(to), v));
+}
+} // namespace
+
+TEST_CASE("short reads, report (default): ok with the residual; the tail is untouched") {
+  short_read_rig rig;
+  REQUIRE(rig.dev.add_rule(fault_rule::short_transfer(1).always()) == errc::ok);
+  dispatcher<faulty_ram> d{rig.dev};
+  probe p;
+  p.prepare(op::read, 0, 2048);
+  poison(p);
+  d.submit(p.b);
+  CHECK(p.completions == 1);
+  CHECK(p.status == errc::ok);
+  CHECK(p.residual == 1536);
+  CHECK(count_of(p, std::byte{0x5A}, 0, 512) == 512);
+  CHECK(count_of(p, std::byte{0xEE}, 512, 2048) == 1536);
+  // A short piece of a split bio is a hole in the middle: io_error.
+  dispatcher<faulty_ram, policies<max_transfer<1024>>> ds{rig.dev};
+  probe q;
+  q.prepare(op::read, 0, 2048);
+  ds.submit(q.b);
+  CHECK(q.status == errc::io_error);
+  CHECK(q.residual == 1024);
+}
+
+TEST_CASE("xdisk: short reads zero-extended (zero_fill_short_reads): tail zeroed, residual 0") {
+  short_read_rig rig;
+  REQUIRE(rig.dev.add_rule(fault_rule::short_transfer(1).always()) == errc::ok);
+  SECTION("a whole read") {
+    dispatcher<faulty_ram, policies<zero_fill_short_reads>> d{rig.dev};
+    probe p;
+    p.prepare(op::read, 0, 2048);
+    poison(p);
+    d.submit(p.b);
+    CHECK(p.completions == 1);
+    CHECK(p.status == errc::ok);
+    CHECK(p.residual == 0);
+    CHECK(count_of(p, std::byte{0x5A}, 0, 512) == 512);
+    CHECK(count_of(p, std::byte{0}, 512, 2048) == 1536);
+  }
+  SECTION("the pieces of a split read: no hole, so no io_error") {
+    dispatcher<faulty_ram, policies<zero_fill_short_reads, max_transfer<1024>>> d{rig.dev};
+    probe p;
+    p.prepare(op::read, 0, 2048);
+    poison(p);
+    d.submit(p.b);
+    CHECK(p.status == errc::ok);
+    CHECK(p.residual == 0);
+    CHECK(count_of(p, std::byte{0x5A}, 0, 512) == 512);
+    CHECK(count_of(p, std::byte{0}, 512, 1024) == 512);
+    CHECK(count_of(p, std::byte{0x5A}, 1024, 1536) == 512);
+    CHECK(count_of(p, std::byte{0}, 1536, 2048) == 512);
+  }
+  SECTION("a merged read: the zeroes land at the end of the run, across members") {
+    held_device hd;
+    dispatcher<held_device, policies<zero_fill_short_reads, back_merge<4>, tags<1>>> d{hd};
+    probe w, a, b;
+    w.prepare(op::write, 0, 2048);
+    std::fill(w.mem.begin(), w.mem.end(), std::byte{0x5A});
+    a.prepare(op::read, 0, 1024);
+    b.prepare(op::read, 1024, 1024);
+    poison(a);
+    poison(b);
+    d.submit(w.b); // occupies the only tag, so a and b queue and merge
+    d.submit(a.b);
+    d.submit(b.b);
+    hd.complete_next();
+    REQUIRE(w.status == errc::ok);
+    REQUIRE(hd.held() == 1);
+    REQUIRE(hd.held_bio(0).length == 2048);
+    hd.complete_next(errc::ok, 1536); // only the first 512 bytes arrived
+    CHECK(a.status == errc::ok);
+    CHECK(b.status == errc::ok);
+    CHECK(a.residual == 0);
+    CHECK(b.residual == 0);
+    CHECK(count_of(a, std::byte{0x5A}, 0, 512) == 512);
+    CHECK(count_of(a, std::byte{0}, 512, 1024) == 512);
+    CHECK(count_of(b, std::byte{0}, 0, 1024) == 1024);
+  }
+  SECTION("writes and errors are passed on unchanged") {
+    dispatcher<faulty_ram, policies<zero_fill_short_reads>> d{rig.dev};
+    probe w;
+    w.prepare(op::write, 4096, 2048);
+    d.submit(w.b);
+    CHECK(w.status == errc::ok);
+    CHECK(w.residual == 1536);
+    held_device hd;
+    dispatcher<held_device, policies<zero_fill_short_reads>> dh{hd};
+    probe r;
+    r.prepare(op::read, 0, 1024);
+    poison(r);
+    dh.submit(r.b);
+    hd.complete_next(errc::media_error, 512);
+    CHECK(r.status == errc::media_error);
+    CHECK(r.residual == 512);
+    CHECK(count_of(r, std::byte{0xEE}, 0, 1024) == 1024);
+  }
+  SECTION("a residual beyond the request is clamped before zero-filling") {
+    held_device hd;
+    dispatcher<held_device, policies<zero_fill_short_reads>> d{hd};
+    probe r, e;
+    r.prepare(op::read, 0, 1024);
+    e.prepare(op::read, 4096, 1024);
+    poison(r);
+    d.submit(r.b);
+    d.submit(e.b);
+    hd.complete_next(errc::ok, 99999);
+    hd.complete_next(errc::io_error, 99999);
+    CHECK(r.status == errc::ok);
+    CHECK(r.residual == 0);
+    CHECK(count_of(r, std::byte{0}, 0, 1024) == 1024);
+    CHECK(e.status == errc::io_error);
+    CHECK(e.residual == 1024);
+  }
+}
+
+TEST_CASE("timeouts: a request the device never returns keeps its tag; drain waits for it until "
+          "abandon_timed_out() gives it back") {
+  held_device dev;
+  dispatcher<held_device, policies<tags<2>, timeout<10>, manual_clock>> d{dev};
+  probe lost, other;
+  lost.prepare(op::read, 0, 512);
+  other.prepare(op::read, 4096, 512);
+  d.submit(lost.b);
+  d.clock().advance(10);
+  d.poll();
+  CHECK(lost.status == errc::timed_out);
+  d.submit(other.b);
+  dev.complete_at(1); // `other` finishes; `lost` stays at the device
+  CHECK(other.status == errc::ok);
+  int idle_calls = 0;
+  d.drain([](void* c) noexcept { ++*static_cast<int*>(c); }, &idle_calls);
+  for (int i = 0; i < 100; ++i) {
+    d.clock().advance(10);
+    d.poll();
+  }
+  // The rule: the tag is the device's until it answers, so the drain cannot
+  // close, however long we wait.
+  CHECK(d.state() == dispatch_state::draining);
+  CHECK(d.in_flight() == 1);
+  CHECK(idle_calls == 0);
+  CHECK_FALSE(d.idle());
+  // The device is reset: it will never answer. Giving the tag back closes.
+  CHECK(d.abandon_timed_out() == 1);
+  CHECK(d.state() == dispatch_state::closed);
+  CHECK(idle_calls == 1);
+  CHECK(d.in_flight() == 0);
+  CHECK(d.idle());
+  CHECK(lost.completions == 1);
+  CHECK(d.abandon_timed_out() == 0);
+  // Both tags work again.
+  d.resume();
+  probe a, b;
+  a.prepare(op::read, 0, 512);
+  b.prepare(op::read, 4096, 512);
+  d.submit(a.b);
+  d.submit(b.b);
+  CHECK(dev.held() == 3); // the abandoned request, never to be completed, and two new ones
+  dev.complete_at(2);
+  dev.complete_at(1);
+  CHECK(a.status == errc::ok);
+  CHECK(b.status == errc::ok);
+  CHECK(d.idle());
+}
+
+TEST_CASE("abandon_timed_out: a late answer already delivered (deferred) is collected, not "
+          "abandoned; live requests are untouched") {
+  held_device dev;
+  dispatcher<held_device, policies<tags<3>, timeout<10>, manual_clock, deferred_completion>> d{dev};
+  probe answered, lost, live;
+  answered.prepare(op::read, 0, 512);
+  lost.prepare(op::read, 4096, 512);
+  live.prepare(op::read, 8192, 512);
+  d.submit(answered.b);
+  d.submit(lost.b);
+  d.clock().advance(10);
+  d.poll();
+  d.submit(live.b);
+  CHECK(answered.status == errc::timed_out);
+  CHECK(lost.status == errc::timed_out);
+  dev.complete_at(0);                // `answered`'s late completion, queued for poll()
+  CHECK(d.abandon_timed_out() == 1); // only `lost`
+  CHECK(d.in_flight() == 1);         // `live`
+  CHECK(dev.held() == 2);
+  dev.complete_at(1);
+  d.poll();
+  CHECK(live.status == errc::ok);
+  CHECK(answered.completions == 1);
+  CHECK(d.idle());
+}
+
+TEST_CASE("after path loss a reserved request is reissued at once, ahead of shared requests held "
+          "back by the active limit") {
+  held_device dev;
+  // Two shared tags, active limit 2, restart only when all are back; one reserved tag.
+  dispatcher<held_device, policies<tags<3, 2, 0, 1>, counters>> d{dev};
+  probe a, c, r;
+  a.prepare(op::read, 0, 512);
+  c.prepare(op::read, 4096, 512);
+  r.prepare(op::read, 8192, 512);
+  d.submit(a.b);
+  d.submit(c.b);
+  d.submit_reserved(r.b);
+  REQUIRE(dev.held() == 3);
+  dev.complete_at(0, errc::no_device); // a: requeued (issued before r)
+  dev.complete_at(1, errc::no_device); // r: requeued behind a
+  REQUIRE(d.requeued() == 2);
+  dev.clear_log();
+  d.notify_path_restored();
+  // c still holds the shared lane above low water: a waits, r must not.
+  REQUIRE(dev.log().size() == 1);
+  CHECK(dev.log()[0].offset == 8192);
+  CHECK(d.requeued() == 1);
+  dev.complete_at(1);
+  CHECK(r.status == errc::ok);
+  dev.complete_all(); // c; then a goes out and completes
+  CHECK(c.status == errc::ok);
+  CHECK(a.status == errc::ok);
+  CHECK(a.completions == 1);
+  CHECK(d.idle());
 }

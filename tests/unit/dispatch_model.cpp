@@ -1,6 +1,8 @@
 // Randomized model test of the dispatcher on faulty_device: every queue
-// discipline x split policy x allocation policy (with merging, deferred
-// completion, timeouts and path loss mixed in), >= 200,000 bios, seeded.
+// discipline x split policy x allocation policy, each run with merging on or
+// off and inline or deferred completion (rotated so that every merge x
+// completion combination meets every allocation policy), timeouts and path
+// loss mixed in, >= 200,000 bios, seeded.
 //
 // The model. The device is cut into lanes; at most one user bio is
 // outstanding per lane (and a lane stays closed while a timed-out request
@@ -10,17 +12,26 @@
 // user completion the model checks:
 // - exactly one completion per bio;
 // - invalid bios get exactly `validate()`'s status and never reach the device;
-// - otherwise the status is the first error the device reported for the
-//   bio's requests (path loss retried unless fail_fast; a short piece of a
-//   split bio is io_error, a short whole/merged request is ok), or
-//   `timed_out` when one of its requests was outstanding for the timeout, or
-//   `cancelled` for a bio the test cancelled before it was issued, or
-//   `no_device` for a fail-fast bio;
+// - otherwise the status is the first error among its requests' outcomes in
+//   the order they happened: the device's status (path loss retried unless
+//   fail_fast; a short piece of a split bio is io_error, a short whole/merged
+//   request is ok), or `timed_out` for a request the dispatcher expired: one
+//   still at the device when a poll came at least the timeout after its
+//   issue (the oracle sees exactly which);
+// - `cancelled` only for a bio that was still queued (never issued) while
+//   cancel_queued ran for its class, and every such bio is cancelled;
+// - a fail-fast bio that never reached the device ends `no_device` only if
+//   the dispatcher's path was down when it was submitted, or went down
+//   (a requeue) while it waited;
 // - a bio never completes while one of its requests is still at the device,
 //   except by timing out;
 // - data written then read back matches (bytes of failed or timed-out
 //   writes are unknown until rewritten);
-// - never more than the active limit of requests at the device.
+// - never more than the active limit of requests at the device, and once
+//   the limit is reached nothing more is issued until the requests at the
+//   device have fallen to the low-water mark. Some allocation policies have
+//   more request objects than the active limit (the limit is the
+//   bottleneck), one has fewer (the pool is: shortages).
 #include <algorithm>
 #include <biostack/alloc/reserve_pool.hpp>
 #include <biostack/alloc/static_pool.hpp>
@@ -39,8 +50,10 @@
 #include <biostack/stats/counters.hpp>
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -55,6 +68,7 @@ constexpr std::size_t lanes = 48;
 constexpr std::uint64_t device_bytes = std::uint64_t{lanes} * lane_bytes;
 constexpr std::uint64_t timeout_ticks = 6;
 constexpr std::size_t active = 6;
+constexpr std::size_t low_water = 3;
 
 using ram_faulty = faulty_device<ram_device, faulty_limits<4, 64, 0, 0, 16>>;
 
@@ -71,6 +85,8 @@ struct attempt {
   std::uint32_t residual = 0;
   std::uint64_t finished = 0;
   std::uint64_t order = 0; // global completion order
+  bool expired = false;    // the dispatcher timed it out (at `expired_order`)
+  std::uint64_t expired_order = 0;
   std::vector<user_bio*> owners;
 };
 
@@ -82,6 +98,11 @@ struct model {
   std::uint64_t completions_seen = 0;
   std::size_t device_outstanding = 0;
   std::size_t device_max = 0;
+  bool throttled = false;                  // the active limit was reached; waiting for low water
+  std::size_t throttles = 0;               // times the limit was reached
+  std::size_t restarts = 0;                // issues resumed at low water after a throttle
+  bool in_cancel = false;                  // inside cancel_queued
+  std::function<std::uint64_t()> requeues; // the dispatcher's requeue count
   std::vector<user_bio*> lane_owner = std::vector<user_bio*>(lanes, nullptr);
   std::vector<user_bio*> flushes; // outstanding flush bios, oldest first
   std::vector<std::uint8_t> shadow = std::vector<std::uint8_t>(device_bytes, 0);
@@ -103,6 +124,8 @@ struct user_bio {
   std::size_t lane = SIZE_MAX;
   errc expected_validation = errc::ok;
   bool cancel_requested = false;
+  bool down_at_submit = false; // the dispatcher's path was down at submit
+  std::uint64_t requeues_at_submit = 0;
   int completions = 0;
   std::vector<std::uint8_t> mem;
   std::vector<attempt*> attempts;
@@ -117,30 +140,32 @@ struct user_bio {
 
   // The first error the device reported for this bio, as the dispatcher
   // must pass it on.
-  errc predicted(bool& saw_no_device) const {
-    saw_no_device = false;
+  // An expired request's outcome is `timed_out`, at its expiry; whatever the
+  // device says later is dropped.
+  static std::uint64_t outcome_order(const attempt* a) {
+    return a->expired ? a->expired_order : a->order;
+  }
+  errc predicted() const {
     std::vector<const attempt*> done;
     for (const attempt* a : attempts)
-      if (a->done) done.push_back(a);
-    std::sort(done.begin(), done.end(),
-              [](const attempt* x, const attempt* y) { return x->order < y->order; });
+      if (a->done || a->expired) done.push_back(a);
+    std::sort(done.begin(), done.end(), [](const attempt* x, const attempt* y) {
+      return outcome_order(x) < outcome_order(y);
+    });
     for (const attempt* a : done) {
+      if (a->expired) return errc::timed_out;
       errc s = a->status;
-      if (s == errc::no_device) {
-        saw_no_device = true;
-        if (!has(b.flags, bio_flags::fail_fast)) continue; // requeued and retried
-      }
+      if (s == errc::no_device && !has(b.flags, bio_flags::fail_fast))
+        continue; // requeued and retried
       if (s == errc::ok && a->residual != 0 && a->length < b.length) s = errc::io_error;
       if (s != errc::ok) return s;
     }
     return errc::ok;
   }
 
-  bool timeout_possible() const {
-    for (const attempt* a : attempts) {
-      const std::uint64_t end = a->done ? a->finished : m->tick;
-      if (end - a->issued >= timeout_ticks) return true;
-    }
+  bool any_expired() const {
+    for (const attempt* a : attempts)
+      if (a->expired) return true;
     return false;
   }
 
@@ -158,19 +183,17 @@ struct user_bio {
         m->fail(std::string("validation status wrong or reached the device") + where);
       return release();
     }
-    bool saw_no_device = false;
-    const errc want = predicted(saw_no_device);
+    const errc want = predicted();
     bool ok = false;
     if (st == errc::cancelled) {
-      ok = cancel_requested && attempts.empty();
+      ok = m->in_cancel && cancel_requested && attempts.empty();
       ++m->cancelled;
-    } else if (st == errc::timed_out) {
-      ok = timeout_possible();
-      ++m->timed_out;
-    } else if (st == errc::no_device && has(b.flags, bio_flags::fail_fast)) {
-      ok = attempts.empty() || saw_no_device;
+    } else if (attempts.empty() && st == errc::no_device && has(b.flags, bio_flags::fail_fast)) {
+      // Refused at submit, or taken off the queue when the path went down.
+      ok = down_at_submit || m->requeues() > requeues_at_submit;
     } else {
-      ok = st == want && (outstanding == 0 || timeout_possible());
+      ok = st == want && (outstanding == 0 || any_expired());
+      if (st == errc::timed_out) ++m->timed_out;
     }
     if (!ok)
       return m->fail(std::string("status not as predicted (want ") + to_string(want) + ")" + where);
@@ -238,11 +261,36 @@ struct user_bio {
 // request to the user bios it covers, and recording its result.
 class oracle {
 public:
-  oracle(ram_faulty& dev, model& m) : dev_(dev), m_(m) {}
-  [[nodiscard]] device_geometry geometry() const noexcept { return dev_.geometry(); }
-  std::size_t poll() noexcept { return dev_.poll(); }
+  oracle(ram_faulty& dev, model& m, std::uint32_t max_transfer)
+      : dev_(dev), m_(m), max_transfer_(max_transfer) {}
+  [[nodiscard]] device_geometry geometry() const noexcept {
+    device_geometry g = dev_.geometry();
+    g.max_transfer = max_transfer_;
+    return g;
+  }
+  // The dispatcher polls the device first, then takes the completions that
+  // arrived, then expires what is still out after the timeout: exactly the
+  // requests still at the device now and issued at least the timeout ago.
+  std::size_t poll() noexcept {
+    const std::size_t n = dev_.poll();
+    for (attempt* a : at_device_) {
+      if (!a->expired && m_.tick - a->issued >= timeout_ticks) {
+        a->expired = true;
+        a->expired_order = ++m_.completions_seen;
+      }
+    }
+    return n;
+  }
 
   void submit(bio& b) noexcept {
+    if (m_.throttled) {
+      // Issuing resumes only at the low-water mark (the dispatcher's count
+      // may lag the device's, never lead it).
+      if (m_.device_outstanding > low_water)
+        m_.fail("issued above low water after reaching the active limit");
+      m_.throttled = false;
+      ++m_.restarts;
+    }
     auto a = std::make_unique<attempt>();
     a->req = &b;
     a->offset = b.offset;
@@ -255,10 +303,18 @@ public:
       ++u->outstanding;
     }
     if (++m_.device_outstanding > m_.device_max) m_.device_max = m_.device_outstanding;
+    if (m_.device_outstanding > active) m_.fail("more than the active limit at the device");
     saved_[&b] = {b.on_done, a.get()};
+    at_device_.push_back(a.get());
     live_.push_back(std::move(a));
     b.on_done = completion{&intercept, this};
     dev_.submit(b);
+    // Still all at the device after this one went out: the dispatcher has
+    // hit its limit (it checks before looking for more work).
+    if (m_.device_outstanding >= active) {
+      m_.throttled = true;
+      ++m_.throttles;
+    }
   }
 
 private:
@@ -270,7 +326,14 @@ private:
   std::vector<user_bio*> owners(const bio& b) {
     std::vector<user_bio*> v;
     if (b.operation == op::flush) {
-      if (!m_.flushes.empty()) v.push_back(m_.flushes.front());
+      // Flushes are barriers, issued one at a time in order: this is the
+      // oldest one not finished (a timed-out one may still be listed).
+      for (user_bio* f : m_.flushes) {
+        if (!f->finished) {
+          v.push_back(f);
+          break;
+        }
+      }
       return v;
     }
     const std::uint64_t end = b.offset + b.length;
@@ -293,6 +356,7 @@ private:
     a.finished = self.m_.tick;
     a.order = ++self.m_.completions_seen;
     --self.m_.device_outstanding;
+    self.at_device_.erase(std::find(self.at_device_.begin(), self.at_device_.end(), &a));
     for (user_bio* u : a.owners) {
       --u->outstanding;
       if (u->finished && u->outstanding == 0) u->free_lane();
@@ -307,7 +371,9 @@ public:
 private:
   ram_faulty& dev_;
   model& m_;
+  std::uint32_t max_transfer_;
   std::unordered_map<bio*, saved> saved_;
+  std::vector<attempt*> at_device_;
   std::vector<std::unique_ptr<attempt>> live_;
 };
 
@@ -315,7 +381,9 @@ private:
 struct coverage {
   std::size_t merges = 0, splits = 0, shortages = 0, requeues = 0;
   std::size_t completed = 0, verified_reads = 0, timed_out = 0, errors = 0, cancelled = 0,
-              path_failures = 0, delayed = 0, short_transfers = 0;
+              path_failures = 0, delayed = 0, short_transfers = 0, throttles = 0, restarts = 0;
+  std::size_t runs = 0;
+  bool alloc_meets[3][2][2] = {}; // allocation x merge x deferred completion
 } g_cov;
 
 struct xorshift {
@@ -340,7 +408,8 @@ void prune(oracle& orc) {
 }
 
 template <class Pack>
-std::size_t run_model(std::uint64_t seed, std::size_t bios, const char* name) {
+std::size_t run_model(std::uint64_t seed, std::size_t bios, std::uint32_t max_transfer,
+                      const char* name) {
   std::vector<std::byte> mem(device_bytes);
   ram_faulty fd(mem.data(), mem.size(), block);
   random_faults rf;
@@ -356,11 +425,12 @@ std::size_t run_model(std::uint64_t seed, std::size_t bios, const char* name) {
       fd.add_rule(fault_rule::fail(errc::media_error).range(7 * lane_bytes + 4096, 512).always()) ==
       errc::ok);
   model m;
-  oracle orc(fd, m);
+  oracle orc(fd, m, max_transfer);
   using disp = dispatcher<oracle, Pack>;
   auto d = std::make_unique<disp>(orc);
+  m.requeues = [&d] { return std::uint64_t{d->stats().get().requeues}; };
   xorshift rng{seed * 2654435761u + 1};
-  const device_geometry g = fd.geometry();
+  const device_geometry g = orc.geometry();
 
   std::size_t submitted = 0;
   std::size_t steps = 0;
@@ -386,6 +456,8 @@ std::size_t run_model(std::uint64_t seed, std::size_t bios, const char* name) {
       u->b.flags = f;
       u->b.priority = prio;
       u->expected_validation = validate(u->b, g);
+      u->down_at_submit = d->path_down();
+      u->requeues_at_submit = m.requeues();
       if (u->expected_validation == errc::ok && o != op::flush) {
         u->lane = lane;
         m.lane_owner[lane] = u.get();
@@ -459,13 +531,27 @@ std::size_t run_model(std::uint64_t seed, std::size_t bios, const char* name) {
     } else if (r < 92 && rng.chance(20)) {
       // Cancel queued bios of one priority class.
       const std::uint8_t cls = static_cast<std::uint8_t>(rng.below(3));
-      for (auto& x : orc.all_)
-        if (!x->finished && x->b.priority == cls) x->cancel_requested = true;
-      d->cancel_queued([cls](const bio& b) noexcept { return b.priority == cls; });
-      for (auto& x : orc.all_)
-        if (!x->finished) x->cancel_requested = false;
+      std::size_t queued = 0;
+      for (auto& x : orc.all_) {
+        if (!x->finished && x->b.priority == cls) {
+          x->cancel_requested = true;
+          if (x->attempts.empty() && x->expected_validation == errc::ok) ++queued;
+        }
+      }
+      m.in_cancel = true;
+      const std::size_t n =
+          d->cancel_queued([cls](const bio& b) noexcept { return b.priority == cls; });
+      m.in_cancel = false;
+      // Survivors never issued: at most the bio being split, when a shortage
+      // stopped it before its first piece (it is no longer queued).
+      std::size_t survivors = 0;
+      for (auto& x : orc.all_) {
+        if (x->cancel_requested && !x->finished && x->attempts.empty()) ++survivors;
+        x->cancel_requested = false;
+      }
+      if (n + survivors != queued || survivors > (disp::split_type::splits ? 1u : 0u))
+        m.fail("cancel_queued did not cancel exactly the queued bios");
     }
-    if (m.device_outstanding > active) m.fail("more than the active limit at the device");
   }
   // Wind down: the path comes back and everything finishes.
   fd.restore_path();
@@ -505,47 +591,78 @@ std::size_t run_model(std::uint64_t seed, std::size_t bios, const char* name) {
   g_cov.path_failures += fd.stats().path_failures;
   g_cov.delayed += fd.stats().delayed;
   g_cov.short_transfers += fd.stats().short_transfers;
+  g_cov.throttles += m.throttles;
+  g_cov.restarts += m.restarts;
+  if (max_transfer != 0) CHECK(d->stats().get().splits > 0); // the device's limit did split
   d.reset();
   return submitted;
 }
 
-constexpr std::size_t per_config = 4600; // 45 configurations: 207,000 bios
+// 5 disciplines x 4 split policies x 3 allocation policies = 60 runs.
+constexpr std::size_t per_config = 3400; // 204,000 bios
 
-template <class Queue, class Split, class Alloc, class Extra>
-std::size_t run_one(std::uint64_t seed, const char* name) {
-  using pack = policies<Queue, Split, Alloc, tags<8, active, 3>, timeout<timeout_ticks>,
-                        manual_clock, typename Extra::merge, typename Extra::completion, counters>;
-  return run_model<pack>(seed, per_config, name);
-}
+// The allocation policies: the first has fewer request objects than the
+// active limit (the pool is the bottleneck: shortages); the others have more
+// (the active limit and the low-water restart are what hold requests back).
+template <std::size_t A>
+struct alloc_of;
+template <>
+struct alloc_of<0> {
+  using type = static_pool<3>;
+  static constexpr bool pool_bound = true;
+};
+template <>
+struct alloc_of<1> {
+  using type = reserve_pool<2, static_pool<10>>;
+  static constexpr bool pool_bound = false;
+};
+template <>
+struct alloc_of<2> {
+  using type = heap_pool<12>;
+  static constexpr bool pool_bound = false;
+};
 
-struct plain {
-  using merge = no_merge;
-  using completion = inline_completion;
-};
-struct merged {
-  using merge = back_merge<8>;
-  using completion = inline_completion;
-};
-struct deferred {
-  using merge = back_merge<4>;
-  using completion = deferred_completion;
-};
-
-template <class Queue, class Split>
-std::size_t run_allocs(std::uint64_t seed, const char* name) {
-  std::size_t n = 0;
-  n += run_one<Queue, Split, static_pool<3>, plain>(seed + 1, name);
-  n += run_one<Queue, Split, reserve_pool<2, static_pool<5>>, merged>(seed + 2, name);
-  n += run_one<Queue, Split, heap_pool<4>, deferred>(seed + 3, name);
+// Merging and completion delivery rotate with the run's position, so that
+// for every allocation policy (and every discipline) the four splits cover
+// all four merge x completion combinations.
+template <class Queue, std::size_t Q, class Split, std::size_t S, std::size_t A>
+std::size_t run_one(std::uint64_t seed, std::uint32_t max_transfer, const char* name) {
+  constexpr std::size_t combo = (Q + S + A) % 4;
+  constexpr bool merge = (combo & 1u) != 0;
+  constexpr bool deferred = (combo & 2u) != 0;
+  using merge_policy = std::conditional_t<merge, back_merge<8>, no_merge>;
+  using completion_policy = std::conditional_t<deferred, deferred_completion, inline_completion>;
+  using pack =
+      policies<Queue, Split, typename alloc_of<A>::type, tags<8, active, low_water>,
+               timeout<timeout_ticks>, manual_clock, merge_policy, completion_policy, counters>;
+  static_assert(
+      std::is_same_v<typename dispatcher<oracle, pack>::completion_type, completion_policy>);
+  g_cov.alloc_meets[A][merge][deferred] = true;
+  ++g_cov.runs;
+  const std::size_t throttles = g_cov.throttles;
+  const std::size_t n = run_model<pack>(seed, per_config, max_transfer, name);
+  INFO(name << " split " << S << " alloc " << A);
+  if (!alloc_of<A>::pool_bound) CHECK(g_cov.throttles > throttles); // the limit was reached
   return n;
 }
 
-template <class Queue>
+template <class Queue, std::size_t Q, class Split, std::size_t S>
+std::size_t run_allocs(std::uint64_t seed, std::uint32_t max_transfer, const char* name) {
+  std::size_t n = 0;
+  n += run_one<Queue, Q, Split, S, 0>(seed + 1, max_transfer, name);
+  n += run_one<Queue, Q, Split, S, 1>(seed + 2, max_transfer, name);
+  n += run_one<Queue, Q, Split, S, 2>(seed + 3, max_transfer, name);
+  return n;
+}
+
+template <class Queue, std::size_t Q>
 std::size_t run_splits(std::uint64_t seed, const char* name) {
   std::size_t n = 0;
-  n += run_allocs<Queue, no_split>(seed + 10, name);
-  n += run_allocs<Queue, max_transfer<2048>>(seed + 20, name);
-  n += run_allocs<Queue, boundary<4096>>(seed + 30, name);
+  n += run_allocs<Queue, Q, no_split, 0>(seed + 10, 0, name);
+  n += run_allocs<Queue, Q, max_transfer<2048>, 1>(seed + 20, 0, name);
+  n += run_allocs<Queue, Q, boundary<4096>, 2>(seed + 30, 0, name);
+  // The device states a max_transfer of its own, which device_limits obeys.
+  n += run_allocs<Queue, Q, device_limits, 3>(seed + 40, 3072, name);
   return n;
 }
 
@@ -553,12 +670,18 @@ std::size_t run_splits(std::uint64_t seed, const char* name) {
 
 TEST_CASE("model: every discipline x split x allocation on faulty_device, >= 200,000 bios") {
   std::size_t total = 0;
-  total += run_splits<fifo>(1000, "fifo");
-  total += run_splits<elevator<8>>(2000, "elevator");
-  total += run_splits<deadline<20, 60, 2, 4>>(3000, "deadline");
-  total += run_splits<read_priority<4, 2>>(4000, "read_priority");
-  total += run_splits<priority_classes<4, 2, 1>>(5000, "priority_classes");
+  total += run_splits<fifo, 0>(1000, "fifo");
+  total += run_splits<elevator<8>, 1>(2000, "elevator");
+  total += run_splits<deadline<20, 60, 2, 4>, 2>(3000, "deadline");
+  total += run_splits<read_priority<4, 2>, 3>(4000, "read_priority");
+  total += run_splits<priority_classes<4, 2, 1>, 4>(5000, "priority_classes");
   CHECK(total >= 200000);
+  CHECK(g_cov.runs == 60);
+  for (auto& a : g_cov.alloc_meets)
+    for (auto& mg : a)
+      for (bool met : mg) CHECK(met);
+  CHECK(g_cov.throttles > 0);
+  CHECK(g_cov.restarts > 0);
   CHECK(g_cov.errors < g_cov.completed / 2); // mostly successes, so data gets checked
   CHECK(g_cov.verified_reads > g_cov.completed / 4);
   CHECK(g_cov.timed_out > 0);

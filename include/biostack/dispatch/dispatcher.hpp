@@ -25,7 +25,10 @@
 ///   after it is issued before it completes;
 /// - `no_device` requeues (unless `fail_fast`), `media_error` never retries;
 /// - a timed-out request completes with `timed_out`; its late completion is
-///   recognised by the tag generation and dropped;
+///   recognised by the tag generation and dropped; until then it keeps its
+///   tag (`abandon_timed_out()` after a device reset gives it back);
+/// - a residual never exceeds the request; short reads are reported, or
+///   zero-extended with `zero_fill_short_reads`;
 /// - the dispatcher is itself a `block_device` (with `poll()`), so a cache or
 ///   another layer can sit on top of it.
 
@@ -92,6 +95,7 @@ public:
   using stats_type = select_policy_t<Policies, stats_policy_tag, null_stats>;
   using lock_type = select_policy_t<Policies, lock_policy_tag, null_lock>;
   using clock_type = select_policy_t<Policies, clock_policy_tag, no_clock>;
+  using short_read_type = select_policy_t<Policies, short_read_policy_tag, report_short_reads>;
   using request = dispatch_request<merge_type::max_segments>;
   using pool_type = typename alloc_type::template pool<request>;
 
@@ -244,7 +248,10 @@ public:
 
   /// Refuses new work from now on (`shutting_down`), lets queued and
   /// in-flight work finish, then moves to `closed` and calls `on_idle`
-  /// (at once, from here, if there is nothing to wait for).
+  /// (at once, from here, if there is nothing to wait for). In-flight work
+  /// includes timed-out requests the device has not returned: their bios
+  /// have completed, but the drain closes only once the device gives the
+  /// request back, or `abandon_timed_out()` after a device reset.
   void drain(idle_fn on_idle = nullptr, void* context = nullptr) noexcept {
     lock_.lock();
     begin_drain_locked(on_idle, context);
@@ -258,6 +265,33 @@ public:
     begin_drain_locked(on_idle, context);
     cancel_locked([](const bio&) noexcept { return true; }, errc::cancelled);
     run_or_unlock();
+  }
+
+  /// Gives back the tags and request objects of timed-out requests the
+  /// device still holds, for a device that has been reset and will never
+  /// complete them. Until then such a request keeps its tag (its late answer
+  /// must find it), counts towards `in_flight()` and the active limit, and a
+  /// `drain()` or `shutdown()` does not close; their bios completed with
+  /// `timed_out` when they expired, so nothing is lost here. A late answer
+  /// that already arrived (deferred, not yet processed) is collected as
+  /// usual instead. Returns the number of tags given back.
+  /// Requires: the device never completes any of them afterwards (a late
+  /// completion would touch a request object that has been reused). Not
+  /// ISR-safe. Complexity: O(tags x completions waiting), plus the work the
+  /// freed tags unblock.
+  std::size_t abandon_timed_out() noexcept {
+    lock_.lock();
+    if constexpr (completion_type::deferred) take_deferred_locked();
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < tag_count + reserved_tags; ++i) {
+      request* q = tag_req_[i];
+      if (q == nullptr || q->kind != kind_zombie || on_done_list_locked(*q)) continue;
+      release_tag_locked(static_cast<std::uint16_t>(i));
+      free_request_locked(*q);
+      ++n;
+    }
+    run_or_unlock(); // a drain may be complete now, and tags are free
+    return n;
   }
 
   /// Accepts work again after a drain or shutdown.
@@ -337,6 +371,16 @@ private:
     }
   }
 
+  // The time a queue discipline is given: the clock is read only for one
+  // that looks at it (a clock read can cost as much as the rest of an I/O).
+  std::uint64_t queue_now() noexcept {
+    if constexpr (queue_type::uses_clock) {
+      return now();
+    } else {
+      return 0;
+    }
+  }
+
   // Validation that needs no dispatcher state (geometry is fixed), so it
   // runs before taking the lock.
   errc check(const bio& b) const noexcept {
@@ -372,9 +416,14 @@ private:
     // Behind a pending barrier everything waits in arrival order; the
     // discipline only ever sees one barrier-free epoch.
     if (BIOSTACK_UNLIKELY(!held_.empty() || is_barrier(b))) {
+      // The discipline sees the bio only when the barrier lets it go; keep
+      // its submission time meanwhile, so a deadline runs from submission,
+      // not from the release (`context` is ours while the bio is queued).
+      if constexpr (queue_type::uses_clock)
+        b.context = reinterpret_cast<void*>(static_cast<std::uintptr_t>(now()));
       held_.push_back(b);
     } else {
-      queue_.push(b, now());
+      queue_.push(b, queue_now());
     }
     stats_.on_queue_depth(queue_.size() + held_.size());
   }
@@ -446,7 +495,12 @@ private:
   request* start_next_locked() noexcept {
     if (BIOSTACK_UNLIKELY(plugged_ != 0 || path_down_)) return nullptr;
     if constexpr (reserved_tags != 0) {
-      if (requeue_ != nullptr && requeue_->lane != 0) return reissue_locked();
+      // Reserved requests never wait for the shared lane, not even when path
+      // loss put them in the requeue list behind shared ones (which may be
+      // held back by the active limit).
+      for (request** pos = &requeue_; *pos != nullptr; pos = &(*pos)->next) {
+        if ((*pos)->lane != 0) return reissue_locked(pos);
+      }
       if (!reserved_q_.empty() && reserved_free_count_ != 0) return start_reserved_locked();
     }
     if (in_flight_ >= active_limit) {
@@ -459,7 +513,7 @@ private:
     }
     // Requeued requests go first, in issue order: they were submitted before
     // anything still queued.
-    if (BIOSTACK_UNLIKELY(requeue_ != nullptr)) return reissue_locked();
+    if (BIOSTACK_UNLIKELY(requeue_ != nullptr)) return reissue_locked(&requeue_);
     if constexpr (split_type::splits) {
       if (splitting_ != nullptr) return next_piece_locked();
     }
@@ -470,7 +524,7 @@ private:
       if (barrier_issued_) return nullptr;
     }
 
-    const std::uint64_t t = now();
+    const std::uint64_t t = queue_now();
     bool from_held = false;
     bio* b = pick_locked(t, from_held);
     if (b == nullptr) return nullptr;
@@ -504,9 +558,10 @@ private:
     return q;
   }
 
-  request* reissue_locked() noexcept {
-    request* q = requeue_;
-    requeue_ = q->next;
+  // Takes the requeued request at `*pos` off the requeue list and issues it.
+  request* reissue_locked(request** pos) noexcept {
+    request* q = *pos;
+    *pos = q->next;
     q->rearm();
     issue_locked(*q, false);
     return q;
@@ -520,6 +575,20 @@ private:
     q.lane = 1;
     issue_locked(q, true);
     return &q;
+  }
+
+  // The submission time kept in a held bio's `context`: only its low bits
+  // fit there, so it is rebuilt from `t` and the wait modulo the word width
+  // (exact for waits below 2^32 ticks on a 32-bit target).
+  static std::uint64_t submitted_at(const bio& b, std::uint64_t t) noexcept {
+    if constexpr (queue_type::uses_clock) {
+      const std::uintptr_t waited =
+          static_cast<std::uintptr_t>(t) - reinterpret_cast<std::uintptr_t>(b.context);
+      return t - waited;
+    } else {
+      (void)b;
+      return t;
+    }
   }
 
   void pop_expect([[maybe_unused]] bio* b, std::uint64_t t) noexcept {
@@ -542,7 +611,7 @@ private:
       }
       while (f != nullptr && !is_barrier(*f)) {
         held_.pop_front();
-        queue_.push(*f, t);
+        queue_.push(*f, submitted_at(*f, t));
         f = held_.front();
       }
     }
@@ -715,6 +784,12 @@ private:
     return completion_action::stop; // the request is ours again
   }
 
+  bool on_done_list_locked(const request& q) const noexcept {
+    for (const request* d = done_head_; d != nullptr; d = d->next)
+      if (d == &q) return true;
+    return false;
+  }
+
   std::size_t take_deferred_locked() noexcept {
     std::size_t n = 0;
     request* q = deferred_.take_all();
@@ -755,6 +830,15 @@ private:
       // no bio above ever sees a residual beyond its length (xdisk).
       residual = q.length;
       q.set_residual(residual);
+    }
+    if constexpr (short_read_type::zero_fill) {
+      if (residual != 0 && st == errc::ok && q.operation == op::read) {
+        // The device stopped early where the rest reads as zeroes: make that
+        // true in memory, then the read is complete.
+        zero_bio(q, q.length - residual, residual);
+        residual = 0;
+        q.set_residual(0);
+      }
     }
     deliver_locked(q, st, residual, true);
   }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-/// The dispatcher's own policy categories: tags, merging, timeouts and
-/// retries. Queue disciplines, split, allocation, completion delivery,
+/// The dispatcher's own policy categories: tags, merging, timeouts,
+/// retries and short reads. Queue disciplines, split, allocation, completion delivery,
 /// statistics, lock and clock policies live in their own directories.
 
 #include <biostack/config.hpp>
@@ -15,6 +15,7 @@ struct tag_policy_tag {};
 struct merge_policy_tag {};
 struct timeout_policy_tag {};
 struct retry_policy_tag {};
+struct short_read_policy_tag {};
 
 /// `N` tags (the most device requests outstanding that the dispatcher can
 /// track), at most `ActiveLimit` of them in use at once. When the limit is hit
@@ -76,7 +77,11 @@ struct no_timeout {
 /// A device request not completed `Ticks` clock ticks after it was issued
 /// completes its bios with `errc::timed_out` (checked by `poll()`). The tag
 /// stays busy until the device finally returns the request, whose late
-/// completion is recognised by the tag's generation number and dropped.
+/// completion is recognised by the tag's generation number and dropped. A
+/// request the device never returns therefore holds its tag, counts against
+/// the active limit and keeps `drain()`/`shutdown()` from closing, until
+/// `dispatcher::abandon_timed_out()` (after resetting the device) gives the
+/// tag back.
 template <std::uint64_t Ticks>
 struct timeout {
   static_assert(Ticks != 0, "timeout<0> would time out everything; use no_timeout");
@@ -98,6 +103,26 @@ struct retry {
   static constexpr std::uint32_t max_retries = MaxRetries;
   static constexpr std::uint64_t backoff = Backoff;
   static constexpr std::uint64_t loss_timeout = LossTimeout;
+};
+
+/// Short reads are passed on as the device reported them: a read completing
+/// `ok` with a residual leaves its bio's tail untouched and the residual tells
+/// how much of it is missing (a short piece of a split bio is an `io_error`,
+/// as for any short child). The default.
+struct report_short_reads {
+  using category = short_read_policy_tag;
+  static constexpr bool zero_fill = false;
+};
+
+/// Short reads are zero-extended (DragonFly xdisk): a read completing `ok`
+/// with a residual gets the untransferred tail of its memory zeroed and
+/// completes with residual 0. For devices that stop a read early where the
+/// rest reads as zeroes (a remote disk that short-cuts a sparse tail, a
+/// network block protocol that truncates at end of data). Errors are passed
+/// on unchanged, with their residual.
+struct zero_fill_short_reads {
+  using category = short_read_policy_tag;
+  static constexpr bool zero_fill = true;
 };
 
 BIOSTACK_NAMESPACE_END
