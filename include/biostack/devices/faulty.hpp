@@ -76,7 +76,7 @@
 #include <biostack/bio/chain.hpp>
 #include <biostack/device/sync_adapter.hpp>
 #include <biostack/device/validate.hpp>
-#include <biostack/devices/detail/parked_fifo.hpp>
+#include <biostack/queue/bio_list.hpp>
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -340,7 +340,7 @@ public:
     } else {
       slot* s = parked_.empty() ? acquire() : nullptr;
       if (s == nullptr) {
-        parked_.push(b);
+        parked_.push_back(b);
         return;
       }
       start(b, s);
@@ -838,7 +838,7 @@ private:
     while (!parked_.empty()) {
       slot* s = acquire();
       if (s == nullptr) break;
-      start(*parked_.pop(), s);
+      start(*parked_.pop_front(), s);
       ++n;
     }
     starting_ = false;
@@ -980,7 +980,7 @@ private:
   std::uint64_t polls_ = 0;
   std::uint64_t stamp_ = 0; // completion stamps of modifying requests
   slot slots_[slot_count];
-  detail::parked_fifo parked_;
+  bio_list parked_; // requests waiting for a child slot, oldest first
   undo_entry undo_[undo_size] = {};
   std::size_t undo_count_ = 0;
   std::size_t arena_used_ = 0;

@@ -36,7 +36,7 @@
 
 #include <biostack/bio/chain.hpp>
 #include <biostack/device/concepts.hpp>
-#include <biostack/devices/detail/parked_fifo.hpp>
+#include <biostack/queue/bio_list.hpp>
 #include <type_traits>
 #include <utility>
 
@@ -245,7 +245,7 @@ private:
     // Parking is FIFO and, once anything is parked, every new request parks
     // too, so parked sequence numbers are contiguous: only the first is kept.
     if (parked_.empty()) parked_first_seq_ = seq;
-    parked_.push(b);
+    parked_.push_back(b);
   }
 
   void start(bio& b, std::uint64_t seq, slot& s) noexcept {
@@ -266,7 +266,7 @@ private:
     while (!parked_.empty()) {
       slot* s = acquire();
       if (s == nullptr) break;
-      bio* b = parked_.pop();
+      bio* b = parked_.pop_front();
       start(*b, parked_first_seq_++, *s);
       ++n;
     }
@@ -320,7 +320,7 @@ private:
   slot slots_[MaxInFlight];
   request_record ring_[LogCapacity];
   op_counters ops_[op_count + 1];
-  detail::parked_fifo parked_;
+  bio_list parked_; // requests waiting for a child slot, oldest first
   std::uint64_t parked_first_seq_ = 0;
   std::uint64_t next_seq_ = 0;
   std::uint64_t oldest_seq_ = 0;
