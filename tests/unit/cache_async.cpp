@@ -4,6 +4,8 @@
 // releases and injected errors from faulty_device, the order of requests on
 // a recording_device, power cuts, and the dispatcher's deferred completions.
 // The blocking forms are built on them; their consistency is checked here too.
+// Also get_async, modify_async and interlock_async, the twins of get, modify
+// and interlock.
 #include "cache_support.hpp"
 #include <biostack/cache/replacement/lru.hpp>
 #include <biostack/completion/deferred.hpp>
@@ -11,6 +13,7 @@
 #include <biostack/queue/elevator.hpp>
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <vector>
 
 using namespace biostack;
@@ -507,4 +510,245 @@ TEST_CASE("blocking barriers give up with timed_out when the device stops comple
   CHECK(c->sync() == errc::ok);
   CHECK(c->dirty_count() == 0);
   CHECK(has_pattern(r.media(4, bs), bs, 4));
+}
+
+namespace {
+// Records each call of a get_async callback and keeps the handle it got.
+template <class C>
+struct get_probe {
+  int calls = 0;
+  errc status = errc::cancelled;
+  typename C::handle h;
+  static void done(void* ctx, errc st, typename C::handle h) noexcept {
+    auto& p = *static_cast<get_probe*>(ctx);
+    ++p.calls;
+    p.status = st;
+    p.h = std::move(h);
+  }
+};
+} // namespace
+
+TEST_CASE("cache: get_async runs its callback once, inline when the buffer is free now") {
+  rig_t r;
+  using C = acache<>;
+  auto c = quiet_cache<C>(r.dev);
+  dirty(*c, 4, LATE, 4);
+  get_probe<C> hit;
+  c->get_async(4, {}, &get_probe<C>::done, &hit);
+  CHECK(hit.calls == 1); // before get_async returned
+  CHECK(hit.status == errc::ok);
+  REQUIRE(hit.h);
+  CHECK(hit.h.lbn() == 4);
+  CHECK(hit.h.dirty());
+  get_probe<C> miss;
+  c->get_async(9, {}, &get_probe<C>::done, &miss);
+  CHECK(miss.calls == 1);
+  REQUIRE(miss.h);
+  CHECK_FALSE(miss.h.valid());
+  // Failures known at once are reported inline, once.
+  get_probe<C> busy, bad, mismatch;
+  c->get_async(4, {.flags = get_flags::nowait}, &get_probe<C>::done, &busy);
+  CHECK(busy.calls == 1);
+  CHECK(busy.status == errc::no_resources);
+  c->get_async(4, {.size = 100}, &get_probe<C>::done, &bad);
+  CHECK(bad.calls == 1);
+  CHECK(bad.status == errc::misaligned);
+  dirty(*c, 5, LATE, 5); // idle, so the size check is reached at once
+  c->get_async(5, {.size = bs / 2, .flags = get_flags::size_match}, &get_probe<C>::done, &mismatch);
+  CHECK(mismatch.calls == 1);
+  CHECK(mismatch.status == errc::invalid_argument);
+  CHECK_FALSE(busy.h);
+  hit.h.release();
+  miss.h.release();
+}
+
+TEST_CASE("cache: get_async waits for a handle's release and runs from it, once") {
+  rig_t r;
+  using C = acache<>;
+  auto c = quiet_cache<C>(r.dev);
+  auto owner = c->get(4);
+  REQUIRE(owner);
+  owner->mark_valid();
+  get_probe<C> p;
+  c->get_async(4, {}, &get_probe<C>::done, &p);
+  CHECK(p.calls == 0);
+  for (int k = 0; k < 5; ++k) r.dev.poll(); // polling alone does not free it
+  CHECK(p.calls == 0);
+  // The blocking form in this single context refuses instead of waiting.
+  CHECK(c->get(4).error() == errc::no_resources);
+  owner->release();
+  CHECK(p.calls == 1); // from the release
+  CHECK(p.status == errc::ok);
+  REQUIRE(p.h);
+  CHECK(p.h.valid());
+  p.h.release();
+  CHECK(p.calls == 1);
+  CHECK(c->get(4)); // the blocking form: free again
+}
+
+TEST_CASE("cache: get_async waits for I/O on the buffer and runs from its completion") {
+  rig_t r;
+  REQUIRE(r.faulty.add_rule(fault_rule::delay(1000000).only(op::write).always()) == errc::ok);
+  using C = acache<>;
+  auto c = quiet_cache<C>(r.dev);
+  {
+    auto h = c->get(5);
+    REQUIRE(h);
+    fill(h->data(), bs, 5);
+    REQUIRE(c->write_async(std::move(*h)) == errc::ok);
+  }
+  get_probe<C> p;
+  c->get_async(5, {}, &get_probe<C>::done, &p);
+  CHECK(p.calls == 0);
+  r.faulty.release_all();
+  CHECK(p.calls == 1); // from the write's completion
+  CHECK(p.status == errc::ok);
+  REQUIRE(p.h);
+  CHECK(p.h.valid());
+  CHECK(has_pattern(p.h.data(), bs, 5));
+}
+
+TEST_CASE("cache: get_async of another size writes the dirty buffer first and reports failure") {
+  rig_t r;
+  REQUIRE(r.faulty.add_rule(fault_rule::delay(1000000).only(op::write).always()) == errc::ok);
+  using C = acache<>;
+  auto c = quiet_cache<C>(r.dev);
+  dirty(*c, 6, LATE, 6);
+  get_probe<C> p;
+  c->get_async(6, {.size = bs / 2}, &get_probe<C>::done, &p);
+  CHECK(p.calls == 0);
+  CHECK(r.writes() == 1); // the write-first is in flight
+  r.faulty.release_all();
+  CHECK(p.calls == 1);
+  CHECK(p.status == errc::ok);
+  REQUIRE(p.h);
+  CHECK(p.h.size() == bs / 2);
+  CHECK(has_pattern(r.media(6, bs), bs, 6));
+  p.h.release();
+
+  r.faulty.clear_rules();
+  REQUIRE(r.faulty.add_rule(fault_rule::fail(errc::media_error).only(op::write).times(1)) ==
+          errc::ok);
+  dirty(*c, 7, LATE, 7);
+  get_probe<C> failed;
+  c->get_async(7, {.size = bs / 2}, &get_probe<C>::done, &failed);
+  CHECK(failed.calls == 1);
+  CHECK(failed.status == errc::media_error);
+  CHECK_FALSE(failed.h);
+  CHECK(c->inspect(7).dirty); // the data is kept
+  CHECK(c->inspect(7).size == bs);
+}
+
+TEST_CASE("cache: get_async with the operation table full fails inline; pending ones all run") {
+  rig_t r;
+  using C = acache<async_ops<2>>;
+  auto c = quiet_cache<C>(r.dev);
+  auto owner = c->get(3);
+  REQUIRE(owner);
+  owner->mark_valid();
+  get_probe<C> a, b, full;
+  c->get_async(3, {}, &get_probe<C>::done, &a);
+  c->get_async(3, {}, &get_probe<C>::done, &b);
+  c->get_async(3, {}, &get_probe<C>::done, &full);
+  CHECK(full.calls == 1);
+  CHECK(full.status == errc::no_resources);
+  CHECK(a.calls + b.calls == 0);
+  owner->release();
+  CHECK(a.calls == 1); // the oldest first
+  CHECK(b.calls == 0);
+  a.h.release(); // which lets the next one have it
+  CHECK(b.calls == 1);
+  CHECK(b.status == errc::ok);
+  b.h.release();
+  CHECK(a.calls == 1);
+  CHECK(full.calls == 1);
+}
+
+namespace {
+// Records each call of a modify_async / interlock_async callback and keeps
+// what it got (move-only, not assignable: hence the optional).
+template <class T>
+struct guard_probe {
+  int calls = 0;
+  errc status = errc::cancelled;
+  std::optional<T> held;
+  static void done(void* ctx, errc st, T g) noexcept {
+    auto& p = *static_cast<guard_probe*>(ctx);
+    ++p.calls;
+    p.status = st;
+    p.held.emplace(std::move(g));
+  }
+};
+// Block `lbn` cached, valid and held (so it may be modified).
+template <class C>
+void held_valid(C& c, std::uint64_t lbn) {
+  auto h = c.get(lbn);
+  REQUIRE(h);
+  h->mark_valid();
+  c.hold(*h);
+}
+} // namespace
+
+TEST_CASE("cache: modify_async and interlock_async exclude each other, each called once") {
+  rig_t r;
+  using C = acache<>;
+  using mprobe = guard_probe<C::modify_guard>;
+  using iprobe = guard_probe<C::write_interlock>;
+  auto c = quiet_cache<C>(r.dev);
+  held_valid(*c, 2);
+  mprobe m1;
+  c->modify_async(2, get_flags::none, &mprobe::done, &m1);
+  CHECK(m1.calls == 1); // inline: nothing to wait for
+  CHECK(m1.status == errc::ok);
+  CHECK(c->inspect(2).dirty);
+  iprobe il;
+  c->interlock_async(2, &iprobe::done, &il);
+  CHECK(il.calls == 0);                                 // a modifier is active
+  CHECK(c->interlock(2).error() == errc::no_resources); // blocking: single context
+  m1.held.reset();                                      // the modification ends...
+  CHECK(il.calls == 1);                                 // ...and the interlock runs from it
+  CHECK(il.status == errc::ok);
+  mprobe m2, m3;
+  c->modify_async(2, get_flags::none, &mprobe::done, &m2);
+  CHECK(m2.calls == 0); // under interlock
+  c->modify_async(2, get_flags::nowait, &mprobe::done, &m3);
+  CHECK(m3.calls == 1);
+  CHECK(m3.status == errc::no_resources);
+  CHECK(c->modify(2).error() == errc::no_resources); // blocking: single context
+  il.held.reset();
+  CHECK(m2.calls == 1);
+  CHECK(m2.status == errc::ok);
+  m2.held.reset();
+  CHECK(il.calls == 1);
+  CHECK(m3.calls == 1);
+  mprobe bad;
+  c->modify_async(9, get_flags::none, &mprobe::done, &bad); // not held
+  CHECK(bad.calls == 1);
+  CHECK(bad.status == errc::invalid_argument);
+  c->drop(2);
+}
+
+TEST_CASE("cache: modify_async waits for a write in flight and runs from its completion") {
+  rig_t r;
+  REQUIRE(r.faulty.add_rule(fault_rule::delay(1000000).only(op::write).always()) == errc::ok);
+  using C = acache<>;
+  using mprobe = guard_probe<C::modify_guard>;
+  auto c = quiet_cache<C>(r.dev);
+  {
+    auto h = c->get(3);
+    REQUIRE(h);
+    fill(h->data(), bs, 3);
+    h->mark_valid();
+    c->hold(*h);
+    REQUIRE(c->write_async(std::move(*h)) == errc::ok);
+  }
+  mprobe m;
+  c->modify_async(3, get_flags::none, &mprobe::done, &m);
+  CHECK(m.calls == 0);
+  r.faulty.release_all();
+  CHECK(m.calls == 1);
+  CHECK(m.status == errc::ok);
+  CHECK(c->inspect(3).dirty); // dirty again: the modification came after the write
+  m.held.reset();
+  c->drop(3);
 }

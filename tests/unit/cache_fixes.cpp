@@ -1,7 +1,8 @@
 // Buffer cache: regression tests for the defects of the issue-4 review
 // (modify during an in-flight write, checked reads of dirty buffers, wait
 // policies that give up, completion hooks racing the in-flight accounting,
-// owner reclaim hooks, the running-write throttle of write_async). Each test
+// owner reclaim hooks, the running-write throttle of write_async, size changes
+// of buffers being modified). Each test
 // fails on the code before its fix.
 #include "cache_support.hpp"
 #include <biostack/cache/replacement/lru.hpp>
@@ -534,4 +535,82 @@ TEST_CASE("fix 6: write_async honours the running-write throttle without waiting
   r.faulty.release_all();
   CHECK_FALSE(c->inspect(2).dirty);
   CHECK(has_pattern(r.media(2, bs), bs, 2));
+}
+
+namespace {
+// Block `lbn` cached, valid, dirty with pattern 1 and held (so it may be
+// modified); returns its bytes, which stay put while it is held.
+template <class C>
+std::byte* held_dirty(C& c, std::uint64_t lbn) {
+  auto h = c.get(lbn);
+  REQUIRE(h);
+  std::byte* p = h->data();
+  fill(p, bs, 1);
+  h->mark_valid();
+  c.hold(*h);
+  c.write_delayed(std::move(*h));
+  return p;
+}
+} // namespace
+
+TEST_CASE("fix 7: a size change never writes a buffer with an active modifier or interlock") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  std::byte* p = held_dirty(*c, 4);
+  {
+    auto g = c->modify(4);
+    REQUIRE(g);
+    // Single context: only this caller can end the modification, so the
+    // write-first of the size change is refused rather than waited for.
+    CHECK(c->get(4, {.size = bs / 2}).error() == errc::no_resources);
+    CHECK(c->get(4, {.size = bs / 2, .flags = get_flags::nowait}).error() == errc::no_resources);
+    CHECK(r.writes() == 0);
+    fill(p, bs, 2); // the change completes after the refused size change
+  }
+  {
+    auto il = c->interlock(4);
+    REQUIRE(il);
+    CHECK(c->get(4, {.size = bs / 2, .flags = get_flags::nowait}).error() == errc::no_resources);
+    CHECK(r.writes() == 0);
+  }
+  CHECK(c->inspect(4).dirty);
+  CHECK(c->inspect(4).size == bs);
+  c->drop(4);
+  auto small = c->get(4, {.size = bs / 2});
+  REQUIRE(small);
+  CHECK(r.writes() == 1);
+  CHECK(has_pattern(r.media(4, bs), bs, 2)); // the finished change reached the disk
+  CHECK(small->size() == bs / 2);
+}
+
+TEST_CASE("fix 7: a size change waits for the modifier to finish, then writes its change") {
+  rig_t r;
+  using C =
+      buffer_cache<rig_device,
+                   policies<heap_storage<8, bs>, lru, std_mutex_lock, cv_wait<>, steady_clock_ns>>;
+  auto c = make<C>(r);
+  std::byte* p = held_dirty(*c, 4);
+  std::atomic<bool> started{false};
+  errc got = errc::io_error;
+  std::uint32_t got_size = 0;
+  std::thread t;
+  {
+    auto g = c->modify(4);
+    REQUIRE(g);
+    t = std::thread([&] {
+      started = true;
+      auto small = c->get(4, {.size = bs / 2}); // waits: modifier active, then the hold
+      got = small ? errc::ok : small.error();
+      if (small) got_size = small->size();
+    });
+    while (!started) std::this_thread::yield();
+    std::this_thread::sleep_for(20ms); // let it reach the wait (not required for the checks)
+    fill(p, bs, 2);                    // the modification, made while the resizer waits
+  }
+  c->drop(4);
+  t.join();
+  CHECK(got == errc::ok);
+  CHECK(got_size == bs / 2);
+  CHECK(r.writes() == 1);
+  CHECK(has_pattern(r.media(4, bs), bs, 2)); // not the half-made pattern 1
 }

@@ -13,7 +13,8 @@
 /// (`BlockSize` of the storage policy): block `lbn` lives at byte offset
 /// `lbn * BlockSize` on the device. A buffer may be shorter than `BlockSize`
 /// (any multiple of the device block size): asking for the same block with a
-/// different size re-creates the buffer, writing it first if dirty.
+/// different size re-creates the buffer, writing it first if dirty (once no
+/// modifier or write interlock is active on it).
 ///
 /// Policies (look-up by category; any order; defaults in brackets):
 /// storage [static_storage<64, 4096>], replacement [clock], lock [null_lock],
@@ -48,10 +49,13 @@
 /// policy that masks interrupts it is ISR-safe (no allocation, no blocking, a
 /// bounded amount of work: a completion that lets a pending sync go on may
 /// start up to a stage's writes and run the owner's `check_write` for them). Blocking calls (`get`
-/// without `nowait`, `read`, `write_sync`, `sync`, `wait_all`, `flush_block`) must not be called
-/// from an ISR; `get(nowait)`, `read_async`, `write_async`, `write_delayed(…, true)`, `release*`,
-/// `hold`/`drop`, `pin`/`unpin`, `flush_step` and the async twins `flush_block_async`,
-/// `wait_all_async`, `sync_async` never wait.
+/// without `nowait`, `read`, `write_sync`, `sync`, `wait_all`, `flush_block`, `modify`,
+/// `interlock`) must not be called from an ISR; `get(nowait)`, `read_async`, `write_async`,
+/// `write_delayed(…, true)`, `release*`, `hold`/`drop`, `pin`/`unpin`, `flush_step` and the async
+/// twins `get_async`, `modify_async`, `interlock_async`, `flush_block_async`, `wait_all_async`,
+/// `sync_async` never wait (a release, `drop`, `unpin` or the end of a
+/// modification or interlock may run the callback of an async twin waiting
+/// for it, in that context, without the cache lock).
 
 #include <biostack/bio/bio.hpp>
 #include <biostack/cache/index_list.hpp>
@@ -86,8 +90,9 @@ struct io_slots {
   static constexpr std::size_t count = K;
 };
 
-/// How many `flush_block_async` / `wait_all_async` / `sync_async` requests
-/// may be pending at once (the blocking forms keep theirs on the caller's
+/// How many `get_async` / `modify_async` / `interlock_async` /
+/// `flush_block_async` / `wait_all_async` / `sync_async` requests may be
+/// pending at once (the blocking forms keep theirs on the caller's
 /// stack and never use this table). 1..255.
 template <std::size_t K>
 struct async_ops {
@@ -151,8 +156,18 @@ struct cache_stats {
   std::uint64_t throttle_waits = 0;   ///< writers that waited for running writes
 };
 
+namespace detail {
+/// Declared, never defined by the library: a test may define it to reach a
+/// cache's internals (for example to prove an internal assertion fires).
+template <class Cache>
+struct cache_test_access;
+} // namespace detail
+
 template <block_device Device, class Pack = policies<>>
 class buffer_cache {
+  template <class>
+  friend struct detail::cache_test_access;
+
 public:
   using storage_type = select_policy_t<Pack, storage_policy_tag, static_storage<64, 4096>>;
   using replacement_type = select_policy_t<Pack, replacement_policy_tag, clock_eviction>;
@@ -364,7 +379,9 @@ public:
   /// A hit returns the cached buffer (valid); a miss a fresh one with
   /// `valid() == false` (the caller fills it, reads it, or lets it go).
   /// Waits (wait policy) for a busy buffer or for a reclaimable one unless
-  /// `nowait`; gives up with `timed_out` after `timeout` ticks. Errors:
+  /// `nowait`; gives up with `timed_out` after `timeout` ticks. Another
+  /// `size` re-creates the buffer: a dirty one is written first, after its
+  /// active modifiers and write interlock (if any) have ended. Errors:
   /// `out_of_range` / `invalid_argument` / `misaligned` for a bad block or
   /// size, `invalid_argument` for `size_match` with another size cached,
   /// `no_resources` when it would wait but may not (nowait, or only another
@@ -374,21 +391,44 @@ public:
     units_type units = 0;
     if (const errc e = check(lbn, opt.size, units); e != errc::ok) return e;
     const std::uint64_t deadline = deadline_of(opt.timeout);
+    // `get_async`'s operation, on this stack, waited for with the wait policy.
+    op_waiter w{this, errc::ok, npos, false};
+    async_op o{};
     lock_guard<lock_type> g(lock_);
-    for (;;) {
-      I slot = npos;
-      const try_result r = try_get_locked(lbn, units, opt.flags, slot);
-      if (r == try_result::ok) return handle(this, slot);
-      if (r == try_result::size_mismatch) return errc::invalid_argument;
-      if (has(opt.flags, get_flags::nowait)) return errc::no_resources;
-      if (r == try_result::must_write) {
-        // Size change of a dirty buffer: write it first, then retry.
-        const errc e = write_locked_sync(slot);
-        if (e != errc::ok) return e;
-        continue;
-      }
-      if (const errc e = wait_for_change(r, deadline); e != errc::ok) return e;
+    begin_get(o, lbn, units, opt.flags, &blocking_got, &w, false);
+    if (const errc e = wait_op_locked(o, w, deadline); e != errc::ok) return e;
+    return handle(this, w.slot);
+  }
+
+  /// getblk without blocking: `done(ctx, status, handle)` runs exactly once,
+  /// with the buffer (as `get` would return it) or the error `get` would
+  /// return. It runs before this returns when the buffer is available now
+  /// or the call fails at once (bad block or size, `size_match`, `nowait`
+  /// with the buffer unavailable, `no_resources` if the async-operation
+  /// table is full); otherwise from the context that frees what it waits
+  /// for: an I/O completion (a device `poll()`), a handle's release, a
+  /// `drop`, `unpin`, or the end of a modification or interlock. A dirty
+  /// buffer of another size is written first (started from here or from a
+  /// completion); a failure of that write is reported. `opt.timeout` is not
+  /// used (nothing here waits). ISR-safe as far as the lock policy is;
+  /// `done` runs without the cache lock.
+  void get_async(std::uint64_t lbn, get_options opt, read_done done, void* ctx) noexcept {
+    BIOSTACK_ASSERT(done != nullptr);
+    units_type units = 0;
+    if (const errc e = check(lbn, opt.size, units); e != errc::ok) {
+      done(ctx, e, handle{});
+      return;
     }
+    lock_.lock();
+    async_op* o = op_free_;
+    if (o == nullptr) {
+      lock_.unlock();
+      done(ctx, errc::no_resources, handle{});
+      return;
+    }
+    op_free_ = o->next;
+    begin_get(*o, lbn, units, opt.flags, done, ctx, true);
+    lock_.unlock();
   }
 
   /// getcacheblk: the buffer only if it is cached and valid, else
@@ -634,6 +674,7 @@ public:
     BIOSTACK_ASSERT(i != npos && hdr_[i].holds != 0 && "bqdrop without a hold");
     --hdr_[i].holds;
     bump();
+    pump_locked();
   }
   /// B_LOCKED: the buffer is never reclaimed until `unpin`.
   void pin(const handle& h) noexcept { set_flag(h.i_, f_pinned, true); }
@@ -828,47 +869,59 @@ public:
   /// wait policy gave up.
   [[nodiscard]] result<modify_guard> modify(std::uint64_t lbn,
                                             get_flags flags = get_flags::none) noexcept {
+    op_waiter w{this, errc::ok, npos, false};
+    async_op o{};
     lock_guard<lock_type> g(lock_);
-    for (;;) {
-      const I i = lookup(lbn);
-      if (i == npos || hdr_[i].holds == 0) return errc::invalid_argument;
-      const bool io = (hdr_[i].flags & f_io) != 0;
-      if (io || hdr_[i].modrefs < 0) {
-        // Only polling ends I/O, so even a single context may wait for it;
-        // an interlock only its holder can drop.
-        if (has(flags, get_flags::nowait) || (!io && wait_type::single_context))
-          return errc::no_resources;
-        const bool ok = wait_.wait(
-            lock_,
-            [&] {
-              return lookup(lbn) != i || ((hdr_[i].flags & f_io) == 0 && hdr_[i].modrefs >= 0);
-            },
-            progress(), no_deadline, clock_);
-        if (!ok) return errc::timed_out;
-        continue; // it may have been invalidated meanwhile: look again
-      }
-      if ((hdr_[i].flags & (f_valid | f_inval)) != f_valid) return errc::invalid_argument;
-      BIOSTACK_ASSERT(hdr_[i].modrefs < 127);
-      ++hdr_[i].modrefs;
-      make_dirty(i);
-      return modify_guard(this, i);
+    begin_slot_op(o, op_kind::modify, lbn, flags, &w, false);
+    if (const errc e = wait_op_locked(o, w, no_deadline); e != errc::ok) return e;
+    return modify_guard(this, w.slot);
+  }
+  /// Completion of `modify_async`: `status` and, on success, the guard.
+  using modify_done = void (*)(void* ctx, errc status, modify_guard g) noexcept;
+  /// `modify` without blocking: `done(ctx, status, guard)` runs exactly once
+  /// with what `modify` would return: before this returns when it can be
+  /// decided now (or with `no_resources` if the async-operation table is
+  /// full), else from the I/O completion or the end of the interlock it
+  /// waits for. ISR-safe as far as the lock policy is; `done` runs without
+  /// the cache lock.
+  void modify_async(std::uint64_t lbn, get_flags flags, modify_done done, void* ctx) noexcept {
+    BIOSTACK_ASSERT(done != nullptr);
+    async_op* o = start_slot_op(op_kind::modify, lbn, flags, ctx);
+    if (o == nullptr) {
+      done(ctx, errc::no_resources, modify_guard(nullptr, 0));
+      return;
     }
+    o->md = done;
+    link_op(*o);
+    lock_.unlock();
   }
   /// Takes the write interlock on held block `lbn`: waits until every
   /// modifier is done, then excludes new ones. `timed_out` if the wait
   /// policy gave up.
   [[nodiscard]] result<write_interlock> interlock(std::uint64_t lbn) noexcept {
+    op_waiter w{this, errc::ok, npos, false};
+    async_op o{};
     lock_guard<lock_type> g(lock_);
-    const I i = lookup(lbn);
-    if (i == npos || hdr_[i].holds == 0) return errc::invalid_argument;
-    if (hdr_[i].modrefs != 0) {
-      if (wait_type::single_context) return errc::no_resources;
-      if (!wait_.wait(
-              lock_, [&] { return hdr_[i].modrefs == 0; }, progress(), no_deadline, clock_))
-        return errc::timed_out;
+    begin_slot_op(o, op_kind::interlock, lbn, get_flags::none, &w, false);
+    if (const errc e = wait_op_locked(o, w, no_deadline); e != errc::ok) return e;
+    return write_interlock(this, w.slot);
+  }
+  /// Completion of `interlock_async`: `status` and, on success, the interlock.
+  using interlock_done = void (*)(void* ctx, errc status, write_interlock il) noexcept;
+  /// `interlock` without blocking: `done(ctx, status, interlock)` runs
+  /// exactly once, before this returns when it can be decided now (or with
+  /// `no_resources` if the async-operation table is full), else from the end
+  /// of the last modification. ISR-safe as far as the lock policy is.
+  void interlock_async(std::uint64_t lbn, interlock_done done, void* ctx) noexcept {
+    BIOSTACK_ASSERT(done != nullptr);
+    async_op* o = start_slot_op(op_kind::interlock, lbn, get_flags::none, ctx);
+    if (o == nullptr) {
+      done(ctx, errc::no_resources, write_interlock(nullptr, 0));
+      return;
     }
-    hdr_[i].modrefs = -1;
-    return write_interlock(this, i);
+    o->il = done;
+    link_op(*o);
+    lock_.unlock();
   }
 
   // ------------------------------------------------------------ inspection
@@ -949,7 +1002,7 @@ private:
   };
 
   // ---- async barrier operations -------------------------------------------
-  enum class op_kind : std::uint8_t { flush_block, wait_all, sync };
+  enum class op_kind : std::uint8_t { flush_block, wait_all, sync, get, modify, interlock };
   // A sync goes through these phases once per stage.
   enum class sync_phase : std::uint8_t {
     mark,     // tag the stage's dirty buffers (f_sync)
@@ -973,11 +1026,26 @@ private:
     sync_phase phase;
     std::uint8_t stage;
     bool pooled;
-    errc status; // first error so far
+    errc status;       // first error so far
+    read_done got;     // get: its callback (`done` is unused)
+    modify_done md;    // modify: its callback
+    interlock_done il; // interlock: its callback
+    I slot;            // get: the buffer obtained
+    units_type units;
+    get_flags flags;
+    bool wrote;    // get: the write-first of a size change was started
+    bool hopeless; // get: only another context could let it go on
   };
   struct blocking_waiter {
     buffer_cache* cache;
     errc status;
+    bool done;
+  };
+  // A blocking get / modify / interlock waiting for its operation.
+  struct op_waiter {
+    buffer_cache* cache;
+    errc status;
+    I slot;
     bool done;
   };
 
@@ -1155,7 +1223,9 @@ private:
         if (has(flags, get_flags::size_match)) return try_result::size_mismatch;
         if ((b.flags & f_dirty) != 0) {
           // A critical write error pinned it: only the owner may write it.
-          if ((b.flags & f_ownerpin) != 0) return try_result::busy_handle;
+          // Active modifiers or a write interlock: the write waits for them
+          // (a write must never take a half-made change).
+          if ((b.flags & f_ownerpin) != 0 || b.modrefs != 0) return try_result::busy_handle;
           out = i;
           return try_result::must_write;
         }
@@ -1187,26 +1257,12 @@ private:
     return (hdr_[i].flags & f_handle) != 0 ? try_result::busy_handle : try_result::busy_io;
   }
 
-  // Waits for something that could turn `r` into success; with the lock held.
-  errc wait_for_change(try_result r, std::uint64_t deadline) noexcept {
-    if (r == try_result::no_victim) {
-      // Kick the flusher so dirty buffers become clean ones.
-      flush_step_locked(1024);
-      if (inflight_ == 0 && wait_type::single_context) return errc::no_resources;
-    } else if (r == try_result::busy_handle && wait_type::single_context) {
-      return errc::no_resources;
-    }
-    const std::uint64_t gen = generation_;
-    const bool ok = wait_.wait(
-        lock_, [&] { return generation_ != gen; }, progress(), deadline, clock_);
-    return ok ? errc::ok : errc::timed_out;
-  }
-
   void set_flag(I i, std::uint16_t f, bool on) noexcept {
     lock_guard<lock_type> g(lock_);
     header& b = hdr_[i];
     b.flags = static_cast<std::uint16_t>(on ? (b.flags | f) : (b.flags & ~f));
     bump();
+    pump_locked();
   }
   void bump() noexcept {
     ++generation_;
@@ -1216,6 +1272,7 @@ private:
   void release_slot(I i, release_mode m) noexcept {
     lock_guard<lock_type> g(lock_);
     release_locked(i, m);
+    pump_locked(); // a get_async may have waited for it
   }
   // brelse / bqrelse: clears busy and puts the buffer where it belongs.
   void release_locked(I i, release_mode m) noexcept {
@@ -1251,6 +1308,7 @@ private:
     // made change: that write must not leave the buffer clean.
     if ((hdr_[i].flags & f_io) != 0) note_modified_during_write(i);
     bump();
+    pump_locked();
   }
   // Marks the write in flight on buffer i (if any) as overtaken by a
   // modification. O(I/O slots).
@@ -1263,6 +1321,7 @@ private:
     BIOSTACK_ASSERT(hdr_[i].modrefs == -1);
     hdr_[i].modrefs = 0;
     bump();
+    pump_locked();
   }
 
   // ---- I/O slots ---------------------------------------------------------------
@@ -1722,22 +1781,121 @@ private:
     w.done = true;
     w.cache->bump();
   }
+  static void blocking_got(void* ctx, errc status, handle h) noexcept {
+    auto& w = *static_cast<op_waiter*>(ctx);
+    const I slot = h.i_;
+    if (h) h.c_ = nullptr; // the waiter owns the buffer now
+    finish_waiter(w, status, slot);
+  }
+  static void blocking_modified(void* ctx, errc status, modify_guard m) noexcept {
+    auto& w = *static_cast<op_waiter*>(ctx);
+    const I slot = m.i_;
+    m.c_ = nullptr; // the waiter holds the modification now
+    finish_waiter(w, status, slot);
+  }
+  static void blocking_interlocked(void* ctx, errc status, write_interlock il) noexcept {
+    auto& w = *static_cast<op_waiter*>(ctx);
+    const I slot = il.i_;
+    il.c_ = nullptr; // the waiter holds the interlock now
+    finish_waiter(w, status, slot);
+  }
+  static void finish_waiter(op_waiter& w, errc status, I slot) noexcept {
+    lock_guard<lock_type> g(w.cache->lock_);
+    w.status = status;
+    w.slot = slot;
+    w.done = true;
+    w.cache->bump();
+  }
+  // Waits (wait policy) for the get / modify / interlock operation `o` on
+  // the caller's stack; with the lock held. Its status, or `no_resources`
+  // when in a single context only another context could let it go on, or
+  // `timed_out` when the wait policy gave up (the operation is withdrawn).
+  errc wait_op_locked(async_op& o, op_waiter& w, std::uint64_t deadline) noexcept {
+    for (;;) {
+      const auto stuck = [&] { return wait_type::single_context && o.hopeless; };
+      const std::uint64_t gen = generation_;
+      const bool ok = wait_.wait(
+          lock_, [&] { return w.done || stuck() || generation_ != gen; }, progress(), deadline,
+          clock_);
+      if (w.done) return w.status;
+      if (ok && !stuck()) {
+        pump_locked(); // something changed: try again
+        continue;
+      }
+      if (withdraw_locked(o)) return ok ? errc::no_resources : errc::timed_out;
+    }
+  }
+  // The blocking modify / interlock: operation `o` on the caller's stack.
+  void begin_slot_op(async_op& o, op_kind k, std::uint64_t lbn, get_flags flags, op_waiter* w,
+                     bool pooled) noexcept {
+    o = async_op{};
+    o.kind = k;
+    o.lbn = lbn;
+    o.flags = flags;
+    o.pooled = pooled;
+    o.status = errc::ok;
+    o.slot = npos;
+    o.ctx = w;
+    if (k == op_kind::modify)
+      o.md = &blocking_modified;
+    else
+      o.il = &blocking_interlocked;
+    link_op(o);
+  }
+  // modify_async / interlock_async: an operation from the pool, with the
+  // lock held on success (the caller sets its callback and links it), or
+  // nullptr (table full; unlocked).
+  async_op* start_slot_op(op_kind k, std::uint64_t lbn, get_flags flags, void* ctx) noexcept {
+    lock_.lock();
+    async_op* o = op_free_;
+    if (o == nullptr) {
+      lock_.unlock();
+      return nullptr;
+    }
+    op_free_ = o->next;
+    *o = async_op{};
+    o->kind = k;
+    o->lbn = lbn;
+    o->flags = flags;
+    o->pooled = true;
+    o->status = errc::ok;
+    o->slot = npos;
+    o->ctx = ctx;
+    return o;
+  }
+  void begin_get(async_op& o, std::uint64_t lbn, units_type units, get_flags flags, read_done done,
+                 void* ctx, bool pooled) noexcept {
+    o = async_op{};
+    o.kind = op_kind::get;
+    o.lbn = lbn;
+    o.pooled = pooled;
+    o.status = errc::ok;
+    o.got = done;
+    o.ctx = ctx;
+    o.slot = npos;
+    o.units = units;
+    o.flags = flags;
+    link_op(o);
+  }
 
   // Queues operation `o` and advances what can be advanced; with the lock
   // held (released while callbacks run).
   void begin_op(async_op& o, op_kind k, std::uint64_t lbn, write_done done, void* ctx,
                 bool pooled) noexcept {
-    o = async_op{.next = nullptr,
-                 .done = done,
-                 .ctx = ctx,
-                 .lbn = lbn,
-                 .since = write_failures_,
-                 .target = write_seq_,
-                 .kind = k,
-                 .phase = sync_phase::mark,
-                 .stage = 0,
-                 .pooled = pooled,
-                 .status = errc::ok};
+    o = async_op{};
+    o.done = done;
+    o.ctx = ctx;
+    o.lbn = lbn;
+    o.since = write_failures_;
+    o.target = write_seq_;
+    o.kind = k;
+    o.phase = sync_phase::mark;
+    o.pooled = pooled;
+    o.status = errc::ok;
+    link_op(o);
+  }
+  void link_op(async_op& o) noexcept {
+    o.next = nullptr;
     if (ops_tail_ != nullptr)
       ops_tail_->next = &o;
     else
@@ -1797,6 +1955,12 @@ private:
         } else if (o->kind == op_kind::wait_all) {
           finished = drained(o->target);
           if (finished) o->status = first_failure_since(o->since);
+        } else if (o->kind == op_kind::get) {
+          finished = step_get(*o);
+        } else if (o->kind == op_kind::modify) {
+          finished = step_modify(*o);
+        } else if (o->kind == op_kind::interlock) {
+          finished = step_interlock(*o);
         } else {
           finished = step_flush_block(*o);
         }
@@ -1809,7 +1973,12 @@ private:
         break;
       }
       unlink_op(*o, prev);
+      const op_kind kind = o->kind;
       const write_done done = o->done;
+      const read_done got = o->got;
+      const modify_done md = o->md;
+      const interlock_done il = o->il;
+      const I slot = o->slot;
       void* const ctx = o->ctx;
       const errc status = o->status;
       if (o->pooled) {
@@ -1818,7 +1987,15 @@ private:
       }
       pumping_ = false;
       lock_.unlock();
-      done(ctx, status);
+      buffer_cache* const owner = status == errc::ok ? this : nullptr;
+      if (kind == op_kind::get)
+        got(ctx, status, owner != nullptr ? handle(this, slot) : handle{});
+      else if (kind == op_kind::modify)
+        md(ctx, status, modify_guard(owner, slot));
+      else if (kind == op_kind::interlock)
+        il(ctx, status, write_interlock(owner, slot));
+      else
+        done(ctx, status);
       lock_.lock();
       if (pumping_) return; // another context pumps now and sees all of this
       pumping_ = true;
@@ -1832,6 +2009,99 @@ private:
   // True once every write up to sequence `target` has completed.
   [[nodiscard]] bool drained(std::uint32_t target) const noexcept {
     return run_head_ == no_io || static_cast<std::int32_t>(slot_[run_head_].seq - target) > 0;
+  }
+
+  // One step of get; true when finished (o.status and o.slot set). May drop
+  // the lock (the flusher's owner hooks, submissions).
+  bool step_get(async_op& o) noexcept {
+    o.hopeless = false;
+    if (o.wrote) {
+      // The write-first of a size change: wait for it, report its failure.
+      if (!drained(o.target)) return false;
+      o.wrote = false;
+      const I w = lookup(o.lbn);
+      if (w != npos && (hdr_[w].flags & f_dirty) != 0) {
+        if (const errc e = first_failure_since(o.since); e != errc::ok) {
+          o.status = e;
+          return true;
+        }
+      }
+    }
+    I i = npos;
+    const try_result r = try_get_locked(o.lbn, o.units, o.flags, i);
+    if (r == try_result::ok) {
+      o.slot = i;
+      return true;
+    }
+    if (r == try_result::size_mismatch || has(o.flags, get_flags::nowait)) {
+      o.status = r == try_result::size_mismatch ? errc::invalid_argument : errc::no_resources;
+      return true;
+    }
+    if (r == try_result::must_write) {
+      // Size change of a dirty buffer: write it first, then try again.
+      const slot_t s = take_slot();
+      if (s == no_io) return false; // a completion frees one and pumps
+      o.since = write_failures_;
+      o.target = write_seq_ + 1; // the sequence number this write takes
+      o.wrote = true;
+      hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy);
+      start_write_unlock(i, s, io_kind::write_release);
+      lock_.lock();
+      return false;
+    }
+    if (r == try_result::no_victim) {
+      // Kick the flusher so dirty buffers become clean ones.
+      flush_step_locked(1024);
+      o.hopeless = inflight_ == 0;
+    } else {
+      o.hopeless = r == try_result::busy_handle;
+    }
+    return false;
+  }
+
+  // One step of modify; true when finished. A modification never touches
+  // a buffer the device is reading or writing, nor one under interlock.
+  bool step_modify(async_op& o) noexcept {
+    const I i = lookup(o.lbn);
+    o.hopeless = false;
+    if (i == npos || hdr_[i].holds == 0) {
+      o.status = errc::invalid_argument;
+      return true;
+    }
+    const bool io = (hdr_[i].flags & f_io) != 0;
+    if (io || hdr_[i].modrefs < 0) {
+      if (has(o.flags, get_flags::nowait)) {
+        o.status = errc::no_resources;
+        return true;
+      }
+      o.hopeless = !io; // only polling ends I/O; only its holder the interlock
+      return false;
+    }
+    if ((hdr_[i].flags & (f_valid | f_inval)) != f_valid) {
+      o.status = errc::invalid_argument;
+      return true;
+    }
+    BIOSTACK_ASSERT(hdr_[i].modrefs < 127);
+    ++hdr_[i].modrefs;
+    make_dirty(i);
+    o.slot = i;
+    return true;
+  }
+  // One step of interlock; true when finished.
+  bool step_interlock(async_op& o) noexcept {
+    const I i = lookup(o.lbn);
+    o.hopeless = false;
+    if (i == npos || hdr_[i].holds == 0) {
+      o.status = errc::invalid_argument;
+      return true;
+    }
+    if (hdr_[i].modrefs != 0) {
+      o.hopeless = true; // only the modifiers (or the other interlock) end it
+      return false;
+    }
+    hdr_[i].modrefs = -1;
+    o.slot = i;
+    return true;
   }
 
   // One step of flush_block; true when finished.

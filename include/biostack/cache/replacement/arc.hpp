@@ -77,6 +77,11 @@ struct arc {
     /// The current target size of T1 (for tests).
     [[nodiscard]] std::size_t target() const noexcept { return p_; }
 
+    /// Ghost keys remembered (|B1| + |B2|, at most the cache size; for tests).
+    [[nodiscard]] std::size_t ghost_count() const noexcept {
+      return ghosts_.size(b1) + ghosts_.size(b2);
+    }
+
   private:
     detail::index_list<I>& list(I i) noexcept { return where_[i] == t2 ? t2_ : t1_; }
     template <class E>

@@ -51,6 +51,9 @@ struct s3_fifo {
       return v;
     }
 
+    /// Ghost keys remembered (|G|, at most 90% of the cache size; for tests).
+    [[nodiscard]] std::size_t ghost_count() const noexcept { return ghosts_.size(0); }
+
   private:
     // Walks S once: slots seen more than once move to M, the first other
     // eligible one is evicted (its key becomes a ghost).

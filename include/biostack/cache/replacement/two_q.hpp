@@ -54,6 +54,9 @@ struct two_q {
       return v;
     }
 
+    /// Ghost keys remembered (|A1out|, at most half the cache size; for tests).
+    [[nodiscard]] std::size_t ghost_count() const noexcept { return ghosts_.size(0); }
+
   private:
     detail::index_list<I>& list(I i) noexcept { return where_[i] == in_am ? am_ : a1_; }
     template <class E>
