@@ -8,7 +8,7 @@ cmake -S . -B build-tsan-cache -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBIOSTACK_DEV_
   -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer"
 cmake --build build-tsan-cache -j "$(nproc)" \
   --target unit_cache_threads unit_cache unit_cache_dispatch unit_cache_fixes unit_cache_async \
-  unit_trace_replay   trace_replay
+  unit_trace_replay trace_replay
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 ./build-tsan-cache/tests/unit_cache_threads
 ./build-tsan-cache/tests/unit_cache
