@@ -818,6 +818,28 @@ TEST_CASE("cache: dirty thresholds make writers kick the flusher") {
   CHECK(c->dirty_bytes() <= 2 * bs + bs / 2);
 }
 
+TEST_CASE("cache: default limits follow vfs_bio's sizing (section 4)") {
+  using C = cache_of<lru, 8>;
+  // hidirty = space / 2, lodirty = hidirty / 2; hirunning = max(space / 16,
+  // 4 blocks) with writers held above 4/6 of it until running falls to half.
+  const auto small = C::default_limits(8); // space / 16 < 4 blocks
+  CHECK(small.hi_buffers == 8);
+  CHECK(small.hi_dirty == 4 * bs);
+  CHECK(small.lo_dirty == 2 * bs);
+  CHECK(small.hi_running == 2 * bs); // 4 blocks * 4/6, whole blocks
+  CHECK(small.lo_running == 2 * bs);
+  const auto big = C::default_limits(100); // space / 16 = 6.25 blocks -> 6
+  CHECK(big.hi_dirty == 50 * bs);
+  CHECK(big.hi_running == 4 * bs);
+  CHECK(big.lo_running == 3 * bs);
+  // What matters is the decision for whole buffers: m running writes are
+  // throttled exactly when m > 4/6 * 6.25 (m >= 5), released at m <= 3.
+  for (std::uint64_t m = 0; m < 10; ++m) {
+    CHECK((m * bs > big.hi_running) == (m * 24 > 100)); // m > (4 / 6) * 6.25
+    CHECK((m * bs <= big.lo_running) == (m <= 3));
+  }
+}
+
 TEST_CASE("cache: metadata per buffer stays within budget") {
   // Header + hash bucket + the replacement policy's per-slot state, ghost
   // tables included. Budget: 48 bytes on 64-bit targets (the 32-bit figures,

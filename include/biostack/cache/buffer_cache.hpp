@@ -357,9 +357,14 @@ public:
     const std::uint64_t space = std::uint64_t{cap} * block_size;
     l.hi_dirty = space / 2;
     l.lo_dirty = l.hi_dirty / 2;
-    std::uint64_t hirun = space / 16 > 4u * block_size ? space / 16 : 4u * block_size;
-    l.hi_running = hirun * 4 / 6;
-    l.lo_running = hirun / 2;
+    // The running-write window, vfs_bio's hirunning = max(space / 16, 4
+    // blocks), is worked out in whole blocks so that its 4/6 threshold is a
+    // native-width division rather than a 64-bit one (which would pull a
+    // libgcc routine into small images). For full-size buffers, rounding the
+    // thresholds down to whole blocks changes no throttling decision.
+    const std::size_t hirun_blocks = cap / 16 > 4u ? cap / 16 : 4u;
+    l.hi_running = std::uint64_t{hirun_blocks * 4u / 6u} * block_size;
+    l.lo_running = std::uint64_t{hirun_blocks} * block_size / 2;
     l.retry_pause = 4;
     return l;
   }
