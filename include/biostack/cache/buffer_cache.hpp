@@ -396,10 +396,20 @@ public:
     units_type units = 0;
     if (const errc e = check(lbn, opt.size, units); e != errc::ok) return e;
     const std::uint64_t deadline = deadline_of(opt.timeout);
+    lock_guard<lock_type> g(lock_);
+    // Fast path: with no operation queued ahead of this one (so nobody is
+    // overtaken), a buffer that can be had at once needs no queued operation
+    // and no callback. Anything else goes through the operation below, whose
+    // first step makes this same attempt again.
+    if (ops_head_ == nullptr) {
+      I i = npos;
+      const try_result r = try_get_locked(lbn, units, opt.flags, i);
+      if (r == try_result::ok) return handle(this, i);
+      if (r == try_result::size_mismatch) return errc::invalid_argument;
+    }
     // `get_async`'s operation, on this stack, waited for with the wait policy.
     op_waiter w{this, errc::ok, npos, false};
     async_op o{};
-    lock_guard<lock_type> g(lock_);
     begin_get(o, lbn, units, opt.flags, &blocking_got, &w, false);
     if (const errc e = wait_op_locked(o, w, deadline); e != errc::ok) return e;
     return handle(this, w.slot);
