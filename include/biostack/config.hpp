@@ -63,6 +63,19 @@
 #define BIOSTACK_UNLIKELY(x) (x)
 #endif
 
+// Code-size controls for templates that are instantiated once per stack.
+// BIOSTACK_NOINLINE keeps a rarely used or large routine out of line, so
+// every caller shares one copy instead of each inlining its own;
+// BIOSTACK_COLD additionally tells the compiler the path is unlikely (error
+// and recovery paths), which moves it out of the hot code's way.
+#if defined(__GNUC__) || defined(__clang__)
+#define BIOSTACK_NOINLINE __attribute__((noinline))
+#define BIOSTACK_COLD __attribute__((noinline, cold))
+#else
+#define BIOSTACK_NOINLINE
+#define BIOSTACK_COLD
+#endif
+
 #define BIOSTACK_NAMESPACE_BEGIN                                                                   \
   namespace biostack {                                                                             \
   inline namespace v1 {
