@@ -12,10 +12,10 @@
 #include <biostack/cache/replacement/two_q.hpp>
 #include <biostack/devices/null.hpp>
 #include <catch2/catch.hpp>
+#include <reference_caches.hpp>
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <list>
 #include <memory>
 #include <random>
@@ -77,44 +77,6 @@ std::uint64_t cache_misses(const trace_t& t, std::size_t cap) {
     if (!h->valid()) h->mark_valid();
   }
   return c->stats().misses;
-}
-
-std::uint64_t ref_lru(const trace_t& t, std::size_t cap) {
-  std::list<std::uint64_t> order; // front = least recent
-  std::unordered_map<std::uint64_t, std::list<std::uint64_t>::iterator> where;
-  std::uint64_t misses = 0;
-  for (auto b : t) {
-    auto it = where.find(b);
-    if (it != where.end()) {
-      order.erase(it->second);
-    } else {
-      ++misses;
-      if (where.size() == cap) {
-        where.erase(order.front());
-        order.pop_front();
-      }
-    }
-    order.push_back(b);
-    where[b] = std::prev(order.end());
-  }
-  return misses;
-}
-
-std::uint64_t ref_fifo(const trace_t& t, std::size_t cap) {
-  std::deque<std::uint64_t> q;
-  std::unordered_set<std::uint64_t> in;
-  std::uint64_t misses = 0;
-  for (auto b : t) {
-    if (in.count(b)) continue;
-    ++misses;
-    if (in.size() == cap) {
-      in.erase(q.front());
-      q.pop_front();
-    }
-    q.push_back(b);
-    in.insert(b);
-  }
-  return misses;
 }
 
 // getnewbuf's CLEAN-queue scan as the reference reads it: one pass over the
@@ -197,13 +159,13 @@ TEST_CASE("replacement: every shipped policy meets the concept") {
 TEST_CASE("replacement: lru matches the reference exactly") {
   for (const auto& t : traces())
     for (std::size_t cap : {1u, 7u, 64u, 250u, 1000u})
-      CHECK(cache_misses<lru>(t, cap) == ref_lru(t, cap));
+      CHECK(cache_misses<lru>(t, cap) == biostack_test::reference_lru_misses(t, cap));
 }
 
 TEST_CASE("replacement: fifo matches the reference exactly") {
   for (const auto& t : traces())
     for (std::size_t cap : {1u, 7u, 64u, 250u, 1000u})
-      CHECK(cache_misses<fifo_eviction>(t, cap) == ref_fifo(t, cap));
+      CHECK(cache_misses<fifo_eviction>(t, cap) == biostack_test::reference_fifo_misses(t, cap));
 }
 
 TEST_CASE("replacement: clock matches the getnewbuf second-chance reference exactly") {

@@ -2,17 +2,14 @@
 // errors naming file and line, Belady's bound, and exact LRU/FIFO counts
 // against the reference model.
 #include <catch2/catch.hpp>
+#include <reference_caches.hpp>
 
 #include <cstdio>
-#include <deque>
 #include <fstream>
-#include <list>
 #include <regex>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace {
@@ -62,42 +59,6 @@ std::vector<std::uint64_t> make_trace() {
   }
   return t;
 }
-std::uint64_t ref_lru(const std::vector<std::uint64_t>& t, std::size_t cap) {
-  std::list<std::uint64_t> l;
-  std::unordered_map<std::uint64_t, std::list<std::uint64_t>::iterator> m;
-  std::uint64_t misses = 0;
-  for (auto b : t) {
-    if (auto it = m.find(b); it != m.end())
-      l.erase(it->second);
-    else {
-      ++misses;
-      if (m.size() == cap) {
-        m.erase(l.front());
-        l.pop_front();
-      }
-    }
-    l.push_back(b);
-    m[b] = std::prev(l.end());
-  }
-  return misses;
-}
-std::uint64_t ref_fifo(const std::vector<std::uint64_t>& t, std::size_t cap) {
-  std::deque<std::uint64_t> q;
-  std::unordered_set<std::uint64_t> in;
-  std::uint64_t misses = 0;
-  for (auto b : t) {
-    if (in.count(b)) continue;
-    ++misses;
-    if (in.size() == cap) {
-      in.erase(q.front());
-      q.pop_front();
-    }
-    q.push_back(b);
-    in.insert(b);
-  }
-  return misses;
-}
-
 struct row {
   std::string policy;
   std::uint64_t blocks, requests, misses;
@@ -137,8 +98,8 @@ TEST_CASE("trace_replay: one JSON line per run; lru and fifo match the reference
   for (const auto& x : rows) {
     CHECK(x.requests == t.size());
     CHECK(x.ratio == Approx(double(x.misses) / double(t.size())).margin(1e-6));
-    if (x.policy == "lru") CHECK(x.misses == ref_lru(t, x.blocks));
-    if (x.policy == "fifo") CHECK(x.misses == ref_fifo(t, x.blocks));
+    if (x.policy == "lru") CHECK(x.misses == biostack_test::reference_lru_misses(t, x.blocks));
+    if (x.policy == "fifo") CHECK(x.misses == biostack_test::reference_fifo_misses(t, x.blocks));
   }
   for (const auto& b : rows) {
     if (b.policy != "belady") continue;
@@ -158,7 +119,7 @@ TEST_CASE("trace_replay: CSV input by header column") {
   REQUIRE(r.status == 0);
   const auto rows = parse(r.out);
   REQUIRE(rows.size() == 1);
-  CHECK(rows[0].misses == ref_lru(t, 64));
+  CHECK(rows[0].misses == biostack_test::reference_lru_misses(t, 64));
 }
 
 TEST_CASE("trace_replay: bad input gives a clear message naming file and line, non-zero exit") {
