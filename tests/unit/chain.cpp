@@ -223,6 +223,8 @@ TEST_CASE("init_child slices offset, memory offset, flags and priority", "[chain
     child.parent = &stale_parent;
     child.context = &stale_parent;
     child.on_done.context = &stale_parent;
+    child.hook.next = &stale_parent;
+    child.hook.prev = &stale_parent;
 
     init_child(child, parent, 512, 1024);
     CHECK(child.operation == op::write);
@@ -238,6 +240,8 @@ TEST_CASE("init_child slices offset, memory offset, flags and priority", "[chain
     CHECK(child.context == nullptr);
     CHECK(child.on_done.fn == nullptr);
     CHECK(child.on_done.context == nullptr);
+    CHECK(child.hook.next == nullptr);
+    CHECK(child.hook.prev == nullptr);
     CHECK_FALSE(child.completed());
     CHECK(child.status() == errc::ok);
     CHECK(child.residual() == 0);

@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <test_support.hpp>
 
 using namespace biostack;
@@ -230,8 +231,10 @@ TEST_CASE("ram_device: every validation status through the device") {
 }
 
 namespace {
-static_ram_device<4096, 512, 64> g_static_disk; // lives in .bss
-}
+// constinit: the build fails if the device needs start-up code, so a static
+// instance stays in .bss (all zeroes) and costs nothing before main().
+constinit static_ram_device<4096, 512, 64> g_static_disk;
+} // namespace
 
 TEST_CASE("static_ram_device: owns aligned zeroed storage") {
   CHECK(g_static_disk.geometry().capacity() == 4096);
@@ -243,6 +246,151 @@ TEST_CASE("static_ram_device: owns aligned zeroed storage") {
   CHECK(std::memcmp(g_static_disk.memory() + 3584, buf, 512) == 0);
   CHECK(run(g_static_disk, op::write, 4096, 512, buf) == errc::out_of_range);
   static_assert(!std::is_copy_constructible_v<static_ram_device<4096>>);
+}
+
+TEST_CASE("static_ram_device: geometry from the template arguments") {
+  static_ram_device<8192, 1024, 64> dev;
+  const device_geometry g = dev.geometry();
+  CHECK(g.block_size == 1024);
+  CHECK(g.block_count == 8);
+  CHECK(g.capacity() == 8192);
+  CHECK(g.supports_flush);
+  CHECK(g.supports_discard);
+  CHECK(g.supports_write_zeroes);
+  CHECK(g.supports_fua);
+  CHECK_FALSE(g.read_only);
+  CHECK(g.valid());
+  // The same geometry as a ram_device over the same memory.
+  ram_device same(dev.memory(), 8192, 1024);
+  const device_geometry r = same.geometry();
+  CHECK(std::memcmp(&r.block_size, &g.block_size, sizeof g.block_size) == 0);
+  CHECK(r.block_count == g.block_count);
+  CHECK((r.supports_flush == g.supports_flush && r.supports_discard == g.supports_discard &&
+         r.supports_write_zeroes == g.supports_write_zeroes && r.supports_fua == g.supports_fua &&
+         r.read_only == g.read_only && r.alignment == g.alignment &&
+         r.max_transfer == g.max_transfer && r.max_segments == g.max_segments));
+}
+
+TEST_CASE("static_ram_device: an automatic instance starts zeroed, whatever the memory held") {
+  using dev_type = static_ram_device<8192, 512, 32>;
+  // Construct over memory full of garbage: only the constructor can zero it.
+  alignas(dev_type) static unsigned char raw[sizeof(dev_type)];
+  std::memset(raw, 0xA5, sizeof raw);
+  dev_type* dev = new (raw) dev_type;
+  CHECK(all_zero(dev->memory(), 8192));
+  std::byte buf[1024];
+  std::memset(buf, 0xFF, sizeof buf);
+  REQUIRE(run(*dev, op::read, 1024, 1024, buf) == errc::ok);
+  CHECK(all_zero(buf, sizeof buf));
+  check_validation(*dev);
+  dev->~dev_type();
+}
+
+TEST_CASE("static_ram_device: the synchronous interface and every operation") {
+  static_ram_device<8192, 512, 64> dev;
+  std::byte out[1024], in[1024];
+  fill(out, sizeof out, 3);
+  CHECK(dev.write(1024, out, sizeof out) == errc::ok);
+  CHECK(std::memcmp(dev.memory() + 1024, out, sizeof out) == 0);
+  CHECK(dev.read(1024, in, sizeof in) == errc::ok);
+  CHECK(std::memcmp(in, out, sizeof in) == 0);
+  CHECK(dev.read(8192 - 512, in, 1024) == errc::out_of_range);
+  CHECK(dev.write(UINT64_MAX - 511, out, 1024) == errc::out_of_range);
+  CHECK(dev.flush() == errc::ok);
+  CHECK(dev.write_zeroes(1024, 512) == errc::ok);
+  CHECK(all_zero(dev.memory() + 1024, 512));
+  CHECK(dev.discard(1536, 512) == errc::ok);
+  CHECK(all_zero(dev.memory() + 1024, 1024));
+  CHECK(dev.discard(8192, 512) == errc::out_of_range);
+
+  // Through submit: scatter-gather both ways, write_zeroes, discard, flush.
+  std::byte a[512], b2[512];
+  fill(a, sizeof a, 4);
+  fill(b2, sizeof b2, 5);
+  const segment w_segs[] = {{a, 512}, {b2, 512}};
+  done_probe w;
+  bio wb(op::write, 4096, 1024, nullptr, w.bind());
+  wb.segments = w_segs;
+  wb.segment_count = 2;
+  dev.submit(wb);
+  REQUIRE(w.calls == 1);
+  CHECK(w.status == errc::ok);
+  CHECK(std::memcmp(dev.memory() + 4096, a, 512) == 0);
+  CHECK(std::memcmp(dev.memory() + 4608, b2, 512) == 0);
+  std::byte ra[768] = {}, rb[256] = {};
+  const segment r_segs[] = {{ra, 768}, {rb, 256}};
+  done_probe r;
+  bio rd(op::read, 4096, 1024, nullptr, r.bind());
+  rd.segments = r_segs;
+  rd.segment_count = 2;
+  dev.submit(rd);
+  REQUIRE(r.calls == 1);
+  CHECK(r.status == errc::ok);
+  CHECK(std::memcmp(ra, a, 512) == 0);
+  CHECK(std::memcmp(ra + 512, b2, 256) == 0);
+  CHECK(std::memcmp(rb, b2 + 256, 256) == 0);
+  // A window that starts inside a segment (mem_offset 600: 88 bytes into
+  // the second) and one over contiguous memory at an offset.
+  std::byte sa[512], sb[512], sc[512];
+  fill(sa, sizeof sa, 7);
+  fill(sb, sizeof sb, 8);
+  fill(sc, sizeof sc, 9);
+  const segment win[] = {{sa, 512}, {sb, 512}, {sc, 512}};
+  done_probe ww;
+  bio wwin(op::write, 6144, 512, nullptr, ww.bind());
+  wwin.segments = win;
+  wwin.segment_count = 3;
+  wwin.mem_offset = 600;
+  dev.submit(wwin);
+  REQUIRE(ww.calls == 1);
+  CHECK(ww.status == errc::ok);
+  CHECK(std::memcmp(dev.memory() + 6144, sb + 88, 424) == 0);
+  CHECK(std::memcmp(dev.memory() + 6144 + 424, sc, 88) == 0);
+  std::byte flat[1024];
+  std::memset(flat, 0xEE, sizeof flat);
+  done_probe fr;
+  bio rflat(op::read, 6144, 512, flat, fr.bind());
+  rflat.mem_offset = 100;
+  dev.submit(rflat);
+  REQUIRE(fr.calls == 1);
+  CHECK(fr.status == errc::ok);
+  CHECK(std::memcmp(flat + 100, dev.memory() + 6144, 512) == 0);
+  CHECK(flat[99] == std::byte{0xEE});
+  CHECK(flat[612] == std::byte{0xEE});
+
+  CHECK(run(dev, op::write_zeroes, 4096, 512) == errc::ok);
+  CHECK(all_zero(dev.memory() + 4096, 512));
+  CHECK(run(dev, op::discard, 4608, 512) == errc::ok);
+  CHECK(all_zero(dev.memory() + 4608, 512));
+  CHECK(run(dev, op::flush, 0, 0) == errc::ok);
+  check_validation(dev);
+}
+
+TEST_CASE("static_ram_device: as_ram_device() is a ram_device over the same storage") {
+  static_ram_device<8192, 512, 64> dev;
+  ram_device view = dev.as_ram_device();
+  CHECK(view.memory() == dev.memory());
+  CHECK(view.geometry().capacity() == dev.geometry().capacity());
+  CHECK(view.geometry().block_size == dev.geometry().block_size);
+  // Data written through either is seen through the other.
+  std::byte out[512], in[512] = {};
+  fill(out, sizeof out, 6);
+  REQUIRE(run(view, op::write, 2048, 512, out) == errc::ok);
+  CHECK(std::memcmp(dev.memory() + 2048, out, 512) == 0);
+  REQUIRE(run(dev, op::read, 2048, 512, in) == errc::ok);
+  CHECK(std::memcmp(in, out, 512) == 0);
+  // Restricting the handle restricts only its users.
+  device_geometry g = view.geometry();
+  g.read_only = true;
+  view.set_geometry(g);
+  CHECK(run(view, op::write, 0, 512, out) == errc::read_only);
+  CHECK_FALSE(dev.geometry().read_only);
+  CHECK(run(dev, op::write, 0, 512, out) == errc::ok);
+  // Layers written for ram_device take the handle.
+  ram_device plain = dev.as_ram_device();
+  faulty_device<ram_device&> f(plain);
+  CHECK(run(f, op::read, 0, 512, in) == errc::ok);
+  CHECK(std::memcmp(in, out, 512) == 0);
 }
 
 TEST_CASE("null_device: completes valid requests without touching memory") {

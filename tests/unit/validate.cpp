@@ -403,3 +403,120 @@ TEST_CASE("validate with a zero block size never divides by zero", "[validate]")
   b.prepare(op::flush, 0, 0);
   CHECK(validate(b, g) == errc::ok);
 }
+
+namespace {
+// splitmix64: a seeded, reproducible stream for the model checks below.
+struct splitmix {
+  std::uint64_t s;
+  std::uint64_t next() {
+    std::uint64_t z = (s += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+  }
+};
+} // namespace
+
+TEST_CASE("validate's range check agrees with range_fits against capacity()", "[validate]") {
+  // validate() checks the range block-wise, without computing the capacity;
+  // the model is the byte-wise definition: offset + length within
+  // capacity(), which saturates at 2^64 - 1. Every block size from 1 to
+  // 2^31, block counts at and around the saturation point, ranges at and
+  // around the end, aligned or not.
+  splitmix rng{20261122};
+  device_geometry g = base_geometry();
+  int checked = 0;
+  for (int k = 0; k < 32; ++k) {
+    const std::uint32_t block = std::uint32_t{1} << k;
+    g.block_size = block;
+    const std::uint64_t limit = UINT64_MAX >> k; // largest count that does not saturate
+    const std::uint64_t counts[] = {1,         2,          limit - 1,       limit,
+                                    limit + 1, UINT64_MAX, rng.next() >> k, rng.next()};
+    for (const std::uint64_t count : counts) {
+      g.block_count = count;
+      const std::uint64_t capacity = g.capacity();
+      for (int i = 0; i < 64; ++i) {
+        const std::uint64_t r = rng.next();
+        // Lengths: one block, a random multiple, the largest multiple, or unaligned.
+        std::uint32_t len = block;
+        if ((r & 3) == 1) len = static_cast<std::uint32_t>(rng.next()) & ~(block - 1u);
+        if ((r & 3) == 2) len = UINT32_MAX & ~(block - 1u);
+        if ((r & 3) == 3) len = static_cast<std::uint32_t>(rng.next());
+        if (len == 0) len = block;
+        // Offsets: just inside, at or past the end, near 2^64, or random.
+        const std::uint64_t delta = rng.next() & 0xffff;
+        std::uint64_t off = 0;
+        switch ((r >> 2) % 5) {
+        case 0: off = capacity - len + (delta & 1 ? 0 : block); break;
+        case 1: off = capacity - delta; break;
+        case 2: off = capacity + delta; break;
+        case 3: off = UINT64_MAX - delta; break;
+        default: off = rng.next(); break;
+        }
+        if ((r >> 5) & 1) off &= ~std::uint64_t{block - 1u};
+        bio b;
+        b.prepare(op::discard, off, len);
+        const errc want = !range_fits(off, len, capacity)     ? errc::out_of_range
+                          : ((off | len) & (block - 1u)) != 0 ? errc::misaligned
+                                                              : errc::ok;
+        const errc got = validate(b, g);
+        if (got != want) {
+          INFO("block " << block << " count " << count << " offset " << off << " length " << len);
+          CHECK(got == want);
+        }
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked == 32 * 8 * 64);
+}
+
+TEST_CASE("validate: the last byte of a 2^64-byte device is out of reach", "[validate]") {
+  // capacity() saturates at 2^64 - 1, so a request ending at exactly 2^64
+  // does not fit; one ending a block earlier does.
+  device_geometry g = base_geometry();
+  g.block_count = std::uint64_t{1} << 55; // 2^64 bytes of 512-byte blocks
+  bio b;
+  b.prepare(op::discard, UINT64_MAX - 511, 512);
+  CHECK(validate(b, g) == errc::out_of_range);
+  b.prepare(op::discard, UINT64_MAX - 1023, 512);
+  CHECK(validate(b, g) == errc::ok);
+  g.block_size = std::uint32_t{1} << 31; // the largest block, the largest shift
+  g.block_count = std::uint64_t{1} << 33;
+  b.prepare(op::discard, UINT64_MAX - ((std::uint64_t{1} << 31) - 1), std::uint32_t{1} << 31);
+  CHECK(validate(b, g) == errc::out_of_range);
+  b.prepare(op::discard, (std::uint64_t{1} << 63), std::uint32_t{1} << 31);
+  CHECK(validate(b, g) == errc::ok);
+  g.block_count = std::uint64_t{1} << 32; // capacity 2^63: the same request is past the end
+  CHECK(validate(b, g) == errc::out_of_range);
+}
+
+TEST_CASE("shift_right_below_32 matches a 64-bit shift", "[validate]") {
+  // validate() uses it on 32-bit targets; the host checks it against `>>`.
+  STATIC_REQUIRE(detail::shift_right_below_32(UINT64_MAX, 0) == UINT64_MAX);
+  STATIC_REQUIRE(detail::shift_right_below_32(UINT64_MAX, 31) == UINT64_MAX >> 31);
+  STATIC_REQUIRE(detail::shift_right_below_32(std::uint64_t{1} << 32, 1) == std::uint64_t{1} << 31);
+  splitmix rng{7};
+  for (int i = 0; i < 4096; ++i) {
+    const std::uint64_t v = rng.next();
+    const int shift = static_cast<int>(v % 32);
+    const std::uint64_t x = rng.next() >> (v % 64);
+    CHECK(detail::shift_right_below_32(x, shift) == x >> shift);
+  }
+}
+
+TEST_CASE("top_bits_set matches the 64-bit saturation test", "[validate]") {
+  // capacity() uses it on 32-bit targets; the host checks it against the
+  // 64-bit form it replaces there.
+  STATIC_REQUIRE_FALSE(detail::top_bits_set(UINT64_MAX, 0));
+  STATIC_REQUIRE(detail::top_bits_set(std::uint64_t{1} << 63, 1));
+  STATIC_REQUIRE_FALSE(detail::top_bits_set((std::uint64_t{1} << 32) - 1, 31));
+  STATIC_REQUIRE(detail::top_bits_set(std::uint64_t{1} << 33, 31));
+  splitmix rng{11};
+  for (int i = 0; i < 4096; ++i) {
+    const std::uint64_t r = rng.next();
+    const int count = static_cast<int>(r % 32);
+    const std::uint64_t v = rng.next() >> (r % 64);
+    CHECK(detail::top_bits_set(v, count) == (v > (UINT64_MAX >> count)));
+  }
+}

@@ -233,10 +233,7 @@ public:
     data = mem;
     segments = nullptr;
     on_done = done;
-    parent = nullptr;
-    context = nullptr;
-    hook = {};
-    rearm();
+    unlink();
   }
 
   /// Children still outstanding (plus one while a fan-in is being built).
@@ -246,6 +243,14 @@ public:
 
 private:
   friend struct detail::bio_access;
+
+  // Clears the linkage and rearms: the tail of every re-initialisation.
+  void unlink() noexcept {
+    parent = nullptr;
+    context = nullptr;
+    hook = {};
+    rearm();
+  }
 
   static constexpr std::uint8_t state_idle = 0;
   static constexpr std::uint8_t state_done = 1;
@@ -276,15 +281,19 @@ struct bio_access {
   static bio* propagate(bio& child) noexcept {
     bio* p = child.parent;
     if (p == nullptr) return nullptr;
-    const errc st = child.status();
-    const std::uint32_t res = child.residual();
+    errc st = child.status();
+    if (const std::uint32_t res = child.residual(); res != 0) {
+      // A short child of a fan-in leaves a hole in the parent's data.
+      if (st == errc::ok && p->fan_in_) st = errc::io_error;
+      p->residual_.fetch_add(res, std::memory_order_acq_rel);
+    }
     p->record_error(st);
-    if (p->fan_in_ && st == errc::ok && res != 0) p->record_error(errc::io_error);
-    p->add_residual(res);
     const std::uint32_t before = p->pending_.fetch_sub(1, std::memory_order_acq_rel);
     BIOSTACK_ASSERT(before != 0 && "child completed into a parent with no pending children");
     return before == 1 ? p : nullptr;
   }
+
+  static void unlink(bio& b) noexcept { b.unlink(); }
 
   static void set_pending(bio& b, std::uint32_t n, bool fan_in) noexcept {
     b.fan_in_ = fan_in;

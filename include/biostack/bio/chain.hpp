@@ -52,13 +52,18 @@ inline void end_fan_in(bio& parent) noexcept {
 inline void init_child(bio& child, const bio& parent, std::uint32_t delta,
                        std::uint32_t len) noexcept {
   BIOSTACK_ASSERT(delta <= parent.length && len <= parent.length - delta);
-  child.prepare(parent.operation, parent.offset + delta, len);
+  // Every field written once (not prepare() and then the copies over it).
+  child.offset = parent.offset + delta;
+  child.length = len;
+  child.operation = parent.operation;
   child.flags = parent.flags;
   child.priority = parent.priority;
-  child.data = parent.data;
-  child.segments = parent.segments;
   child.segment_count = parent.segment_count;
   child.mem_offset = carries_data(parent.operation) ? parent.mem_offset + delta : 0;
+  child.data = parent.data;
+  child.segments = parent.segments;
+  child.on_done = {};
+  detail::bio_access::unlink(child);
 }
 
 /// Makes `lower` a one-to-one layer below `upper` (Linux `bio_chain`,
@@ -70,7 +75,6 @@ inline void link_layer(bio& upper, bio& lower) noexcept {
   BIOSTACK_ASSERT(!upper.completed());
   BIOSTACK_ASSERT(upper.pending() == 0 && "upper already has a layer below it");
   init_child(lower, upper, 0, upper.length);
-  lower.offset = upper.offset;
   lower.parent = &upper;
   detail::bio_access::set_pending(upper, 1, false);
 }

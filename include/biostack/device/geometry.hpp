@@ -7,6 +7,16 @@
 
 BIOSTACK_NAMESPACE_BEGIN
 
+namespace detail {
+/// True when any of the top `count` bits of `v` is set, for `count` below 32,
+/// with 32-bit operations only: `v > (UINT64_MAX >> count)` for 32-bit
+/// targets. Two shifts, as one by 32 would be undefined for `count == 0`.
+[[nodiscard]] constexpr bool top_bits_set(std::uint64_t v, int count) noexcept {
+  const auto high = static_cast<std::uint32_t>(v >> 32);
+  return ((high >> 1) >> (31 - count)) != 0;
+}
+} // namespace detail
+
 /// What a device tells its users about itself. Every layer validates requests
 /// against it; splitters honour its transfer limits; caches align their
 /// buffers to `alignment`.
@@ -28,9 +38,13 @@ struct device_geometry {
   /// 0, so nothing validates against a malformed geometry. Uses shifts only:
   /// no 64-bit division is pulled into small images.
   [[nodiscard]] constexpr std::uint64_t capacity() const noexcept {
-    if (!is_pow2(block_size)) return 0;
+    if (!is_pow2_32(block_size)) return 0;
     const int shift = std::countr_zero(block_size);
-    if (block_count > (UINT64_MAX >> shift)) return UINT64_MAX;
+    // Saturate when the shift would push set bits out of the top (on 32-bit
+    // targets tested on the high word alone: a 64-bit shift is long there).
+    if (sizeof(std::uintptr_t) < sizeof(std::uint64_t) ? detail::top_bits_set(block_count, shift)
+                                                       : block_count > (UINT64_MAX >> shift))
+      return UINT64_MAX;
     return block_count << shift;
   }
 
@@ -42,7 +56,15 @@ struct device_geometry {
   /// True when the values are usable: block size a non-zero power of two,
   /// alignment a non-zero power of two, max_transfer a multiple of block size.
   [[nodiscard]] constexpr bool valid() const noexcept {
-    return is_pow2(block_size) && is_pow2(alignment) && (max_transfer & (block_size - 1u)) == 0;
+    return is_pow2_32(block_size) && is_pow2_32(alignment) &&
+           (max_transfer & (block_size - 1u)) == 0;
+  }
+
+private:
+  // The fields are 32-bit: 64-bit arithmetic costs twice the code on 32-bit
+  // targets for nothing.
+  static constexpr bool is_pow2_32(std::uint32_t v) noexcept {
+    return v != 0 && (v & (v - 1u)) == 0;
   }
 };
 

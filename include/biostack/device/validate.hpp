@@ -6,6 +6,7 @@
 
 #include <biostack/bio/memory.hpp>
 #include <biostack/device/geometry.hpp>
+#include <bit>
 
 BIOSTACK_NAMESPACE_BEGIN
 
@@ -15,6 +16,18 @@ BIOSTACK_NAMESPACE_BEGIN
                                         std::uint64_t capacity) noexcept {
   return offset <= capacity && length <= capacity - offset;
 }
+
+namespace detail {
+/// `v >> shift` for a shift below 32, in 32-bit halves: a general 64-bit
+/// shift, which does not know the bound, is twice the code on 32-bit targets.
+[[nodiscard]] constexpr std::uint64_t shift_right_below_32(std::uint64_t v, int shift) noexcept {
+  const auto lo = static_cast<std::uint32_t>(v);
+  const auto hi = static_cast<std::uint32_t>(v >> 32);
+  // (hi << 1) << (31 - shift): the bits that move into the low half, without
+  // the undefined shift by 32 that `hi << (32 - shift)` would be for 0.
+  return (std::uint64_t{hi >> shift} << 32) | (lo >> shift) | ((hi << 1) << (31 - shift));
+}
+} // namespace detail
 
 /// Validates `b` against `g`. Checks, in this order, returning the first
 /// failure:
@@ -31,59 +44,75 @@ BIOSTACK_NAMESPACE_BEGIN
 ///    (`misaligned`).
 /// Complexity: O(segment_count). ISR-safe.
 [[nodiscard]] inline errc validate(const bio& b, const device_geometry& g) noexcept {
-  switch (b.operation) {
-  case op::read:
-  case op::write: break;
-  case op::flush:
-    if (!g.supports_flush) return errc::not_supported;
-    break;
-  case op::discard:
-    if (!g.supports_discard) return errc::not_supported;
-    break;
-  case op::write_zeroes:
-    if (!g.supports_write_zeroes) return errc::not_supported;
-    break;
-  default: return errc::invalid_argument;
+  const op o = b.operation;
+  // Reads and writes, the common case, pass the operation checks with a
+  // compare or two; the other operations and garbage values go the long way.
+  if (o != op::read) {
+    if (o != op::write) {
+      bool offered = false;
+      switch (o) {
+      case op::flush: offered = g.supports_flush; break;
+      case op::discard: offered = g.supports_discard; break;
+      case op::write_zeroes: offered = g.supports_write_zeroes; break;
+      default: return errc::invalid_argument;
+      }
+      if (!offered) return errc::not_supported;
+      if (o == op::flush) return b.length == 0 ? errc::ok : errc::invalid_argument;
+    }
+    if (g.read_only) return errc::read_only; // every operation left modifies
   }
-  if (g.read_only && modifies(b.operation)) return errc::read_only;
-  if (b.operation == op::flush) return b.length == 0 ? errc::ok : errc::invalid_argument;
-  if (b.length == 0) return errc::invalid_argument;
-  if (!range_fits(b.offset, b.length, g.capacity())) return errc::out_of_range;
-  // capacity() is 0 for a block size that is not a power of two, so a
-  // malformed geometry has already failed the range check above.
-  if (((b.offset | b.length) & (g.block_size - 1u)) != 0) return errc::misaligned;
-  if (!carries_data(b.operation)) return errc::ok;
+  const std::uint32_t len = b.length;
+  if (len == 0) return errc::invalid_argument;
+
+  // The range, overflow-safe and against the capacity the geometry implies
+  // (`capacity()`, saturated at 2^64 - 1) without computing it: the end must
+  // not wrap, and the block holding the last byte must exist. A block size
+  // that is not a power of two has capacity 0: nothing fits.
+  const std::uint32_t bs = g.block_size;
+  if (bs == 0 || (bs & (bs - 1u)) != 0) return errc::out_of_range;
+  const std::uint64_t end = b.offset + len;
+  if (end < b.offset) return errc::out_of_range;
+  const std::uint64_t last = end - 1u;
+  const int shift = std::countr_zero(bs);
+  const std::uint64_t last_block = sizeof(std::uintptr_t) < sizeof(std::uint64_t)
+                                       ? detail::shift_right_below_32(last, shift)
+                                       : last >> shift;
+  if (last_block >= g.block_count) return errc::out_of_range;
+  // Only the low word matters: the block size is a 32-bit power of two.
+  if (((static_cast<std::uint32_t>(b.offset) | len) & (bs - 1u)) != 0) return errc::misaligned;
+  if (!carries_data(o)) return errc::ok;
 
   const std::uintptr_t mask = g.alignment > 1 ? g.alignment - 1u : 0u;
-  if (b.segment_count == 0) {
+  std::uint32_t n = b.segment_count;
+  if (n == 0) {
     if (b.data == nullptr) return errc::invalid_argument;
-    if ((reinterpret_cast<std::uintptr_t>(b.data + b.mem_offset) & mask) != 0)
+    if (((reinterpret_cast<std::uintptr_t>(b.data) + b.mem_offset) & mask) != 0)
       return errc::misaligned;
     return errc::ok;
   }
-  if (b.segments == nullptr) return errc::invalid_argument;
-  if (memory_bytes(b) < b.length) return errc::invalid_argument;
+  const segment* s = b.segments;
+  if (s == nullptr) return errc::invalid_argument;
   // Only the segments under [mem_offset, mem_offset + length) matter: a child
   // of a split shares its parent's whole list, so they alone count against
-  // max_segments, and only they must be present and aligned.
+  // max_segments, and only they must be present and aligned. Every
+  // invalid_argument outranks a misalignment, so the walk notes the latter
+  // and goes on; memory that ends before the range does is invalid.
   errc st = errc::ok;
-  std::uint64_t skip = b.mem_offset;
-  std::uint32_t left = b.length;
-  std::uint32_t touched = 0;
-  for (std::uint32_t i = 0; i < b.segment_count && left != 0; ++i) {
-    const segment& s = b.segments[i];
-    if (skip >= s.length) {
-      skip -= s.length;
+  std::uint32_t skip = b.mem_offset;
+  std::uint32_t left = len;
+  std::uint32_t budget = g.max_segments != 0 ? g.max_segments : UINT32_MAX;
+  for (; n != 0 && left != 0; --n, ++s) {
+    if (skip >= s->length) {
+      skip -= s->length;
       continue;
     }
-    if (s.data == nullptr) return errc::invalid_argument;
-    if (g.max_segments != 0 && ++touched > g.max_segments) return errc::invalid_argument;
-    if ((reinterpret_cast<std::uintptr_t>(s.data + skip) & mask) != 0) st = errc::misaligned;
-    const std::uint64_t avail = s.length - skip;
-    left -= avail < left ? static_cast<std::uint32_t>(avail) : left;
+    if (s->data == nullptr || budget-- == 0) return errc::invalid_argument;
+    if (((reinterpret_cast<std::uintptr_t>(s->data) + skip) & mask) != 0) st = errc::misaligned;
+    const std::uint32_t avail = s->length - skip;
+    left -= avail < left ? avail : left;
     skip = 0;
   }
-  return st;
+  return left == 0 ? st : errc::invalid_argument;
 }
 
 BIOSTACK_NAMESPACE_END

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-/// A RAM disk over memory the caller provides (a static array, a linker
-/// section, a heap block). Completes every bio inline. Offers both the
-/// asynchronous (`submit`) and the synchronous (`read`/`write`/...) interface,
-/// so wrappers such as `faulty_device` can snapshot and restore contents.
+/// RAM disks: `ram_device` over memory the caller provides (a static array, a
+/// linker section, a heap block) and `static_ram_device`, which owns its
+/// storage. Both complete every bio inline and offer the asynchronous
+/// (`submit`) and the synchronous (`read`/`write`/...) interface, so wrappers
+/// such as `faulty_device` can snapshot and restore contents. They share one
+/// transfer routine; they differ only in where the memory and the geometry
+/// come from.
 
 #include <biostack/device/sync_adapter.hpp>
 #include <bit>
@@ -12,20 +15,111 @@
 
 BIOSTACK_NAMESPACE_BEGIN
 
+namespace detail {
+
+// What a RAM disk of `bytes` bytes in blocks of `block_size` bytes offers: the
+// capacity rounded down to whole blocks, every operation, FUA (a RAM disk is
+// always durable), no transfer or alignment limits.
+[[nodiscard]] constexpr device_geometry ram_geometry(std::uint64_t bytes,
+                                                     std::uint32_t block_size) noexcept {
+  device_geometry g;
+  g.block_size = block_size;
+  g.block_count = block_size != 0 ? bytes / block_size : 0;
+  g.supports_flush = true;
+  g.supports_discard = true;
+  g.supports_write_zeroes = true;
+  g.supports_fua = true;
+  return g;
+}
+
+// The whole of a RAM disk's `submit`: validates `b` against `g`, moves the
+// bytes between `b`'s memory and `mem` and completes `b`. After validation
+// the range lies inside the memory and every operation is allowed, so the
+// transfer itself cannot fail. One routine for every RAM disk type, not one
+// per template instance.
+inline void ram_submit(std::byte* mem, const device_geometry& g, bio& b) noexcept {
+  const errc st = validate(b, g);
+  if (st == errc::ok && b.operation != op::flush) {
+    // validate() bounded the offset by the capacity, which fits in memory.
+    std::byte* at = mem + static_cast<std::size_t>(b.offset);
+    std::uint32_t left = b.length;
+    if (!carries_data(b.operation)) {
+      std::memset(at, 0, left); // discard and write_zeroes: both read back as zeroes
+    } else {
+      // One walk for both directions and both kinds of memory: contiguous
+      // memory is a list of one segment. validate() checked that the list
+      // covers the range, so the walk ends when the bytes do.
+      const bool into_bio = b.operation == op::read;
+      std::uint32_t skip = b.mem_offset;
+      std::uint32_t count = b.segment_count;
+      const segment* s = b.segments;
+      segment whole;
+      if (count == 0) {
+        whole = {b.data + skip, left};
+        s = &whole;
+        skip = 0;
+        count = 1;
+      }
+      for (; left != 0 && count != 0; --count, ++s) {
+        if (skip >= s->length) {
+          skip -= s->length;
+          continue;
+        }
+        std::byte* p = s->data + skip;
+        const std::uint32_t n = s->length - skip < left ? s->length - skip : left;
+        if (into_bio)
+          std::memcpy(p, at, n);
+        else
+          std::memcpy(at, p, n);
+        at += n;
+        left -= n;
+        skip = 0;
+      }
+    }
+  }
+  complete(b, st);
+}
+
+// The checks of the synchronous interface (whose callers validate, but a
+// device must not trust them with its memory): the range inside the
+// capacity, no modification of a read-only device.
+[[nodiscard]] inline errc ram_check(const device_geometry& g, std::uint64_t off, std::uint32_t n,
+                                    bool modify) noexcept {
+  if (!range_fits(off, n, g.capacity())) return errc::out_of_range;
+  if (modify && g.read_only) return errc::read_only;
+  return errc::ok;
+}
+
+// The synchronous interface over (memory, geometry), shared like ram_submit.
+inline errc ram_read(const std::byte* mem, const device_geometry& g, std::uint64_t off,
+                     std::byte* dst, std::uint32_t n) noexcept {
+  const errc st = ram_check(g, off, n, false);
+  if (st == errc::ok) std::memcpy(dst, mem + off, n);
+  return st;
+}
+inline errc ram_write(std::byte* mem, const device_geometry& g, std::uint64_t off,
+                      const std::byte* src, std::uint32_t n) noexcept {
+  const errc st = ram_check(g, off, n, true);
+  if (st == errc::ok) std::memcpy(mem + off, src, n);
+  return st;
+}
+inline errc ram_zero(std::byte* mem, const device_geometry& g, std::uint64_t off,
+                     std::uint32_t n) noexcept {
+  const errc st = ram_check(g, off, n, true);
+  if (st == errc::ok) std::memset(mem + off, 0, n);
+  return st;
+}
+
+} // namespace detail
+
 class ram_device {
 public:
   /// A device over `bytes` bytes at `memory`, in blocks of `block_size` bytes
   /// (the capacity is rounded down to whole blocks). The memory must outlive
   /// the device. `memory` may be null only when `bytes` is 0.
   ram_device(std::byte* memory, std::size_t bytes, std::uint32_t block_size = 512) noexcept
-      : mem_(memory) {
+      : mem_(memory), geo_(detail::ram_geometry(bytes, block_size)) {
     BIOSTACK_ASSERT(memory != nullptr || bytes == 0);
-    geo_.block_size = block_size;
-    geo_.block_count = block_size != 0 ? bytes / block_size : 0;
-    geo_.supports_flush = true;
-    geo_.supports_discard = true;
-    geo_.supports_write_zeroes = true;
-    geo_.supports_fua = true;
     BIOSTACK_ASSERT(geo_.valid());
   }
 
@@ -44,34 +138,22 @@ public:
 
   [[nodiscard]] device_geometry geometry() const noexcept { return geo_; }
 
-  void submit(bio& b) noexcept {
-    errc st = validate(b, geo_);
-    std::uint32_t residual = 0;
-    if (st == errc::ok) st = perform_sync(*this, b, residual);
-    complete(b, st, residual);
-  }
+  /// Validates `b`, performs it and completes it before returning.
+  void submit(bio& b) noexcept { detail::ram_submit(mem_, geo_, b); }
 
   // ---- synchronous interface (byte offsets; callers validate) -----------
   errc read(std::uint64_t off, std::byte* dst, std::uint32_t n) noexcept {
-    if (!range_fits(off, n, geo_.capacity())) return errc::out_of_range;
-    std::memcpy(dst, mem_ + off, n);
-    return errc::ok;
+    return detail::ram_read(mem_, geo_, off, dst, n);
   }
   errc write(std::uint64_t off, const std::byte* src, std::uint32_t n) noexcept {
-    if (!range_fits(off, n, geo_.capacity())) return errc::out_of_range;
-    if (geo_.read_only) return errc::read_only;
-    std::memcpy(mem_ + off, src, n);
-    return errc::ok;
+    return detail::ram_write(mem_, geo_, off, src, n);
   }
   errc flush() noexcept { return errc::ok; }
   /// Discarded ranges read back as zeroes (a deterministic choice; callers
   /// must not rely on it for other devices).
   errc discard(std::uint64_t off, std::uint32_t n) noexcept { return write_zeroes(off, n); }
   errc write_zeroes(std::uint64_t off, std::uint32_t n) noexcept {
-    if (!range_fits(off, n, geo_.capacity())) return errc::out_of_range;
-    if (geo_.read_only) return errc::read_only;
-    std::memset(mem_ + off, 0, n);
-    return errc::ok;
+    return detail::ram_zero(mem_, geo_, off, n);
   }
 
   /// Direct access to the backing memory (tests, emulators).
@@ -80,19 +162,63 @@ public:
 
 private:
   std::byte* mem_;
-  device_geometry geo_{};
+  device_geometry geo_;
 };
 
-/// A RAM disk that owns `Bytes` bytes of storage inside the object: declare it
-/// at namespace scope and the storage lands in `.bss`.
+/// A RAM disk that owns `Bytes` bytes of storage inside the object, in blocks
+/// of `BlockSize` bytes, aligned to `Align`. Its geometry is that of a
+/// `ram_device` over the same memory, fixed by the template arguments.
+///
+/// The object holds nothing but zeroes until it is written, and its
+/// constructor is `constexpr`: declared at namespace scope it is
+/// constant-initialised into `.bss`, with no start-up code and no copy in
+/// flash. An automatic or member instance is zeroed when constructed.
+///
+/// It is a device type of its own: name it in the layers above
+/// (`dispatcher<decltype(disk), ...>{disk}`), which also lets the compiler
+/// see its constant geometry. `as_ram_device()` gives a `ram_device` over the
+/// same storage where one is wanted by type.
 template <std::size_t Bytes, std::uint32_t BlockSize = 512, std::size_t Align = 32>
-class static_ram_device : public ram_device {
+class static_ram_device {
   static_assert(Bytes % BlockSize == 0, "capacity must be whole blocks");
+  static constexpr device_geometry geometry_ = detail::ram_geometry(Bytes, BlockSize);
+  static_assert(geometry_.valid(), "the block size must be a power of two");
 
 public:
-  static_ram_device() noexcept : ram_device(storage_, Bytes, BlockSize) {}
+  constexpr static_ram_device() noexcept = default;
   static_ram_device(const static_ram_device&) = delete;
   static_ram_device& operator=(const static_ram_device&) = delete;
+
+  [[nodiscard]] constexpr device_geometry geometry() const noexcept { return geometry_; }
+
+  /// Validates `b`, performs it and completes it before returning.
+  void submit(bio& b) noexcept { detail::ram_submit(storage_, geometry_, b); }
+
+  // ---- synchronous interface (byte offsets; callers validate) -----------
+  errc read(std::uint64_t off, std::byte* dst, std::uint32_t n) noexcept {
+    return detail::ram_read(storage_, geometry_, off, dst, n);
+  }
+  errc write(std::uint64_t off, const std::byte* src, std::uint32_t n) noexcept {
+    return detail::ram_write(storage_, geometry_, off, src, n);
+  }
+  errc flush() noexcept { return errc::ok; }
+  /// Discarded ranges read back as zeroes, as on `ram_device`.
+  errc discard(std::uint64_t off, std::uint32_t n) noexcept { return write_zeroes(off, n); }
+  errc write_zeroes(std::uint64_t off, std::uint32_t n) noexcept {
+    return detail::ram_zero(storage_, geometry_, off, n);
+  }
+
+  /// Direct access to the storage (tests, emulators).
+  [[nodiscard]] std::byte* memory() noexcept { return storage_; }
+  [[nodiscard]] const std::byte* memory() const noexcept { return storage_; }
+
+  /// A `ram_device` over this object's storage, with the same geometry; a
+  /// handle (pointer and geometry), valid while this object lives. Data
+  /// written through either is seen through the other; `set_geometry` on the
+  /// handle changes only what its users see.
+  [[nodiscard]] ram_device as_ram_device() noexcept {
+    return ram_device(storage_, Bytes, BlockSize);
+  }
 
 private:
   alignas(Align) std::byte storage_[Bytes] = {};
