@@ -15,7 +15,7 @@ static_ram_device<256 * 1024> disk; // 512 blocks of 512 bytes, in .bss
 // The full stack: cache -> dispatcher (elevator, 8 tags, completions deferred
 // to poll()) -> fault injector -> RAM disk.
 static_ram_device<1 << 20> backing;
-faulty_device<ram_device&, faulty_limits<4, 8, 0>> flaky{backing};
+faulty_device<decltype(backing)&, faulty_limits<4, 8, 0>> flaky{backing};
 dispatcher<decltype(flaky), policies<elevator<16>, tags<8>, deferred_completion>> io{flaky};
 buffer_cache<decltype(io), policies<static_storage<16, 4096>, lru>> cache{io};
 
