@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <biostack/config.hpp>
+#include <cstddef>
 
 BIOSTACK_NAMESPACE_BEGIN
 
@@ -52,13 +53,25 @@ public:
   /// Detaches every pushed node and returns the oldest (linked in push order
   /// through `Next`), or nullptr. Single consumer. O(n).
   [[nodiscard]] Node* take_all() noexcept {
+    Node* newest = nullptr;
+    std::size_t count = 0;
+    return take_all(newest, count);
+  }
+
+  /// Like `take_all()`, and also sets `newest` to the last node of the
+  /// returned list (nullptr when empty) and `count` to its length, found on
+  /// the way: a consumer appending the list to its own needs no second walk.
+  [[nodiscard]] Node* take_all(Node*& newest, std::size_t& count) noexcept {
     Node* n = head_.exchange(nullptr, std::memory_order_acquire);
+    newest = n;
+    count = 0;
     Node* fifo = nullptr;
     while (n != nullptr) {
       Node* next = n->*Next;
       n->*Next = fifo;
       fifo = n;
       n = next;
+      ++count;
     }
     return fifo;
   }

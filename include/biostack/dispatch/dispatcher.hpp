@@ -56,6 +56,11 @@ struct request_segments {
 };
 template <>
 struct request_segments<0> {};
+
+// Stands in for a member that a configuration does not need; `Id` keeps
+// stand-ins apart, so several of them take no space at all.
+template <int Id>
+struct absent {};
 } // namespace detail
 
 /// One device request: the bio the device sees, plus the dispatcher's
@@ -120,19 +125,21 @@ public:
 
   /// A dispatcher in front of `target`, which must outlive it. The device's
   /// geometry is read once, here.
-  explicit dispatcher(Device& target) noexcept
-      : dev_(target), geo_(target.geometry()), capacity_(geo_.capacity()),
-        block_mask_(geo_.block_size - 1u),
-        align_mask_(geo_.alignment > 1 ? geo_.alignment - 1u : 0u) {
+  explicit dispatcher(Device& target) noexcept : dev_(target), geo_(target.geometry()) {
     BIOSTACK_ASSERT(geo_.valid());
-    for (std::size_t i = 0; i < tag_count; ++i) {
-      free_tags_[i] = static_cast<std::uint16_t>(tag_count - 1 - i);
+    // Everything else starts out zero, so a static dispatcher costs almost
+    // no start-up code; only the tag stacks of the configurations that have
+    // them need filling.
+    if constexpr (timeouts) {
+      for (std::size_t i = 0; i < tag_count; ++i)
+        free_tags_[i] = static_cast<std::uint16_t>(tag_count - 1 - i);
+      free_count_ = tag_count;
     }
-    free_count_ = tag_count;
-    for (std::size_t i = 0; i < reserved_tags; ++i) {
-      reserved_free_[i] = static_cast<std::uint16_t>(tag_count + reserved_tags - 1 - i);
+    if constexpr (reserving) {
+      for (std::size_t i = 0; i < reserved_tags; ++i)
+        reserved_free_[i] = static_cast<std::uint16_t>(tag_count + reserved_tags - 1 - i);
+      reserved_free_count_ = reserved_tags;
     }
-    reserved_free_count_ = reserved_tags;
   }
   dispatcher(const dispatcher&) = delete;
   dispatcher& operator=(const dispatcher&) = delete;
@@ -283,12 +290,14 @@ public:
     lock_.lock();
     if constexpr (completion_type::deferred) take_deferred_locked();
     std::size_t n = 0;
-    for (std::size_t i = 0; i < tag_count + reserved_tags; ++i) {
-      request* q = tag_req_[i];
-      if (q == nullptr || q->kind != kind_zombie || on_done_list_locked(*q)) continue;
-      release_tag_locked(static_cast<std::uint16_t>(i));
-      free_request_locked(*q);
-      ++n;
+    if constexpr (timeouts) { // without timeouts nothing is ever abandoned
+      for (std::size_t i = 0; i < tag_count + reserved_tags; ++i) {
+        request* q = tag_req_[i];
+        if (q == nullptr || q->kind != kind_zombie || on_done_list_locked(*q)) continue;
+        release_tag_locked(*q);
+        free_request_locked(*q);
+        ++n;
+      }
     }
     run_or_unlock(); // a drain may be complete now, and tags are free
     return n;
@@ -299,6 +308,7 @@ public:
     lock_guard<lock_type> g(lock_);
     state_ = dispatch_state::open;
     idle_fn_ = nullptr;
+    drain_end_ = nullptr;
   }
 
   /// Tells the dispatcher the device's path is back (xdisk: a span returned):
@@ -318,12 +328,14 @@ public:
   /// Device requests outstanding (tags in use, timed-out ones included).
   [[nodiscard]] std::size_t in_flight() const noexcept {
     lock_guard<lock_type> g(lock_);
-    return in_flight_ + (reserved_tags - reserved_free_count_);
+    return in_flight_ + reserved_busy_locked();
   }
   /// Bios waiting to be issued (queued, behind a barrier, or half split).
   [[nodiscard]] std::size_t queued() const noexcept {
     lock_guard<lock_type> g(lock_);
-    return queue_.size() + held_.size() + reserved_q_.size() + (splitting_ != nullptr ? 1u : 0u);
+    std::size_t n = queue_.size() + held_size_locked() + (split_active_locked() ? 1u : 0u);
+    if constexpr (reserving) n += reserved_q_.size();
+    return n;
   }
   /// Device requests waiting for the path to come back.
   [[nodiscard]] std::size_t requeued() const noexcept {
@@ -358,10 +370,28 @@ private:
   static constexpr std::uint8_t kind_piece = 1;  // one piece of a split bio
   static constexpr std::uint8_t kind_zombie = 2; // timed out; the device still holds it
 
+  // What this policy pack can do at all; whatever it cannot is compiled out
+  // (state and code), so a small configuration pays only for what it uses.
   static constexpr bool merging = merge_type::enabled;
-  static constexpr bool wants_time = queue_type::uses_clock || stats_type::wants_latency ||
-                                     timeout_type::ticks != 0 || retry_type::backoff != 0 ||
-                                     retry_type::loss_timeout != 0;
+  static constexpr bool splitting = split_type::splits;
+  static constexpr bool reserving = reserved_tags != 0;
+  // A discipline that keeps arrival order never moves a bio across a
+  // barrier, so barriers wait in its queue like everything else, and are
+  // caught when they reach the head. One that reorders sees only one
+  // barrier-free epoch at a time: a barrier and everything after it wait
+  // in `held_`, in arrival order.
+  static constexpr bool in_order = keeps_order_v<queue_type>;
+  // Only a timeout needs to know which tag a request holds: to find the
+  // requests in flight, and to recognise a late answer by the tag's
+  // generation. Without one a tag is just a count.
+  static constexpr bool timeouts = timeout_type::ticks != 0;
+  // Path loss measured in time: a backoff before retrying, or a give-up.
+  static constexpr bool timed_path_loss = retry_type::backoff != 0 || retry_type::loss_timeout != 0;
+  // With the low-water mark just below the limit, a released tag carries the
+  // next request at once: there is no hysteresis to remember.
+  static constexpr bool hysteresis = low_water + 1 != active_limit;
+  static constexpr bool wants_time =
+      queue_type::uses_clock || stats_type::wants_latency || timeouts || timed_path_loss;
 
   std::uint64_t now() noexcept {
     if constexpr (wants_time) {
@@ -384,25 +414,12 @@ private:
   // Validation that needs no dispatcher state (geometry is fixed), so it
   // runs before taking the lock.
   errc check(const bio& b) const noexcept {
-    if (BIOSTACK_LIKELY(carries_data(b.operation) && b.segment_count == 0 && b.length != 0 &&
-                        b.data != nullptr && !geo_.read_only)) {
-      // The common case, checked as `validate` does but with masks for the
-      // power-of-two block size and alignment instead of divisions.
-      if (!range_fits(b.offset, b.length, capacity_)) return errc::out_of_range;
-      if (((b.offset | b.length) & block_mask_) != 0) return errc::misaligned;
-      if ((reinterpret_cast<std::uintptr_t>(b.data + b.mem_offset) & align_mask_) != 0)
-        return errc::misaligned;
-      if constexpr (!split_type::splits) {
-        if (geo_.max_transfer != 0 && b.length > geo_.max_transfer) return errc::invalid_argument;
-      }
-      return errc::ok;
-    }
     const errc v = validate(b, geo_);
-    if (v != errc::ok) return v;
-    if constexpr (!split_type::splits) {
-      if (geo_.max_transfer != 0 && b.length > geo_.max_transfer) return errc::invalid_argument;
+    if constexpr (!splitting) {
+      if (v == errc::ok && geo_.max_transfer != 0 && b.length > geo_.max_transfer)
+        return errc::invalid_argument;
     }
-    return errc::ok;
+    return v;
   }
 
   // Finished without reaching the device: nothing was transferred.
@@ -413,9 +430,12 @@ private:
   }
 
   void enqueue_locked(bio& b) noexcept {
-    // Behind a pending barrier everything waits in arrival order; the
-    // discipline only ever sees one barrier-free epoch.
-    if (BIOSTACK_UNLIKELY(!held_.empty() || is_barrier(b))) {
+    // Behind a pending barrier everything waits in arrival order. A
+    // discipline that keeps arrival order does that by itself; one that
+    // reorders only ever sees one barrier-free epoch.
+    if constexpr (in_order) {
+      queue_.push(b, queue_now());
+    } else if (BIOSTACK_UNLIKELY(!held_.empty() || is_barrier(b))) {
       // The discipline sees the bio only when the barrier lets it go; keep
       // its submission time meanwhile, so a deadline runs from submission,
       // not from the release (`context` is ours while the bio is queued).
@@ -425,7 +445,7 @@ private:
     } else {
       queue_.push(b, queue_now());
     }
-    stats_.on_queue_depth(queue_.size() + held_.size());
+    stats_.on_queue_depth(queue_.size() + held_size_locked());
   }
 
   // Runs the dispatch loop unless another context already runs it (then that
@@ -445,7 +465,7 @@ private:
   // callbacks happen with the lock released; an inline completion arriving
   // during `dev_.submit` only links the request onto `done_` and returns, and
   // this loop picks it up, so the stack never grows with the queue.
-  void run_locked() noexcept {
+  BIOSTACK_NOINLINE void run_locked() noexcept {
     for (;;) {
       if (request* q = done_head_) {
         done_head_ = q->next;
@@ -457,16 +477,12 @@ private:
       // not a timeout.
       if (BIOSTACK_UNLIKELY(poll_pending_)) {
         poll_pending_ = false;
-        if constexpr (timeout_type::ticks != 0) expire_locked();
+        if constexpr (timeouts) expire_locked();
         if (path_down_) path_check_locked();
         continue;
       }
       if (BIOSTACK_UNLIKELY(!rejected_.empty())) {
-        bio* b = rejected_.pop_front();
-        stats_.on_complete(b->status());
-        lock_.unlock();
-        end_io(*b);
-        lock_.lock();
+        complete_rejected_locked();
         continue;
       }
       request* q = start_next_locked();
@@ -475,10 +491,29 @@ private:
       dev_.submit(*q);
       lock_.lock();
     }
+    if (BIOSTACK_UNLIKELY(drain_end_ != nullptr)) return drain_end_(*this);
+    running_ = false;
+    lock_.unlock();
+  }
+
+  // A bio that never reached the device (invalid, refused, cancelled): its
+  // status and residual are recorded, only its completion is left.
+  void complete_rejected_locked() noexcept {
+    bio* b = rejected_.pop_front();
+    stats_.on_complete(b->status());
+    lock_.unlock();
+    end_io(*b);
+    lock_.lock();
+  }
+
+  // The end of the loop while draining (`drain_end_`): closes once nothing
+  // is left and calls `on_idle` (after releasing the lock). Releases the lock.
+  void stop_draining_locked() noexcept {
     idle_fn fire = nullptr;
     void* ctx = nullptr;
-    if (BIOSTACK_UNLIKELY(state_ == dispatch_state::draining) && idle_locked()) {
+    if (idle_locked()) {
       state_ = dispatch_state::closed;
+      drain_end_ = nullptr;
       fire = idle_fn_;
       ctx = idle_ctx_;
       idle_fn_ = nullptr;
@@ -494,7 +529,7 @@ private:
   // nothing may go now (plugged, path down, barrier, limit, shortage, empty).
   request* start_next_locked() noexcept {
     if (BIOSTACK_UNLIKELY(plugged_ != 0 || path_down_)) return nullptr;
-    if constexpr (reserved_tags != 0) {
+    if constexpr (reserving) {
       // Reserved requests never wait for the shared lane, not even when path
       // loss put them in the requeue list behind shared ones (which may be
       // held back by the active limit).
@@ -504,37 +539,44 @@ private:
       if (!reserved_q_.empty() && reserved_free_count_ != 0) return start_reserved_locked();
     }
     if (in_flight_ >= active_limit) {
-      throttled_ = true;
+      if constexpr (hysteresis) throttled_ = true;
       return nullptr;
     }
-    if (BIOSTACK_UNLIKELY(throttled_)) {
-      if (in_flight_ > low_water) return nullptr;
-      throttled_ = false;
+    if constexpr (hysteresis) {
+      if (BIOSTACK_UNLIKELY(throttled_)) {
+        if (in_flight_ > low_water) return nullptr;
+        throttled_ = false;
+      }
     }
     // Requeued requests go first, in issue order: they were submitted before
     // anything still queued.
     if (BIOSTACK_UNLIKELY(requeue_ != nullptr)) return reissue_locked(&requeue_);
-    if constexpr (split_type::splits) {
+    if constexpr (splitting) {
       if (splitting_ != nullptr) return next_piece_locked();
     }
     if (BIOSTACK_UNLIKELY(barrier_issued_)) {
       // The barrier is done once everything issued with or before it is back
-      // (timed-out requests included: the device still holds them).
-      barrier_done_check_locked();
-      if (barrier_issued_) return nullptr;
+      // (timed-out requests included: the device still holds them), the
+      // same condition that lets a barrier go.
+      if (!barrier_may_go_locked()) return nullptr;
+      barrier_issued_ = false;
     }
 
     const std::uint64_t t = queue_now();
-    bool from_held = false;
-    bio* b = pick_locked(t, from_held);
-    if (b == nullptr) return nullptr;
-    if constexpr (split_type::splits) {
+    bio* b = queue_.peek(t);
+    bool barrier = false; // b starts a barrier's epoch when it goes
+    if constexpr (in_order) {
+      if (b == nullptr) return nullptr;
+      barrier = is_barrier(*b);
+      if (BIOSTACK_UNLIKELY(barrier) && !barrier_may_go_locked()) return nullptr;
+    } else if (BIOSTACK_UNLIKELY(b == nullptr)) {
+      b = pick_held_locked(t);
+      if (b == nullptr) return nullptr;
+      barrier = held_.is_front(*b);
+    }
+    if constexpr (splitting) {
       if (b->length != 0 && split_.chunk(*b, 0, geo_) < b->length) {
-        if (from_held)
-          held_.remove(*b);
-        else
-          pop_expect(b, t);
-        if (is_barrier(*b)) barrier_issued_ = true;
+        take_picked_locked(b, t, barrier);
         splitting_ = b;
         split_done_ = 0;
         split_pieces_ = 0;
@@ -547,15 +589,27 @@ private:
       stats_.on_shortage();
       return nullptr;
     }
-    if (BIOSTACK_UNLIKELY(from_held)) {
-      held_.remove(*b);
-      barrier_issued_ = true;
-    } else {
-      pop_expect(b, t);
-    }
+    take_picked_locked(b, t, barrier);
     build_whole_locked(*q, *b, t, merging);
     issue_locked(*q, true);
     return q;
+  }
+
+  // Takes the bio just picked off its list (the discipline's, or `held_`
+  // for a barrier there); a barrier starts its epoch now.
+  void take_picked_locked(bio* b, std::uint64_t t, bool barrier) noexcept {
+    if constexpr (in_order)
+      pop_expect(b, t);
+    else if (BIOSTACK_UNLIKELY(barrier))
+      held_.remove(*b);
+    else
+      pop_expect(b, t);
+    if (BIOSTACK_UNLIKELY(barrier)) barrier_issued_ = true;
+  }
+
+  // A barrier goes only once everything issued before it is back.
+  bool barrier_may_go_locked() const noexcept {
+    return in_flight_ == 0 && requeue_ == nullptr && !split_active_locked();
   }
 
   // Takes the requeued request at `*pos` off the requeue list and issues it.
@@ -567,7 +621,7 @@ private:
     return q;
   }
 
-  request* start_reserved_locked() noexcept requires(reserved_tags != 0) {
+  request* start_reserved_locked() noexcept requires(reserving) {
     bio& b = *reserved_q_.pop_front();
     const std::uint16_t t = reserved_free_[reserved_free_count_ - 1];
     request& q = reserved_reqs_[t - tag_count];
@@ -596,24 +650,20 @@ private:
     BIOSTACK_DEBUG_ASSERT(p == b);
   }
 
-  // What goes next: the discipline's choice; when its epoch is empty, the
-  // barrier heading `held_` (only once everything before it has completed),
-  // or the next epoch released into the discipline.
-  bio* pick_locked(std::uint64_t t, bool& from_held) noexcept {
+  // What goes next once the discipline's epoch is empty: the barrier heading
+  // `held_` (only once everything before it has completed), or the
+  // discipline's choice from the next epoch, released into it now.
+  BIOSTACK_NOINLINE bio* pick_held_locked(std::uint64_t t) noexcept requires(!in_order) {
     for (;;) {
-      if (bio* b = queue_.peek(t)) return b;
       bio* f = held_.front();
       if (f == nullptr) return nullptr;
-      if (is_barrier(*f)) {
-        if (in_flight_ != 0 || requeue_ != nullptr || splitting_ != nullptr) return nullptr;
-        from_held = true;
-        return f;
-      }
+      if (is_barrier(*f)) return barrier_may_go_locked() ? f : nullptr;
       while (f != nullptr && !is_barrier(*f)) {
         held_.pop_front();
         queue_.push(*f, submitted_at(*f, t));
         f = held_.front();
       }
+      if (bio* b = queue_.peek(t)) return b;
     }
   }
 
@@ -722,38 +772,43 @@ private:
 
   void issue_locked(request& q, bool fresh) noexcept {
     std::uint16_t t = 0;
-    if constexpr (reserved_tags != 0) {
-      if (BIOSTACK_UNLIKELY(q.lane != 0)) {
+    if (reserving && BIOSTACK_UNLIKELY(q.lane != 0)) {
+      if constexpr (reserving) {
         // A reserved request always travels on its own tag.
         t = static_cast<std::uint16_t>(tag_count + static_cast<std::size_t>(&q - reserved_reqs_));
         std::size_t i = 0;
         while (reserved_free_[i] != t) ++i;
         reserved_free_[i] = reserved_free_[--reserved_free_count_];
       }
+    } else {
+      if constexpr (timeouts) {
+        BIOSTACK_DEBUG_ASSERT(free_count_ != 0);
+        t = free_tags_[--free_count_];
+      }
+      ++in_flight_;
     }
-    if (BIOSTACK_LIKELY(q.lane == 0)) {
-      BIOSTACK_DEBUG_ASSERT(free_count_ != 0);
-      t = free_tags_[--free_count_];
+    if constexpr (timeouts || reserving) q.tag = t;
+    if constexpr (timeouts) {
+      q.gen = tag_gen_[t];
+      tag_req_[t] = &q;
     }
-    q.tag = t;
-    q.gen = tag_gen_[t];
-    tag_req_[t] = &q;
     if (fresh) {
       q.seq = seq_++;
       q.retries = 0;
     }
     if constexpr (wants_time) q.started = now();
-    if (BIOSTACK_LIKELY(q.lane == 0)) ++in_flight_;
     stats_.on_dispatch(in_flight_);
   }
 
-  void release_tag_locked(std::uint16_t t) noexcept {
-    ++tag_gen_[t];
-    tag_req_[t] = nullptr;
-    if (BIOSTACK_UNLIKELY(t >= tag_count)) {
-      reserved_free_[reserved_free_count_++] = t;
+  void release_tag_locked(request& q) noexcept {
+    if constexpr (timeouts) {
+      ++tag_gen_[q.tag];
+      tag_req_[q.tag] = nullptr;
+    }
+    if (reserving && BIOSTACK_UNLIKELY(q.lane != 0)) {
+      if constexpr (reserving) reserved_free_[reserved_free_count_++] = q.tag;
     } else {
-      free_tags_[free_count_++] = t;
+      if constexpr (timeouts) free_tags_[free_count_++] = q.tag;
       --in_flight_;
     }
     stats_.on_device_done(in_flight_);
@@ -761,7 +816,7 @@ private:
 
   // Requests go back where they came from: the pool, or the reserved lane.
   void free_request_locked(request& q) noexcept {
-    if (BIOSTACK_LIKELY(q.lane == 0)) pool_.deallocate(&q);
+    if (!reserving || BIOSTACK_LIKELY(q.lane == 0)) pool_.deallocate(&q);
   }
 
   // ---- completion -----------------------------------------------------------
@@ -790,42 +845,47 @@ private:
     return false;
   }
 
+  // Moves the completions the device handed over onto the done list, in
+  // the order they arrived. Returns how many.
   std::size_t take_deferred_locked() noexcept {
+    request* newest = nullptr;
     std::size_t n = 0;
-    request* q = deferred_.take_all();
-    while (q != nullptr) {
-      request* next = q->next;
-      q->next = nullptr;
-      if (done_tail_ != nullptr)
-        done_tail_->next = q;
-      else
-        done_head_ = q;
-      done_tail_ = q;
-      q = next;
-      ++n;
-    }
+    request* q = deferred_.take_all(newest, n);
+    if (q == nullptr) return 0;
+    if (done_tail_ != nullptr)
+      done_tail_->next = q;
+    else
+      done_head_ = q;
+    done_tail_ = newest;
     return n;
   }
 
   void finish_locked(request& q) noexcept {
-    const std::uint16_t t = q.tag;
-    if (BIOSTACK_UNLIKELY(q.gen != tag_gen_[t])) {
-      // The late answer to a request that already timed out: its bios were
-      // completed then; only the tag and the request come back now.
-      release_tag_locked(t);
-      free_request_locked(q);
-      return;
+    if constexpr (timeouts) {
+      if (BIOSTACK_UNLIKELY(q.gen != tag_gen_[q.tag])) {
+        // The late answer to a request that already timed out: its bios were
+        // completed then; only the tag and the request come back now.
+        release_tag_locked(q);
+        free_request_locked(q);
+        return;
+      }
     }
     if constexpr (stats_type::wants_latency) stats_.on_latency(now() - q.started);
-    release_tag_locked(t);
+    release_tag_locked(q);
     const errc st = q.status();
-    if (BIOSTACK_UNLIKELY(st == errc::no_device) && may_retry(q)) {
-      requeue_locked(q);
-      return;
+    if (BIOSTACK_UNLIKELY(st == errc::no_device) && try_requeue_locked(q)) return;
+    if constexpr (timed_path_loss) {
+      if (BIOSTACK_UNLIKELY(path_suspect_) && st != errc::no_device) path_suspect_ = false;
     }
-    if (BIOSTACK_UNLIKELY(path_suspect_) && st != errc::no_device) path_suspect_ = false;
     std::uint32_t residual = q.residual();
-    if (BIOSTACK_UNLIKELY(residual > q.length)) {
+    if (BIOSTACK_UNLIKELY(residual != 0)) residual = short_transfer_locked(q, st, residual);
+    deliver_locked(q, st, residual, true);
+  }
+
+  // A request that came back short; returns the residual to report.
+  std::uint32_t short_transfer_locked(request& q, [[maybe_unused]] errc st,
+                                      std::uint32_t residual) noexcept {
+    if (residual > q.length) {
       // A device claiming more bytes missing than were asked for: clamp, so
       // no bio above ever sees a residual beyond its length (xdisk).
       residual = q.length;
@@ -840,55 +900,62 @@ private:
         q.set_residual(0);
       }
     }
-    deliver_locked(q, st, residual, true);
+    return residual;
   }
 
   // Completes the bios behind `q` with `st`. The request goes back to the
   // pool first when `release` (so a callback that submits finds it free).
   void deliver_locked(request& q, errc st, std::uint32_t residual, bool release) noexcept {
+    if constexpr (splitting) {
+      if (q.kind == kind_piece) return deliver_piece_locked(q, st, residual, release);
+    }
     bio* h = q.head;
-    if (q.kind == kind_piece) {
-      // Fan-in into the split bio (chain.hpp): first error wins, residuals
-      // add up, a short piece without an error is still a hole (io_error).
-      // Only this loop drops a split bio's count, so `pending` is stable here.
-      if (h->pending() == 1) {
-        errc fin = h->status();
-        if (fin == errc::ok)
-          fin = st != errc::ok ? st : (residual != 0 ? errc::io_error : errc::ok);
-        stats_.on_complete(fin);
-      }
-      lock_.unlock();
-      if (release) {
-        continue_completion(q); // the device completed it: its status is `st`
-      } else {
-        // Timed out: the device still holds the piece, so a stand-in that
-        // nobody else references carries its result into the parent.
-        bio stand_in;
-        stand_in.parent = h;
-        complete(stand_in, st, q.length);
-      }
-      lock_.lock();
-      if (release) free_request_locked(q);
-      return;
-    }
     if (release) free_request_locked(q);
-    if (BIOSTACK_LIKELY(h->hook.next == nullptr)) {
-      stats_.on_complete(st);
-      lock_.unlock();
-      complete(*h, st, residual);
-      lock_.lock();
-      return;
+    if constexpr (merging) {
+      if (h->hook.next != nullptr) return deliver_run_locked(*h, st, residual);
     }
-    // A merged run: every member gets the status; a short transfer leaves the
-    // hole at the end, so members keep their bytes front to back.
+    stats_.on_complete(st);
+    lock_.unlock();
+    complete(*h, st, residual);
+    lock_.lock();
+  }
+
+  // Fan-in into the split bio (chain.hpp): first error wins, residuals add
+  // up, a short piece without an error is still a hole (io_error). Only this
+  // function drops a split bio's count, so `pending` is stable here.
+  BIOSTACK_NOINLINE void deliver_piece_locked(request& q, errc st, std::uint32_t residual,
+                                              bool release) noexcept {
+    bio* h = q.head;
+    if (h->pending() == 1) {
+      errc fin = h->status();
+      if (fin == errc::ok) fin = st != errc::ok ? st : (residual != 0 ? errc::io_error : errc::ok);
+      stats_.on_complete(fin);
+    }
+    lock_.unlock();
+    if (release) {
+      continue_completion(q); // the device completed it: its status is `st`
+    } else {
+      // Timed out: the device still holds the piece, so a stand-in that
+      // nobody else references carries its result into the parent.
+      bio stand_in;
+      stand_in.parent = h;
+      complete(stand_in, st, q.length);
+    }
+    lock_.lock();
+    if (release) free_request_locked(q);
+  }
+
+  // A merged run: every member gets the status; a short transfer leaves the
+  // hole at the end, so members keep their bytes front to back.
+  BIOSTACK_NOINLINE void deliver_run_locked(bio& h, errc st, std::uint32_t residual) noexcept {
     std::uint64_t total = 0;
-    for (bio* m = h; m != nullptr; m = m->hook.next) {
+    for (bio* m = &h; m != nullptr; m = m->hook.next) {
       total += m->length;
       stats_.on_complete(st);
     }
     std::uint64_t good = residual < total ? total - residual : 0;
     lock_.unlock();
-    for (bio* m = h; m != nullptr;) {
+    for (bio* m = &h; m != nullptr;) {
       bio* next = m->hook.next; // m's callback may requeue m and reuse its hook
       const std::uint32_t ok_bytes =
           static_cast<std::uint32_t>(good < m->length ? good : m->length);
@@ -899,13 +966,11 @@ private:
     lock_.lock();
   }
 
-  bool may_retry(const request& q) const noexcept {
-    return !has(q.flags, bio_flags::fail_fast) && q.retries < retry_type::max_retries;
-  }
-
   // Path loss: back to the head of the line, in issue order; issuing stops
   // until the path is back, and queued fail-fast bios fail now (xdisk).
-  void requeue_locked(request& q) noexcept {
+  // Returns false when `q` may not be retried (fail-fast, or out of retries).
+  BIOSTACK_COLD bool try_requeue_locked(request& q) noexcept {
+    if (has(q.flags, bio_flags::fail_fast) || q.retries >= retry_type::max_retries) return false;
     ++q.retries;
     stats_.on_requeue();
     request** pos = &requeue_;
@@ -913,41 +978,44 @@ private:
       pos = &(*pos)->next;
     q.next = *pos;
     *pos = &q;
-    const std::uint64_t t = now();
-    if (!path_suspect_) {
-      path_suspect_ = true;
-      lost_first_ = t;
+    if constexpr (timed_path_loss) {
+      const std::uint64_t t = now();
+      if (!path_suspect_) {
+        path_suspect_ = true;
+        lost_first_ = t;
+      }
+      lost_since_ = t;
     }
-    lost_since_ = t;
     if (!path_down_) {
       path_down_ = true;
       cancel_locked(
           [](const bio& queued) noexcept { return has(queued.flags, bio_flags::fail_fast); },
           errc::no_device);
     }
+    return true;
   }
 
+  // On poll, with the path down: retry once the backoff has passed, or give
+  // up on the path after the loss timeout. Without either, at once.
   void path_check_locked() noexcept {
-    const std::uint64_t t = now();
-    if (retry_type::loss_timeout != 0 && t - lost_first_ >= retry_type::loss_timeout) {
-      // Gave up on the path: the requeued requests fail.
-      path_down_ = false;
-      path_suspect_ = false;
-      while (request* q = requeue_) {
-        requeue_ = q->next;
-        deliver_locked(*q, errc::no_device, q->length, true);
+    if constexpr (timed_path_loss) {
+      const std::uint64_t t = now();
+      if (retry_type::loss_timeout != 0 && t - lost_first_ >= retry_type::loss_timeout) {
+        // Gave up on the path: the requeued requests fail.
+        path_down_ = false;
+        path_suspect_ = false;
+        while (request* q = requeue_) {
+          requeue_ = q->next;
+          deliver_locked(*q, errc::no_device, q->length, true);
+        }
+        return;
       }
-      return;
+      if (t - lost_since_ < retry_type::backoff) return;
     }
-    if (t - lost_since_ >= retry_type::backoff) path_down_ = false;
+    path_down_ = false;
   }
 
-  void barrier_done_check_locked() noexcept {
-    if (barrier_issued_ && in_flight_ == 0 && splitting_ == nullptr && requeue_ == nullptr)
-      barrier_issued_ = false;
-  }
-
-  void expire_locked() noexcept {
+  BIOSTACK_NOINLINE void expire_locked() noexcept requires(timeouts) {
     const std::uint64_t t = now();
     for (std::size_t i = 0; i < tag_count + reserved_tags; ++i) {
       request* q = tag_req_[i];
@@ -972,14 +1040,16 @@ private:
       }
       b = next;
     }
-    for (bio* b = held_.front(); b != nullptr;) {
-      bio* next = bio_list::next(*b);
-      if (pred(static_cast<const bio&>(*b))) {
-        held_.remove(*b);
-        reject_locked(*b, code);
-        ++n;
+    if constexpr (!in_order) {
+      for (bio* b = held_.front(); b != nullptr;) {
+        bio* next = bio_list::next(*b);
+        if (pred(static_cast<const bio&>(*b))) {
+          held_.remove(*b);
+          reject_locked(*b, code);
+          ++n;
+        }
+        b = next;
       }
-      b = next;
     }
     return n;
   }
@@ -994,63 +1064,99 @@ private:
     state_ = dispatch_state::draining;
     idle_fn_ = on_idle;
     idle_ctx_ = context;
+    drain_end_ = [](dispatcher& self) noexcept { self.stop_draining_locked(); };
   }
 
   bool idle_locked() const noexcept {
-    return in_flight_ == 0 && queue_.empty() && held_.empty() && splitting_ == nullptr &&
-           requeue_ == nullptr && done_head_ == nullptr && rejected_.empty() &&
-           reserved_q_.empty() && reserved_free_count_ == reserved_tags;
+    bool idle = in_flight_ == 0 && queue_.empty() && held_size_locked() == 0 &&
+                !split_active_locked() && requeue_ == nullptr && done_head_ == nullptr &&
+                rejected_.empty();
+    if constexpr (reserving)
+      idle = idle && reserved_q_.empty() && reserved_free_count_ == reserved_tags;
+    return idle;
   }
+
+  std::size_t held_size_locked() const noexcept {
+    if constexpr (in_order) {
+      return 0;
+    } else {
+      return held_.size();
+    }
+  }
+
+  bool split_active_locked() const noexcept {
+    if constexpr (splitting) {
+      return splitting_ != nullptr;
+    } else {
+      return false;
+    }
+  }
+
+  std::size_t reserved_busy_locked() const noexcept {
+    if constexpr (reserving) {
+      return reserved_tags - reserved_free_count_;
+    } else {
+      return 0;
+    }
+  }
+
+  // A member only the configurations that use it have (see `merging` and
+  // friends above); the others get an empty stand-in that takes no space.
+  template <bool Used, class T, int Id>
+  using only_if = std::conditional_t<Used, T, detail::absent<Id>>;
+  using request_ptr = request*;
 
   // ---- state (hot fields first) -----------------------------------------------
   Device& dev_;
+  device_geometry geo_;
+  // The rest starts out zero (the constructor fills in only the tag stacks
+  // of the configurations that have them, and the pool sets itself up).
   [[no_unique_address]] mutable lock_type lock_;
   bool running_ = false;
-  bool throttled_ = false;
   bool path_down_ = false;
   bool barrier_issued_ = false;
-  bool path_suspect_ = false;
   bool poll_pending_ = false;
+  [[no_unique_address]] only_if<hysteresis, bool, 0> throttled_{};
+  [[no_unique_address]] only_if<timed_path_loss, bool, 1> path_suspect_{};
   dispatch_state state_ = dispatch_state::open;
   std::uint32_t plugged_ = 0;
-  std::size_t in_flight_ = 0;
-  std::size_t free_count_ = 0;
+  std::size_t in_flight_ = 0; // shared-lane tags in use
   request* done_head_ = nullptr;
   request* done_tail_ = nullptr;
   queue_type queue_;
-  bio_list held_;     // a barrier and everything after it
+  [[no_unique_address]] only_if<!in_order, bio_list, 16> held_; // a barrier and all after it
   bio_list rejected_; // finished without issuing; status recorded
   request* requeue_ = nullptr;
-  bio* splitting_ = nullptr;
-  std::uint32_t split_done_ = 0;
-  std::uint32_t split_pieces_ = 0;
   std::uint32_t seq_ = 0;
+  [[no_unique_address]] only_if<splitting, bio*, 2> splitting_{};
+  [[no_unique_address]] only_if<splitting, std::uint32_t, 3> split_done_{};
+  [[no_unique_address]] only_if<splitting, std::uint32_t, 4> split_pieces_{};
   [[no_unique_address]] stats_type stats_;
   [[no_unique_address]] split_type split_;
   [[no_unique_address]] clock_type clock_;
-  device_geometry geo_;
-  std::uint64_t capacity_;
-  std::uint64_t block_mask_;
-  std::uintptr_t align_mask_;
-  std::uint64_t lost_first_ = 0;
-  std::uint64_t lost_since_ = 0;
+  [[no_unique_address]] only_if<timed_path_loss, std::uint64_t, 5> lost_first_{};
+  [[no_unique_address]] only_if<timed_path_loss, std::uint64_t, 6> lost_since_{};
   idle_fn idle_fn_ = nullptr;
   void* idle_ctx_ = nullptr;
-  std::uint16_t free_tags_[tag_count];
-  std::uint32_t tag_gen_[tag_count + reserved_tags] = {};
-  request* tag_req_[tag_count + reserved_tags] = {};
-  // The reserved lane (empty arrays would be ill-formed: size at least one).
-  static constexpr std::size_t reserved_storage = reserved_tags != 0 ? reserved_tags : 1;
-  bio_list reserved_q_;
-  std::size_t reserved_free_count_ = 0;
-  std::uint16_t reserved_free_[reserved_storage] = {};
-  struct no_reserved {};
-  [[no_unique_address]] std::conditional_t<reserved_tags != 0, request[reserved_storage],
-                                           no_reserved>
-      reserved_reqs_;
-  struct no_deferred {};
-  [[no_unique_address]] std::conditional_t<completion_type::deferred,
-                                           mpsc_queue<request, &request::next>, no_deferred>
+  // Set while draining: what the loop runs when it runs out of work. Only
+  // `drain()` and `shutdown()` set it, so a program that never drains does
+  // not link the code that closes a drain.
+  void (*drain_end_)(dispatcher&) noexcept = nullptr;
+  // Tag identities, for timeouts: the free shared tags (a stack), and per
+  // tag (shared, then reserved) its generation and the request holding it.
+  [[no_unique_address]] only_if<timeouts, std::uint16_t[tag_count], 7> free_tags_;
+  [[no_unique_address]] only_if<timeouts, std::size_t, 8> free_count_{};
+  [[no_unique_address]] only_if<timeouts, std::uint32_t[tag_count + reserved_tags], 9> tag_gen_{};
+  [[no_unique_address]] only_if<timeouts, request_ptr[tag_count + reserved_tags], 10> tag_req_{};
+  // The reserved lane: its queue, its free tags (a stack) and a request
+  // object per tag (sized at least one: a zero-length array is ill-formed,
+  // even as a type that is never used).
+  static constexpr std::size_t reserved_storage = reserving ? reserved_tags : 1;
+  [[no_unique_address]] only_if<reserving, bio_list, 11> reserved_q_;
+  [[no_unique_address]] only_if<reserving, std::size_t, 12> reserved_free_count_{};
+  [[no_unique_address]] only_if<reserving, std::uint16_t[reserved_storage], 13> reserved_free_{};
+  [[no_unique_address]] only_if<reserving, request[reserved_storage], 14> reserved_reqs_;
+  [[no_unique_address]] only_if<completion_type::deferred, mpsc_queue<request, &request::next>, 15>
       deferred_;
   pool_type pool_;
 };

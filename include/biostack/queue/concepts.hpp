@@ -17,6 +17,9 @@
 /// - `empty()`, `size()`.
 /// `now` is the dispatcher's clock reading; `uses_clock` says whether the
 /// discipline looks at it (when false the dispatcher does not read the clock).
+/// Optionally, `static constexpr bool keeps_order = true` declares that
+/// `pop` returns bios in the order they were pushed (see `keeps_order_v`):
+/// the dispatcher then needs no separate list to keep bios behind a barrier.
 
 #include <biostack/bio/bio.hpp>
 #include <concepts>
@@ -63,6 +66,12 @@ struct queue_discipline_archetype {
   std::size_t size() const noexcept { return 0; }
 };
 static_assert(queue_discipline<queue_discipline_archetype>);
+
+/// True when discipline `Q` declares `keeps_order`: it pops in push order.
+template <class Q>
+inline constexpr bool keeps_order_v = requires {
+  requires Q::keeps_order;
+};
 
 /// True for bios no discipline may reorder anything across.
 [[nodiscard]] constexpr bool is_barrier(const bio& b) noexcept {

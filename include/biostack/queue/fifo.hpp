@@ -13,6 +13,7 @@ class fifo {
 public:
   using category = queue_policy_tag;
   static constexpr bool uses_clock = false;
+  static constexpr bool keeps_order = true;
 
   void push(bio& b, std::uint64_t) noexcept { q_.push_back(b); }
   [[nodiscard]] bio* peek(std::uint64_t) noexcept { return q_.front(); }
@@ -26,6 +27,6 @@ public:
 private:
   bio_list q_;
 };
-static_assert(queue_discipline<fifo>);
+static_assert(queue_discipline<fifo> && keeps_order_v<fifo>);
 
 BIOSTACK_NAMESPACE_END
