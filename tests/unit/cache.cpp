@@ -764,6 +764,35 @@ TEST_CASE("cache: invalidate(range) drops idle buffers, dirty ones included") {
   CHECK(r.writes() == 0);
 }
 
+TEST_CASE("cache: 32-bit block keys: a number past 2^32 is never taken for the one it wraps to") {
+  // block_key<uint32_t> keeps 32 bits per buffer and hashes them in 32 bits.
+  // A block number from the API that does not fit must miss, whatever its
+  // low bits; and blocks that come and go through reclaim are found again.
+  rig_t r;
+  using C32 = cache_of<biostack::clock_eviction, 8, block_key<std::uint32_t>>;
+  auto c = make<C32>(r);
+  constexpr std::uint64_t wrap = std::uint64_t{1} << 32;
+  for (std::uint64_t b = 0; b < 16; ++b) load(*c, r, b, static_cast<std::uint32_t>(b + 1));
+  REQUIRE(c->resident() == 8);
+  std::size_t found = 0;
+  for (std::uint64_t b = 0; b < 16; ++b) {
+    found += c->contains(b) ? 1u : 0u;
+    CHECK_FALSE(c->contains(b + wrap));
+    CHECK_FALSE(c->inspect(b + wrap).found);
+    CHECK_FALSE(c->get_cached(b + wrap));
+    CHECK(c->invalidate(b + wrap, 1) == 0);
+    CHECK(c->get(b + wrap).error() == errc::out_of_range);
+  }
+  CHECK(found == 8);
+  CHECK(c->resident() == 8);
+  for (std::uint64_t b = 16; b-- > 0;) {
+    auto h = c->read(b);
+    REQUIRE(h);
+    CHECK(h->lbn() == b);
+    CHECK(has_pattern(h->data(), bs, static_cast<std::uint32_t>(b + 1)));
+  }
+}
+
 TEST_CASE("cache: sync writes everything, flushes the device and returns the first error") {
   rig_t r;
   auto c = make<cache_of<>>(r);

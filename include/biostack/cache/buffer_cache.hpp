@@ -203,6 +203,10 @@ private:
   using units_type = std::conditional_t<(block_size <= 255u * 512u), std::uint8_t, std::uint16_t>;
   static constexpr slot_t no_io = 0xFF;
   using policy_state = typename replacement_type::template state<capacity, I>;
+  // Byte counts bounded by the whole cache (dirty, running): native width
+  // when that fits, so small targets do no 64-bit arithmetic on them.
+  using bytes_type = std::conditional_t<(std::uint64_t{capacity} * block_size <= UINT32_MAX),
+                                        std::uint32_t, std::uint64_t>;
 
   enum flag : std::uint16_t {
     f_resident = 1u << 0,   // in the index
@@ -312,30 +316,20 @@ public:
   /// `block_size`, and its alignment to be met by the storage (panics
   /// otherwise: a configuration error).
   explicit buffer_cache(Device& dev, std::size_t cap = capacity) noexcept
-      : dev_(dev), geo_(dev.geometry()) {
+      : dev_(dev), cap_(cap), geo_(dev.geometry()), limits_(default_limits(cap)) {
     BIOSTACK_ASSERT(geo_.valid() && geo_.block_size <= block_size &&
                     block_size % geo_.block_size == 0 && "device block size must divide BlockSize");
     BIOSTACK_ASSERT(storage_.attach(geo_.alignment) && "storage alignment below the device's");
     BIOSTACK_ASSERT(block_size / geo_.block_size <= static_cast<units_type>(~units_type{0}) &&
                     "device blocks too small for this BlockSize");
     BIOSTACK_ASSERT(cap >= 1 && cap <= capacity);
-    cap_ = cap;
-    limits_ = default_limits(cap);
     for (auto& b : bucket_) b = npos;
-    for (std::size_t i = cap; i-- > 0;) {
-      hdr_[i] = header{};
-      hdr_[i].hnext = free_;
-      free_ = static_cast<I>(i);
-    }
+    // Zeroed headers, none of them linked yet: the free lists of headers,
+    // I/O slots and operations start empty and are fed in index order by
+    // their "fresh" counters, which hands things out exactly as lists built
+    // here in index order would, without a store per element.
+    for (std::size_t i = 0; i < cap; ++i) hdr_[i] = header{};
     policy_.reset(cap);
-    for (std::size_t s = slot_count; s-- > 0;) {
-      slot_[s].next = free_slot_;
-      free_slot_ = static_cast<slot_t>(s);
-    }
-    for (std::size_t k = async_op_count; k-- > 0;) {
-      op_pool_[k].next = op_free_;
-      op_free_ = &op_pool_[k];
-    }
   }
   buffer_cache(const buffer_cache&) = delete;
   buffer_cache& operator=(const buffer_cache&) = delete;
@@ -403,14 +397,14 @@ public:
     // first step makes this same attempt again.
     if (ops_head_ == nullptr) {
       I i = npos;
-      const try_result r = try_get_locked(lbn, units, opt.flags, i);
+      const try_result r = try_get_locked(static_cast<lbn_type>(lbn), units, opt.flags, i);
       if (r == try_result::ok) return handle(this, i);
       if (r == try_result::size_mismatch) return errc::invalid_argument;
     }
     // `get_async`'s operation, on this stack, waited for with the wait policy.
-    op_waiter w{this, errc::ok, npos, false};
-    async_op o{};
-    begin_get(o, lbn, units, opt.flags, &blocking_got, &w, false);
+    op_waiter w{errc::ok, npos, false};
+    async_op o; // init_op fills it
+    begin_get(o, lbn, units, opt.flags, &deliver_waiter, nullptr, &w, false);
     if (const errc e = wait_op_locked(o, w, deadline); e != errc::ok) return e;
     return handle(this, w.slot);
   }
@@ -435,14 +429,13 @@ public:
       return;
     }
     lock_.lock();
-    async_op* o = op_free_;
+    async_op* o = take_op();
     if (o == nullptr) {
       lock_.unlock();
       done(ctx, errc::no_resources, handle{});
       return;
     }
-    op_free_ = o->next;
-    begin_get(*o, lbn, units, opt.flags, done, ctx, true);
+    begin_get(*o, lbn, units, opt.flags, &deliver_get, done, ctx, true);
     lock_.unlock();
   }
 
@@ -450,7 +443,7 @@ public:
   /// `no_resources`; never waits, never does I/O.
   [[nodiscard]] result<handle> get_cached(std::uint64_t lbn) noexcept {
     lock_guard<lock_type> g(lock_);
-    const I i = lookup(lbn);
+    const I i = find(lbn);
     if (i == npos || (hdr_[i].flags & (f_busy | f_valid | f_inval)) != f_valid)
       return errc::no_resources;
     take_hit(i);
@@ -460,7 +453,7 @@ public:
   /// True when `lbn` is resident (any state). O(1). For tests and tools.
   [[nodiscard]] bool contains(std::uint64_t lbn) const noexcept {
     lock_guard<lock_type> g(lock_);
-    return lookup(lbn) != npos;
+    return find(lbn) != npos;
   }
 
   // ------------------------------------------------------------------ reads
@@ -472,15 +465,18 @@ public:
   /// caches nothing and returns the error. `timed_out` if the wait policy
   /// gave up while the read is in flight: the read goes on and, when it
   /// completes, caches the block (or nothing) and frees its buffer.
-  [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt = {},
-                                    std::span<const std::uint64_t> readahead = {}) noexcept {
+  [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt,
+                                    std::span<const std::uint64_t> readahead) noexcept {
     result<handle> h = get(lbn, opt);
     if (!h || h->valid()) return h;
-    I i = h->i_;
-    h->c_ = nullptr; // the cache owns it until the read is done
-    const errc e = read_locked_sync(i, readahead, opt);
-    if (e != errc::ok) return e;
-    return handle(this, i);
+    return read_miss<true>(h->i_, h->c_, readahead, opt.size);
+  }
+  /// `read` without read-ahead (a program that never reads ahead does not
+  /// link the read-ahead machinery).
+  [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt = {}) noexcept {
+    result<handle> h = get(lbn, opt);
+    if (!h || h->valid()) return h;
+    return read_miss<false>(h->i_, h->c_, {}, 0);
   }
 
   /// breadcb: starts a read of `lbn`. On a hit `done` runs before this
@@ -494,7 +490,8 @@ public:
     if (const errc e = check(lbn, opt.size, units); e != errc::ok) return e;
     lock_.lock();
     I i = npos;
-    const try_result r = try_get_locked(lbn, units, opt.flags | get_flags::nowait, i);
+    const try_result r =
+        try_get_locked(static_cast<lbn_type>(lbn), units, opt.flags | get_flags::nowait, i);
     if (r != try_result::ok) {
       lock_.unlock();
       return r == try_result::size_mismatch ? errc::invalid_argument : errc::no_resources;
@@ -512,7 +509,7 @@ public:
     }
     slot_[s].rd = done;
     slot_[s].ctx = ctx;
-    start_read_unlock(i, s, io_kind::read_async);
+    start_read_unlock(i, s, io_kind::read_async, &settle_read_owned);
     return errc::ok;
   }
 
@@ -532,7 +529,7 @@ public:
       units_type units = 0;
       if (const errc e = check(lbn, opt.size, units); e != errc::ok) return e;
       lock_.lock();
-      const I i = lookup(lbn);
+      const I i = lookup(static_cast<lbn_type>(lbn)); // check() made it fit
       if (i != npos && hdr_[i].units == units &&
           (hdr_[i].flags & (f_busy | f_valid | f_inval)) == f_valid && dst.size() <= size_of(i)) {
         take_hit(i);
@@ -628,7 +625,7 @@ public:
     }
     slot_[s].wd = done;
     slot_[s].ctx = ctx;
-    start_write_unlock(i, s, io_kind::write_async);
+    start_write_unlock<io_kind::write_async>(i, s);
     return errc::ok;
   }
 
@@ -685,7 +682,7 @@ public:
   /// never taken panics.
   void drop(std::uint64_t lbn) noexcept {
     lock_guard<lock_type> g(lock_);
-    const I i = lookup(lbn);
+    const I i = find(lbn);
     BIOSTACK_ASSERT(i != npos && hdr_[i].holds != 0 && "bqdrop without a hold");
     --hdr_[i].holds;
     bump();
@@ -732,7 +729,7 @@ public:
     };
     if (count <= cap_) {
       for (std::uint64_t k = 0; k < count; ++k)
-        if (const I i = lookup(first + k); i != npos) one(i);
+        if (const I i = find(first + k); i != npos) one(i);
     } else {
       for (std::size_t i = 0; i < cap_; ++i) {
         const header& b = hdr_[i];
@@ -766,7 +763,7 @@ public:
   /// above lo_dirty / 2).
   [[nodiscard]] bool needs_flush() const noexcept {
     lock_guard<lock_type> g(lock_);
-    return running_bytes_ + dirty_bytes_ > limits_.lo_dirty / 2;
+    return std::uint64_t{running_bytes_} + dirty_bytes_ > limits_.lo_dirty / 2;
   }
 
   // ------------------------------------------------------ barriers and sync
@@ -795,10 +792,12 @@ public:
   /// ISR-safe as far as the lock policy is; `done` runs in the context of the
   /// call or of the completion that finishes it, without the cache lock.
   void flush_block_async(std::uint64_t lbn, write_done done, void* ctx) noexcept {
-    start_async(op_kind::flush_block, lbn, done, ctx);
+    start_async(op_kind::flush_block, &step_flush_block_op, lbn, done, ctx);
   }
   /// Blocking `flush_block_async`: returns once the write is submitted.
-  errc flush_block(std::uint64_t lbn) noexcept { return run_blocking(op_kind::flush_block, lbn); }
+  errc flush_block(std::uint64_t lbn) noexcept {
+    return run_blocking(op_kind::flush_block, &step_flush_block_op, lbn);
+  }
 
   /// Barrier over writes: `done(ctx, status)` runs exactly once, when every
   /// write submitted before this call has completed (later writes do not
@@ -807,10 +806,10 @@ public:
   /// `no_resources` if the async-operation table is full. Never waits;
   /// ISR-safety and the context of `done` as for `flush_block_async`.
   void wait_all_async(write_done done, void* ctx) noexcept {
-    start_async(op_kind::wait_all, 0, done, ctx);
+    start_async(op_kind::wait_all, &step_wait_all_op, 0, done, ctx);
   }
   /// Blocking `wait_all_async`.
-  errc wait_all() noexcept { return run_blocking(op_kind::wait_all, 0); }
+  errc wait_all() noexcept { return run_blocking(op_kind::wait_all, &step_wait_all_op, 0); }
 
   /// Writes every dirty buffer, class stage by class stage (`ordered_classes`
   /// stage 0 first): all the stage's dirty buffers are written, their writes
@@ -826,9 +825,11 @@ public:
   /// Never waits: writes are started as I/O slots free up; `done` may run
   /// before this returns. The owner's `check_write` runs from whichever
   /// context advances the sync (the call or a completion).
-  void sync_async(write_done done, void* ctx) noexcept { start_async(op_kind::sync, 0, done, ctx); }
+  void sync_async(write_done done, void* ctx) noexcept {
+    start_async(op_kind::sync, &step_sync_op, 0, done, ctx);
+  }
   /// Blocking `sync_async`.
-  [[nodiscard]] errc sync() noexcept { return run_blocking(op_kind::sync, 0); }
+  [[nodiscard]] errc sync() noexcept { return run_blocking(op_kind::sync, &step_sync_op, 0); }
   // ------------------------------------------------------- modify interlock
 
   /// RAII bracket around a change to a held buffer (hammer modify /
@@ -884,10 +885,11 @@ public:
   /// wait policy gave up.
   [[nodiscard]] result<modify_guard> modify(std::uint64_t lbn,
                                             get_flags flags = get_flags::none) noexcept {
-    op_waiter w{this, errc::ok, npos, false};
-    async_op o{};
+    op_waiter w{errc::ok, npos, false};
+    async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    begin_slot_op(o, op_kind::modify, lbn, flags, &w, false);
+    begin_slot_op(o, op_kind::modify, lbn, flags, &deliver_waiter, &w, false);
+    link_op(o);
     if (const errc e = wait_op_locked(o, w, no_deadline); e != errc::ok) return e;
     return modify_guard(this, w.slot);
   }
@@ -901,12 +903,12 @@ public:
   /// the cache lock.
   void modify_async(std::uint64_t lbn, get_flags flags, modify_done done, void* ctx) noexcept {
     BIOSTACK_ASSERT(done != nullptr);
-    async_op* o = start_slot_op(op_kind::modify, lbn, flags, ctx);
+    async_op* o = start_slot_op(op_kind::modify, &deliver_modify, lbn, flags, ctx);
     if (o == nullptr) {
       done(ctx, errc::no_resources, modify_guard(nullptr, 0));
       return;
     }
-    o->md = done;
+    o->cb.md = done;
     link_op(*o);
     lock_.unlock();
   }
@@ -914,10 +916,11 @@ public:
   /// modifier is done, then excludes new ones. `timed_out` if the wait
   /// policy gave up.
   [[nodiscard]] result<write_interlock> interlock(std::uint64_t lbn) noexcept {
-    op_waiter w{this, errc::ok, npos, false};
-    async_op o{};
+    op_waiter w{errc::ok, npos, false};
+    async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    begin_slot_op(o, op_kind::interlock, lbn, get_flags::none, &w, false);
+    begin_slot_op(o, op_kind::interlock, lbn, get_flags::none, &deliver_waiter, &w, false);
+    link_op(o);
     if (const errc e = wait_op_locked(o, w, no_deadline); e != errc::ok) return e;
     return write_interlock(this, w.slot);
   }
@@ -929,12 +932,12 @@ public:
   /// of the last modification. ISR-safe as far as the lock policy is.
   void interlock_async(std::uint64_t lbn, interlock_done done, void* ctx) noexcept {
     BIOSTACK_ASSERT(done != nullptr);
-    async_op* o = start_slot_op(op_kind::interlock, lbn, get_flags::none, ctx);
+    async_op* o = start_slot_op(op_kind::interlock, &deliver_interlock, lbn, get_flags::none, ctx);
     if (o == nullptr) {
       done(ctx, errc::no_resources, write_interlock(nullptr, 0));
       return;
     }
-    o->il = done;
+    o->cb.il = done;
     link_op(*o);
     lock_.unlock();
   }
@@ -968,7 +971,7 @@ public:
   };
   [[nodiscard]] block_state inspect(std::uint64_t lbn) const noexcept {
     lock_guard<lock_type> g(lock_);
-    const I i = lookup(lbn);
+    const I i = find(lbn);
     if (i == npos) return block_state{false, false, false, false, false, false, false, 0, 0, npos};
     const header& b = hdr_[i];
     return block_state{true,
@@ -1002,18 +1005,21 @@ private:
     write_release, // release (flusher, flush_block)
     flush,
   };
+  using settle_fn = bool (*)(buffer_cache&, slot_t, errc) noexcept;
+  // Largest members first: 32 bytes on 32-bit targets, so indexing is a shift.
   struct io_slot {
+    settle_fn settle; // how its completion is accounted for
+    read_done rd;
+    write_done wd;
+    void* ctx;
+    std::uint32_t seq;
+    I buf;
     io_kind kind;
     bool done;
     slot_t next;
     slot_t run_prev, run_next;
-    I buf;
-    std::uint32_t seq;
     errc status;
-    read_done rd;
-    write_done wd;
-    void* ctx;
-    bool remodified = false; // a write overtaken by a modification: stays dirty
+    bool remodified; // a write overtaken by a modification: stays dirty
   };
 
   // ---- async barrier operations -------------------------------------------
@@ -1027,38 +1033,54 @@ private:
     flushing, // the barrier is in flight (its completion moves on to `next`)
     next,     // stop on error, else the next stage
   };
-  // A pending flush_block / wait_all / sync: in the pool (async calls) or on
-  // the blocking caller's stack. Linked on the operation list from its start
-  // until just before `done` runs; only the pump unlinks it.
+  struct async_op;
+  // The user's callback of an operation; `deliver` knows which member is set.
+  union op_callback {
+    write_done done; // flush_block, wait_all, sync
+    read_done got;   // get
+    modify_done md;
+    interlock_done il;
+  };
+  // What a finished operation hands its callback, copied out under the lock
+  // (the operation itself may be reused or gone once the lock is dropped).
+  struct op_result {
+    op_callback cb;
+    void* ctx;
+    errc status;
+    I slot;
+  };
+  // One step of an operation (true when finished; may drop the lock), and
+  // the call of its callback. Chosen when the operation starts, so a program
+  // links only the kinds it uses (a switch over every kind would link all).
+  // `sync_seen` is the pump's "a sync was stepped this pass" (one at a time).
+  using step_fn = bool (*)(buffer_cache&, async_op&, bool& sync_seen) noexcept;
+  using deliver_fn = void (*)(buffer_cache&, const op_result&) noexcept;
+  // A pending operation: in the pool (async calls) or on the blocking
+  // caller's stack. Linked on the operation list from its start until just
+  // before its callback runs; only the pump unlinks it.
   struct async_op {
     async_op* next;
-    write_done done;
+    step_fn step;
+    deliver_fn deliver;
+    op_callback cb;
     void* ctx;
-    std::uint64_t lbn;    // flush_block
+    std::uint64_t lbn;    // flush_block, get, modify, interlock
     std::uint32_t since;  // write failures recorded before it started
     std::uint32_t target; // the last write sequence it waits for
     op_kind kind;
     sync_phase phase;
     std::uint8_t stage;
     bool pooled;
-    errc status;       // first error so far
-    read_done got;     // get: its callback (`done` is unused)
-    modify_done md;    // modify: its callback
-    interlock_done il; // interlock: its callback
-    I slot;            // get: the buffer obtained
+    errc status; // first error so far
+    I slot;      // get / modify / interlock: the buffer obtained
     units_type units;
     get_flags flags;
     bool wrote;    // get: the write-first of a size change was started
     bool hopeless; // get: only another context could let it go on
   };
-  struct blocking_waiter {
-    buffer_cache* cache;
-    errc status;
-    bool done;
-  };
-  // A blocking get / modify / interlock waiting for its operation.
+  // A blocking call waiting for its operation; `slot` is the buffer a get,
+  // modify or interlock obtained.
   struct op_waiter {
-    buffer_cache* cache;
     errc status;
     I slot;
     bool done;
@@ -1100,13 +1122,35 @@ private:
     while (b < capacity) b <<= 1;
     return b;
   }();
-  [[nodiscard]] static std::size_t bucket_of(std::uint64_t lbn) noexcept {
-    return static_cast<std::size_t>((lbn * 0x9E3779B97F4A7C15ull) >> 40) & (bucket_count - 1);
+  // Fibonacci hashing in the key's own width: a 32-bit key needs no 64-bit
+  // multiply (a libgcc-sized sequence on Cortex-M).
+  [[nodiscard]] static std::size_t bucket_of(lbn_type lbn) noexcept {
+    if constexpr (sizeof(lbn_type) <= 4) {
+      constexpr unsigned bits = [] {
+        unsigned n = 0;
+        while ((std::size_t{1} << n) < bucket_count) ++n;
+        return n;
+      }();
+      if constexpr (bits == 0)
+        return 0;
+      else
+        return static_cast<std::size_t>((static_cast<std::uint32_t>(lbn) * 0x9E3779B9u) >>
+                                        (32u - bits));
+    } else {
+      return static_cast<std::size_t>((lbn * 0x9E3779B97F4A7C15ull) >> 40) & (bucket_count - 1);
+    }
   }
-  [[nodiscard]] I lookup(std::uint64_t lbn) const noexcept {
+  [[nodiscard]] I lookup(lbn_type lbn) const noexcept {
     for (I i = bucket_[bucket_of(lbn)]; i != npos; i = hdr_[i].hnext)
       if (hdr_[i].lbn == lbn) return i;
     return npos;
+  }
+  // `lookup` for a block number from the API that nothing validated: one the
+  // key type cannot hold is never cached.
+  [[nodiscard]] I find(std::uint64_t lbn) const noexcept {
+    if constexpr (sizeof(lbn_type) < sizeof(std::uint64_t))
+      if (lbn > static_cast<lbn_type>(~lbn_type{0})) return npos;
+    return lookup(static_cast<lbn_type>(lbn));
   }
   void index_insert(I i) noexcept {
     const std::size_t b = bucket_of(hdr_[i].lbn);
@@ -1134,17 +1178,18 @@ private:
     dirty_[b.cls].remove(dl, i);
     b.flags = static_cast<std::uint16_t>(b.flags & ~f_ondirty);
   }
-  // Adapter so index_list can thread through the headers' dirty links.
-  struct dirty_links {
+  // Adapter so index_list can thread through the headers' dirty links: one
+  // accessor type per direction, so each access is a plain load or store.
+  template <I header::*Link>
+  struct link_array {
     header* h;
-    struct arr {
-      header* h;
-      bool prev;
-      I& operator[](I i) const noexcept { return prev ? h[i].dprev : h[i].dnext; }
-    };
-    arr prev, next;
+    I& operator[](I i) const noexcept { return h[i].*Link; }
   };
-  dirty_links dlinks() noexcept { return dirty_links{hdr_, {hdr_, true}, {hdr_, false}}; }
+  struct dirty_links {
+    link_array<&header::dprev> prev;
+    link_array<&header::dnext> next;
+  };
+  dirty_links dlinks() noexcept { return dirty_links{{hdr_}, {hdr_}}; }
 
   void make_dirty(I i) noexcept {
     header& b = hdr_[i];
@@ -1177,6 +1222,8 @@ private:
     return buffer_info{b.lbn, size_of(i), b.cls, b.holds, false};
   }
   // Returns a resident, idle buffer to the EMPTY list (head: reused first).
+  // Headers on that list are all zero but for their link, which a miss
+  // relies on.
   void destroy(I i) noexcept {
     header& b = hdr_[i];
     BIOSTACK_ASSERT((b.flags & (f_dirty | f_io)) == 0);
@@ -1194,8 +1241,9 @@ private:
   }
   // getnewbuf: an EMPTY header first; otherwise reclaim clean victims,
   // down to lo_buffers once hi_buffers is reached.
-  I new_buffer(std::uint64_t incoming) noexcept {
-    if (free_ != npos && resident_ < limits_.hi_buffers) return pop_free();
+  I new_buffer(lbn_type incoming) noexcept {
+    if (resident_ < limits_.hi_buffers)
+      if (const I i = take_free(); i != npos) return i;
     const auto eligible = [this](I i) noexcept { return reclaimable(i); };
     const auto key_of = [this](I i) noexcept { return std::uint64_t{hdr_[i].lbn}; };
     do {
@@ -1208,12 +1256,17 @@ private:
       if constexpr (owner_hooks_with_reclaim<hooks_type>) hooks_.on_reclaim(info(v));
       destroy(v);
     } while (resident_ >= limits_.lo_buffers && resident_ != 0);
-    return free_ != npos ? pop_free() : npos;
+    return take_free();
   }
-  I pop_free() noexcept {
+  // An EMPTY header (the most recently destroyed one, else a never used
+  // one), or npos.
+  I take_free() noexcept {
     const I i = free_;
-    free_ = hdr_[i].hnext;
-    return i;
+    if (i != npos) {
+      free_ = hdr_[i].hnext;
+      return i;
+    }
+    return fresh_ < cap_ ? fresh_++ : npos;
   }
   void take_hit(I i) noexcept {
     header& b = hdr_[i];
@@ -1226,40 +1279,43 @@ private:
     if ((b.flags & f_tracked) != 0) policy_.access(i);
   }
 
-  try_result try_get_locked(std::uint64_t lbn, units_type units, get_flags flags, I& out) noexcept {
-    I i = lookup(lbn);
-    if (i != npos) {
-      header& b = hdr_[i];
-      if ((b.flags & f_busy) != 0) {
-        out = i;
-        return busy_reason(i);
-      }
-      if (b.units != units) {
-        if (has(flags, get_flags::size_match)) return try_result::size_mismatch;
-        if ((b.flags & f_dirty) != 0) {
-          // A critical write error pinned it: only the owner may write it.
-          // Active modifiers or a write interlock: the write waits for them
-          // (a write must never take a half-made change).
-          if ((b.flags & f_ownerpin) != 0 || b.modrefs != 0) return try_result::busy_handle;
-          out = i;
-          return try_result::must_write;
-        }
-        if (b.holds != 0 || (b.flags & (f_pinned | f_ownerpin)) != 0 || b.modrefs != 0)
-          return try_result::busy_handle;
-        destroy(i); // clean: forget the old size, then miss
-      } else {
-        take_hit(i);
-        if ((b.flags & f_inval) != 0)
-          b.flags = static_cast<std::uint16_t>(b.flags & ~(f_inval | f_valid));
-        out = i;
-        return try_result::ok;
-      }
+  // The lookup of getblk for a checked block number. With the lock held.
+  // `out` is the buffer when the result is ok, busy_* or must_write.
+  try_result try_get_locked(lbn_type lbn, units_type units, get_flags flags, I& out) noexcept {
+    const I i = lookup(lbn);
+    if (i == npos) return miss_locked(lbn, units, out);
+    header& b = hdr_[i];
+    out = i;
+    if ((b.flags & f_busy) != 0) return busy_reason(i);
+    if (b.units != units) return resize_locked(i, units, flags, out);
+    take_hit(i);
+    if ((b.flags & f_inval) != 0)
+      b.flags = static_cast<std::uint16_t>(b.flags & ~(f_inval | f_valid));
+    return try_result::ok;
+  }
+  // A block cached with another size than asked for.
+  BIOSTACK_COLD try_result resize_locked(I i, units_type units, get_flags flags, I& out) noexcept {
+    header& b = hdr_[i];
+    if (has(flags, get_flags::size_match)) return try_result::size_mismatch;
+    if ((b.flags & f_dirty) != 0) {
+      // A critical write error pinned it: only the owner may write it.
+      // Active modifiers or a write interlock: the write waits for them
+      // (a write must never take a half-made change).
+      if ((b.flags & f_ownerpin) != 0 || b.modrefs != 0) return try_result::busy_handle;
+      return try_result::must_write;
     }
-    i = new_buffer(lbn);
+    if (b.holds != 0 || (b.flags & (f_pinned | f_ownerpin)) != 0 || b.modrefs != 0)
+      return try_result::busy_handle;
+    const lbn_type lbn = b.lbn;
+    destroy(i); // clean: forget the old size, then miss
+    return miss_locked(lbn, units, out);
+  }
+  // A block not cached: a fresh buffer for it, owned by the caller.
+  BIOSTACK_NOINLINE try_result miss_locked(lbn_type lbn, units_type units, I& out) noexcept {
+    const I i = new_buffer(lbn);
     if (i == npos) return try_result::no_victim;
     header& b = hdr_[i];
-    b = header{};
-    b.lbn = static_cast<lbn_type>(lbn);
+    b.lbn = lbn;
     b.units = units;
     b.flags = f_resident | f_busy | f_handle;
     index_insert(i);
@@ -1340,11 +1396,19 @@ private:
   }
 
   // ---- I/O slots ---------------------------------------------------------------
+  [[nodiscard]] bool has_free_slot() const noexcept {
+    return free_slot_ != no_io || fresh_slot_ < slot_count;
+  }
+  // A free slot (the most recently freed, else a never used one), or no_io.
   slot_t take_slot() noexcept {
-    const slot_t s = free_slot_;
-    if (s != no_io) {
+    slot_t s = free_slot_;
+    if (s != no_io)
       free_slot_ = slot_[s].next;
+    else if (fresh_slot_ < slot_count)
+      s = fresh_slot_++;
+    if (s != no_io) {
       slot_[s].done = false;
+      slot_[s].remodified = false;
       slot_[s].rd = nullptr;
       slot_[s].wd = nullptr;
       slot_[s].ctx = nullptr;
@@ -1361,7 +1425,7 @@ private:
     slot_t s = take_slot();
     while (s == no_io) {
       const bool ok = wait_.wait(
-          lock_, [&] { return free_slot_ != no_io; }, progress(), no_deadline, clock_);
+          lock_, [&] { return has_free_slot(); }, progress(), no_deadline, clock_);
       if (!ok) return no_io;
       s = take_slot();
     }
@@ -1384,11 +1448,12 @@ private:
     dev_.submit(b);
   }
 
-  // Submits the read of busy buffer i on slot s; called and returns with
-  // the lock released.
-  void start_read_unlock(I i, slot_t s, io_kind kind) noexcept {
+  // Submits the read of busy buffer i on slot s, to be settled by `settle`;
+  // called and returns with the lock released.
+  void start_read_unlock(I i, slot_t s, io_kind kind, settle_fn settle) noexcept {
     header& b = hdr_[i];
     b.flags = static_cast<std::uint16_t>(b.flags | f_io);
+    slot_[s].settle = settle;
     slot_[s].kind = kind;
     slot_[s].buf = i;
     ++inflight_;
@@ -1399,11 +1464,16 @@ private:
                     kind == io_kind::read_ahead ? bio_flags::read_ahead : bio_flags::none);
   }
   // Submits the write of busy dirty buffer i on slot s; returns unlocked.
-  void start_write_unlock(I i, slot_t s, io_kind kind) noexcept {
+  template <io_kind Kind>
+  void start_write_unlock(I i, slot_t s) noexcept {
+    slot_[s].settle = &settle_write<Kind>;
+    slot_[s].kind = Kind;
+    submit_write_unlock(i, s);
+  }
+  void submit_write_unlock(I i, slot_t s) noexcept {
     header& b = hdr_[i];
     unlink_dirty(i); // off the dirty set, on the run list; dirty until done
     b.flags = static_cast<std::uint16_t>((b.flags | f_io | f_busy) & ~f_handle);
-    slot_[s].kind = kind;
     slot_[s].buf = i;
     slot_[s].seq = ++write_seq_;
     run_append(s);
@@ -1441,142 +1511,184 @@ private:
 
   // The completion of slot s, from whatever context the device completes in.
   void io_done(slot_t s) noexcept {
-    if (!settle_io(s)) return;
+    const bio& bb = bios_[s];
+    errc st = bb.status();
+    if (st == errc::ok && bb.residual() != 0) st = errc::io_error; // short transfer
+    if (!slot_[s].settle(*this, s, st)) return;
     // Pending barrier operations may now go on (a slot is free, the run list
     // moved, a buffer is idle): after this completion's own callbacks, so a
     // wait_all finishes after the callbacks of the writes it waited for.
     lock_guard<lock_type> g(lock_);
     pump_locked();
   }
-  // Accounts for the completion of slot s and runs its callbacks. Returns
-  // whether async operations were pending (they need a pump).
-  bool settle_io(slot_t s) noexcept {
-    bio& bb = bios_[s];
-    errc st = bb.status();
-    if (st == errc::ok && bb.residual() != 0) st = errc::io_error; // short transfer
-    lock_.lock();
-    io_slot& sl = slot_[s];
-    const I i = sl.buf;
+
+  // Each settle_* accounts for the completion of slot s with status st and
+  // runs its callbacks; it returns whether async operations were pending
+  // (they need a pump). Which one runs is chosen when the I/O is started.
+  //
+  // A completion that runs hooks or a user callback keeps its I/O counted in
+  // flight (and a write on the run list, holding its slot) until they have
+  // returned: whoever learns the I/O is over (`in_flight() == 0`, wait_all,
+  // sync, write_sync, the destructor's check) also knows they are done.
+
+  // The read of buffer i ended: valid, or counted as a read error.
+  void read_settled_locked(I i, errc st, bool readahead) noexcept {
     header& b = hdr_[i];
-    // A completion that runs hooks or a user callback keeps its I/O counted
-    // in flight (and a write on the run list, holding its slot) until they
-    // have returned: whoever learns the I/O is over (`in_flight() == 0`,
-    // wait_all, sync, write_sync, the destructor's check) also knows they
-    // are done.
-    const bool calls_out = sl.kind == io_kind::read_async || sl.kind == io_kind::write_sync ||
-                           sl.kind == io_kind::write_async || sl.kind == io_kind::write_release;
-    if (!calls_out) --inflight_;
-    if (sl.kind == io_kind::flush) {
-      // A sync's barrier: the operation waits in `flushing` and is still
-      // linked, so it can be updated here.
-      auto& o = *static_cast<async_op*>(sl.ctx);
-      if (st != errc::ok) {
-        device_flush_needed_ = true; // the next sync tries again
-        fold(o, st);
-      }
-      o.phase = sync_phase::next;
-      put_slot(s);
-      pump_locked();
-      lock_.unlock();
-      return false;
-    }
-    const bool pending = ops_head_ != nullptr;
     b.flags = static_cast<std::uint16_t>(b.flags & ~f_io);
-    if (sl.kind == io_kind::read_sync || sl.kind == io_kind::read_async ||
-        sl.kind == io_kind::read_ahead) {
-      if (st == errc::ok) {
-        b.flags = static_cast<std::uint16_t>(b.flags | f_valid);
-        if (sl.kind == io_kind::read_ahead)
-          b.flags = static_cast<std::uint16_t>(b.flags | f_readahead);
-      } else {
-        ++stats_.read_errors;
-      }
-      if (sl.kind == io_kind::read_sync) {
-        sl.status = st;
-        sl.done = true;
-        bump();
-        lock_.unlock();
-        return pending;
-      }
-      const io_kind kind = sl.kind;
-      const read_done cb = sl.rd;
-      void* ctx = sl.ctx;
-      put_slot(s);
-      if (st != errc::ok) {
-        destroy_busy(i); // a failed read caches nothing
-      } else if (kind == io_kind::read_ahead) {
-        release_locked(i, release_mode::normal);
-      } else {
-        b.flags = static_cast<std::uint16_t>(b.flags | f_handle);
-      }
-      lock_.unlock();
-      if (kind != io_kind::read_async) return pending;
-      cb(ctx, st, st == errc::ok ? handle(this, i) : handle());
-      lock_guard<lock_type> g(lock_);
-      --inflight_;
-      bump();
-      return ops_head_ != nullptr;
-    }
-    // A write. Its running bytes are returned at once (throttled writers may
-    // go on, as in vfs_bio's biodone); the rest once the hooks ran.
-    --running_writes_;
-    running_bytes_ -= size_of(i);
-    bool critical = false;
-    const buffer_info bi = info(i);
-    // Modified after (or while) the write was issued: the data written may
-    // predate the change, so the buffer must stay dirty for another write.
-    const bool remodified = sl.remodified || b.modrefs > 0;
     if (st == errc::ok) {
-      ++stats_.writebacks;
-      if (!remodified)
-        undirty(i);
-      else if ((b.flags & (f_dirty | f_ondirty)) == f_dirty)
-        link_dirty(i);
+      b.flags = static_cast<std::uint16_t>(b.flags | f_valid);
+      if (readahead) b.flags = static_cast<std::uint16_t>(b.flags | f_readahead);
     } else {
-      ++stats_.write_errors;
-      failure_code_[write_failures_ % failure_history] = st;
-      ++write_failures_;
-      if ((b.flags & f_inval) != 0) {
-        undirty(i); // the owner already discarded it
-      } else {
-        // Keep the data: back on the dirty set (tail), retried after a pause
-        // or, for critical classes, pinned until the owner clears the error.
-        b.flags = static_cast<std::uint16_t>(b.flags | f_error);
-        link_dirty(i);
-        retry_after_ = flush_pass_ + limits_.retry_pause;
-        if (classes_type::critical_on_error[b.cls] && (b.flags & f_ownerpin) == 0) {
-          b.flags = static_cast<std::uint16_t>(b.flags | f_ownerpin);
-          critical = true;
-        }
-      }
+      ++stats_.read_errors;
     }
+  }
+  // A read whose caller waits for it (read / read_into): the caller ends it.
+  static bool settle_read_sync(buffer_cache& c, slot_t s, errc st) noexcept {
+    c.lock_.lock();
+    --c.inflight_;
+    c.read_settled_locked(c.slot_[s].buf, st, false);
+    c.slot_[s].status = st;
+    c.slot_[s].done = true;
+    c.bump();
+    const bool pending = c.ops_head_ != nullptr;
+    c.lock_.unlock();
+    return pending;
+  }
+  // A read that ends on its own: read-ahead (releases the buffer) and
+  // read_async (hands it to the callback, or drops it on failure).
+  static bool settle_read_owned(buffer_cache& c, slot_t s, errc st) noexcept {
+    c.lock_.lock();
+    io_slot& sl = c.slot_[s];
+    const I i = sl.buf;
     const io_kind kind = sl.kind;
+    if (kind != io_kind::read_async) --c.inflight_;
+    const bool pending = c.ops_head_ != nullptr;
+    c.read_settled_locked(i, st, kind == io_kind::read_ahead);
+    const read_done cb = sl.rd;
+    void* ctx = sl.ctx;
+    c.put_slot(s);
+    if (st != errc::ok) {
+      c.destroy_busy(i); // a failed read caches nothing
+    } else if (kind == io_kind::read_ahead) {
+      c.release_locked(i, release_mode::normal);
+    } else {
+      c.hdr_[i].flags = static_cast<std::uint16_t>(c.hdr_[i].flags | f_handle);
+    }
+    c.lock_.unlock();
+    if (kind != io_kind::read_async) return pending;
+    cb(ctx, st, st == errc::ok ? handle(&c, i) : handle());
+    lock_guard<lock_type> g(c.lock_);
+    --c.inflight_;
+    c.bump();
+    return c.ops_head_ != nullptr;
+  }
+  // A sync's device flush barrier: the operation waits in `flushing` and is
+  // still linked, so it can be updated here.
+  static bool settle_flush(buffer_cache& c, slot_t s, errc st) noexcept {
+    c.lock_.lock();
+    --c.inflight_;
+    auto& o = *static_cast<async_op*>(c.slot_[s].ctx);
+    if (st != errc::ok) {
+      c.device_flush_needed_ = true; // the next sync tries again
+      fold(o, st);
+    }
+    o.phase = sync_phase::next;
+    c.put_slot(s);
+    c.pump_locked();
+    c.lock_.unlock();
+    return false;
+  }
+  // A write started as `Kind`: write_sync (its waiter ends it, or, if the
+  // waiter gave up, it ends like write_release), write_async (release, then
+  // the user's callback), write_release (release).
+  template <io_kind Kind>
+  static bool settle_write(buffer_cache& c, slot_t s, errc st) noexcept {
+    c.lock_.lock();
+    io_slot& sl = c.slot_[s];
+    const I i = sl.buf;
+    header& b = c.hdr_[i];
+    const bool pending = c.ops_head_ != nullptr;
+    b.flags = static_cast<std::uint16_t>(b.flags & ~f_io);
+    // The running bytes are returned at once (throttled writers may go on,
+    // as in vfs_bio's biodone); the rest once the hooks ran.
+    --c.running_writes_;
+    c.running_bytes_ -= c.size_of(i);
+    const buffer_info bi = c.info(i);
+    bool critical = false;
+    if (st == errc::ok) {
+      ++c.stats_.writebacks;
+      // Modified after (or while) the write was issued: the data written may
+      // predate the change, so the buffer must stay dirty for another write.
+      if (!sl.remodified && b.modrefs <= 0)
+        c.undirty(i);
+      else if ((b.flags & (f_dirty | f_ondirty)) == f_dirty)
+        c.link_dirty(i);
+    } else {
+      critical = c.write_failed_locked(i, st);
+    }
+    const bool waited = Kind == io_kind::write_sync && sl.kind == io_kind::write_sync;
     const write_done cb = sl.wd;
     void* ctx = sl.ctx;
-    if (kind != io_kind::write_sync) release_locked(i, release_mode::normal);
-    lock_.unlock();
-    hooks_.on_complete(bi, st);
-    if (critical) hooks_.on_critical_error(bi, st);
-    if (kind == io_kind::write_async && cb != nullptr) cb(ctx, st);
-    lock_guard<lock_type> g(lock_);
-    run_remove(s);
-    slot_[s].remodified = false; // marks made while the hooks ran are stale
-    --inflight_;
-    if (slot_[s].kind == io_kind::write_sync) {
-      slot_[s].status = st;
-      slot_[s].done = true;
-      bump();
-    } else {
+    if (!waited) c.release_locked(i, release_mode::normal);
+    c.lock_.unlock();
+    c.hooks_.on_complete(bi, st);
+    if (critical) c.hooks_.on_critical_error(bi, st);
+    if constexpr (Kind == io_kind::write_async)
+      if (cb != nullptr) cb(ctx, st);
+    lock_guard<lock_type> g(c.lock_);
+    c.run_remove(s);
+    sl.remodified = false; // marks made while the hooks ran are stale
+    --c.inflight_;
+    if constexpr (Kind == io_kind::write_sync) {
+      if (sl.kind == io_kind::write_sync) {
+        sl.status = st;
+        sl.done = true;
+        c.bump();
+        return pending || c.ops_head_ != nullptr;
+      }
       // A write_sync whose waiter gave up while the hooks ran is ours now.
-      if (kind == io_kind::write_sync) release_locked(i, release_mode::normal);
-      put_slot(s);
+      if (waited) c.release_locked(i, release_mode::normal);
     }
-    return pending || ops_head_ != nullptr;
+    c.put_slot(s);
+    return pending || c.ops_head_ != nullptr;
+  }
+  // A failed write of buffer i: recorded; the data is kept (back on the
+  // dirty set, tail), retried after a pause or, for critical classes,
+  // pinned until the owner clears the error. True when it became critical.
+  BIOSTACK_COLD bool write_failed_locked(I i, errc st) noexcept {
+    header& b = hdr_[i];
+    ++stats_.write_errors;
+    failure_code_[write_failures_ % failure_history] = st;
+    ++write_failures_;
+    if ((b.flags & f_inval) != 0) {
+      undirty(i); // the owner already discarded it
+      return false;
+    }
+    b.flags = static_cast<std::uint16_t>(b.flags | f_error);
+    link_dirty(i);
+    retry_after_ = flush_pass_ + limits_.retry_pause;
+    if (classes_type::critical_on_error[b.cls] && (b.flags & f_ownerpin) == 0) {
+      b.flags = static_cast<std::uint16_t>(b.flags | f_ownerpin);
+      return true;
+    }
+    return false;
   }
 
-  // Blocking read of busy buffer i (owned by the caller), with read-ahead.
+  // Blocking read of busy buffer i (owned by the caller's handle, whose
+  // cache pointer is `owner`), then of the blocks in `readahead` when
+  // ReadAhead. The cache owns the buffer until the read is done: `owner` is
+  // cleared, and the buffer comes back in a new handle on success.
+  template <bool ReadAhead>
+  result<handle> read_miss(I i, buffer_cache*& owner, std::span<const std::uint64_t> readahead,
+                           std::uint32_t ra_size) noexcept {
+    owner = nullptr;
+    const errc e = read_locked_sync<ReadAhead>(i, readahead, ra_size);
+    if (e != errc::ok) return e;
+    return handle(this, i);
+  }
+  template <bool ReadAhead>
   errc read_locked_sync(I i, std::span<const std::uint64_t> readahead,
-                        const get_options& opt) noexcept {
+                        std::uint32_t ra_size) noexcept {
     lock_.lock();
     const slot_t s = wait_slot();
     if (s == no_io) { // the wait policy gave up before anything was started
@@ -1584,14 +1696,16 @@ private:
       lock_.unlock();
       return errc::timed_out;
     }
-    start_read_unlock(i, s, io_kind::read_sync);
-    for (const std::uint64_t ra : readahead) start_readahead(ra, opt.size);
+    start_read_unlock(i, s, io_kind::read_sync, &settle_read_sync);
+    if constexpr (ReadAhead)
+      for (const std::uint64_t ra : readahead) start_readahead(ra, ra_size);
     lock_.lock();
     if (!wait_.wait(
             lock_, [&] { return slot_[s].done; }, progress(), no_deadline, clock_)) {
       // The wait policy gave up, but the read is still the device's: the
       // slot and the buffer stay its until it completes, and then it ends
       // like a read_async nobody listens to (caches the block, or nothing).
+      slot_[s].settle = &settle_read_owned;
       slot_[s].kind = io_kind::read_async;
       slot_[s].rd = &drop_abandoned_read;
       slot_[s].ctx = nullptr;
@@ -1611,17 +1725,18 @@ private:
     units_type units = 0;
     if (check(lbn, size, units) != errc::ok) return;
     lock_.lock();
-    if (lookup(lbn) != npos || free_slot_ == no_io) {
+    const auto key = static_cast<lbn_type>(lbn); // check() made it fit
+    if (lookup(key) != npos || !has_free_slot()) {
       lock_.unlock();
       return;
     }
     I i = npos;
-    if (try_get_locked(lbn, units, get_flags::nowait, i) != try_result::ok) {
+    if (try_get_locked(key, units, get_flags::nowait, i) != try_result::ok) {
       lock_.unlock();
       return;
     }
     --stats_.misses; // speculative: not a demand miss
-    start_read_unlock(i, take_slot(), io_kind::read_ahead);
+    start_read_unlock(i, take_slot(), io_kind::read_ahead, &settle_read_owned);
   }
 
   // bwrite of busy buffer i (owned by the caller, dirty): writes, waits,
@@ -1633,7 +1748,7 @@ private:
       release_locked(i, release_mode::normal);
       return errc::timed_out;
     }
-    start_write_unlock(i, s, io_kind::write_sync);
+    start_write_unlock<io_kind::write_sync>(i, s);
     lock_.lock();
     if (!wait_.wait(
             lock_, [&] { return slot_[s].done; }, progress(), no_deadline, clock_)) {
@@ -1730,7 +1845,7 @@ private:
       if (d == write_decision::allow ||
           (d == write_decision::defer && ((b.flags & f_deferred) != 0 || all))) {
         b.flags = static_cast<std::uint16_t>(b.flags & ~(f_deferred | f_sync));
-        start_write_unlock(i, s, io_kind::write_release);
+        start_write_unlock<io_kind::write_release>(i, s);
         lock_.lock();
         ++started;
         // The list may have changed while unlocked.
@@ -1760,17 +1875,19 @@ private:
   // ---- async barrier operations -------------------------------------------
 
   // The async entry points: an operation from the pool, or `no_resources`.
-  void start_async(op_kind k, std::uint64_t lbn, write_done done, void* ctx) noexcept {
+  void start_async(op_kind k, step_fn step, std::uint64_t lbn, write_done done,
+                   void* ctx) noexcept {
     BIOSTACK_ASSERT(done != nullptr);
     lock_.lock();
-    async_op* o = op_free_;
+    async_op* o = take_op();
     if (o == nullptr) {
       lock_.unlock();
       done(ctx, errc::no_resources);
       return;
     }
-    op_free_ = o->next;
-    begin_op(*o, k, lbn, done, ctx, true);
+    begin_op(*o, k, step, &deliver_done, lbn, ctx, true);
+    o->cb.done = done;
+    link_op(*o);
     lock_.unlock();
   }
 
@@ -1778,48 +1895,28 @@ private:
   // the wait policy. Should the policy give up (a device that stopped
   // completing), the operation is withdrawn unless I/O of its own still
   // refers to it; then this keeps waiting, since that I/O points here.
-  errc run_blocking(op_kind k, std::uint64_t lbn) noexcept {
-    blocking_waiter w{this, errc::ok, false};
-    async_op o{};
+  errc run_blocking(op_kind k, step_fn step, std::uint64_t lbn) noexcept {
+    op_waiter w{errc::ok, npos, false};
+    async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    begin_op(o, k, lbn, &blocking_done, &w, false);
+    begin_op(o, k, step, &deliver_waiter, lbn, &w, false);
+    link_op(o);
     while (!wait_.wait(
         lock_, [&] { return w.done; }, progress(), no_deadline, clock_)) {
       if (withdraw_locked(o)) return errc::timed_out;
     }
     return w.status;
   }
-  static void blocking_done(void* ctx, errc status) noexcept {
-    auto& w = *static_cast<blocking_waiter*>(ctx);
-    lock_guard<lock_type> g(w.cache->lock_);
-    w.status = status;
+  // The callback of every blocking form: hands the outcome to the waiter on
+  // the caller's stack. What a get, modify or interlock obtained is the
+  // waiter's from here on; no handle or guard is made for it on the way.
+  static void deliver_waiter(buffer_cache& c, const op_result& r) noexcept {
+    auto& w = *static_cast<op_waiter*>(r.ctx);
+    lock_guard<lock_type> g(c.lock_);
+    w.status = r.status;
+    w.slot = r.slot;
     w.done = true;
-    w.cache->bump();
-  }
-  static void blocking_got(void* ctx, errc status, handle h) noexcept {
-    auto& w = *static_cast<op_waiter*>(ctx);
-    const I slot = h.i_;
-    if (h) h.c_ = nullptr; // the waiter owns the buffer now
-    finish_waiter(w, status, slot);
-  }
-  static void blocking_modified(void* ctx, errc status, modify_guard m) noexcept {
-    auto& w = *static_cast<op_waiter*>(ctx);
-    const I slot = m.i_;
-    m.c_ = nullptr; // the waiter holds the modification now
-    finish_waiter(w, status, slot);
-  }
-  static void blocking_interlocked(void* ctx, errc status, write_interlock il) noexcept {
-    auto& w = *static_cast<op_waiter*>(ctx);
-    const I slot = il.i_;
-    il.c_ = nullptr; // the waiter holds the interlock now
-    finish_waiter(w, status, slot);
-  }
-  static void finish_waiter(op_waiter& w, errc status, I slot) noexcept {
-    lock_guard<lock_type> g(w.cache->lock_);
-    w.status = status;
-    w.slot = slot;
-    w.done = true;
-    w.cache->bump();
+    c.bump();
   }
   // Waits (wait policy) for the get / modify / interlock operation `o` on
   // the caller's stack; with the lock held. Its status, or `no_resources`
@@ -1828,7 +1925,7 @@ private:
   errc wait_op_locked(async_op& o, op_waiter& w, std::uint64_t deadline) noexcept {
     for (;;) {
       const auto stuck = [&] { return wait_type::single_context && o.hopeless; };
-      const std::uint64_t gen = generation_;
+      const std::uint32_t gen = generation_;
       const bool ok = wait_.wait(
           lock_, [&] { return w.done || stuck() || generation_ != gen; }, progress(), deadline,
           clock_);
@@ -1840,75 +1937,71 @@ private:
       if (withdraw_locked(o)) return ok ? errc::no_resources : errc::timed_out;
     }
   }
-  // The blocking modify / interlock: operation `o` on the caller's stack.
-  void begin_slot_op(async_op& o, op_kind k, std::uint64_t lbn, get_flags flags, op_waiter* w,
-                     bool pooled) noexcept {
+  // An operation from the pool (the most recently freed, else a never used
+  // one), or nullptr when all are pending.
+  async_op* take_op() noexcept {
+    async_op* o = op_free_;
+    if (o != nullptr)
+      op_free_ = o->next;
+    else if (op_fresh_ < async_op_count)
+      o = &op_pool_[op_fresh_++];
+    return o;
+  }
+  // Fills operation `o` (not yet linked; its callback is the caller's to set).
+  void init_op(async_op& o, op_kind k, step_fn step, deliver_fn deliver, std::uint64_t lbn,
+               void* ctx, bool pooled) noexcept {
     o = async_op{};
-    o.kind = k;
+    o.step = step;
+    o.deliver = deliver;
+    o.ctx = ctx;
     o.lbn = lbn;
-    o.flags = flags;
+    o.kind = k;
+    o.phase = sync_phase::mark;
     o.pooled = pooled;
     o.status = errc::ok;
     o.slot = npos;
-    o.ctx = w;
-    if (k == op_kind::modify)
-      o.md = &blocking_modified;
-    else
-      o.il = &blocking_interlocked;
-    link_op(o);
+  }
+  // A modify / interlock operation (the caller sets its callback, if any,
+  // and links it).
+  void begin_slot_op(async_op& o, op_kind k, std::uint64_t lbn, get_flags flags, deliver_fn deliver,
+                     void* ctx, bool pooled) noexcept {
+    init_op(o, k, k == op_kind::modify ? &step_modify_op : &step_interlock_op, deliver, lbn, ctx,
+            pooled);
+    o.flags = flags;
   }
   // modify_async / interlock_async: an operation from the pool, with the
   // lock held on success (the caller sets its callback and links it), or
   // nullptr (table full; unlocked).
-  async_op* start_slot_op(op_kind k, std::uint64_t lbn, get_flags flags, void* ctx) noexcept {
+  async_op* start_slot_op(op_kind k, deliver_fn deliver, std::uint64_t lbn, get_flags flags,
+                          void* ctx) noexcept {
     lock_.lock();
-    async_op* o = op_free_;
+    async_op* o = take_op();
     if (o == nullptr) {
       lock_.unlock();
       return nullptr;
     }
-    op_free_ = o->next;
-    *o = async_op{};
-    o->kind = k;
-    o->lbn = lbn;
-    o->flags = flags;
-    o->pooled = true;
-    o->status = errc::ok;
-    o->slot = npos;
-    o->ctx = ctx;
+    begin_slot_op(*o, k, lbn, flags, deliver, ctx, true);
     return o;
   }
-  void begin_get(async_op& o, std::uint64_t lbn, units_type units, get_flags flags, read_done done,
-                 void* ctx, bool pooled) noexcept {
-    o = async_op{};
-    o.kind = op_kind::get;
-    o.lbn = lbn;
-    o.pooled = pooled;
-    o.status = errc::ok;
-    o.got = done;
-    o.ctx = ctx;
-    o.slot = npos;
+  void begin_get(async_op& o, std::uint64_t lbn, units_type units, get_flags flags,
+                 deliver_fn deliver, read_done done, void* ctx, bool pooled) noexcept {
+    init_op(o, op_kind::get, &step_get_op, deliver, lbn, ctx, pooled);
+    o.cb.got = done;
     o.units = units;
     o.flags = flags;
     link_op(o);
   }
 
-  // Queues operation `o` and advances what can be advanced; with the lock
-  // held (released while callbacks run).
-  void begin_op(async_op& o, op_kind k, std::uint64_t lbn, write_done done, void* ctx,
-                bool pooled) noexcept {
-    o = async_op{};
-    o.done = done;
-    o.ctx = ctx;
-    o.lbn = lbn;
+  // A flush_block / wait_all / sync operation (the caller sets its callback,
+  // if any, and links it).
+  void begin_op(async_op& o, op_kind k, step_fn step, deliver_fn deliver, std::uint64_t lbn,
+                void* ctx, bool pooled) noexcept {
+    init_op(o, k, step, deliver, lbn, ctx, pooled);
     o.since = write_failures_;
     o.target = write_seq_;
-    o.kind = k;
-    o.phase = sync_phase::mark;
-    o.pooled = pooled;
-    o.status = errc::ok;
-    link_op(o);
   }
+  // Queues operation `o` and advances what can be advanced; with the lock
+  // held (released while callbacks run).
   void link_op(async_op& o) noexcept {
     o.next = nullptr;
     if (ops_tail_ != nullptr)
@@ -1962,24 +2055,7 @@ private:
       async_op* prev = nullptr;
       async_op* o = ops_head_;
       bool sync_seen = false; // syncs run one at a time, in order
-      while (o != nullptr) {
-        bool finished = false;
-        if (o->kind == op_kind::sync) {
-          finished = !sync_seen && step_sync(*o);
-          sync_seen = true;
-        } else if (o->kind == op_kind::wait_all) {
-          finished = drained(o->target);
-          if (finished) o->status = first_failure_since(o->since);
-        } else if (o->kind == op_kind::get) {
-          finished = step_get(*o);
-        } else if (o->kind == op_kind::modify) {
-          finished = step_modify(*o);
-        } else if (o->kind == op_kind::interlock) {
-          finished = step_interlock(*o);
-        } else {
-          finished = step_flush_block(*o);
-        }
-        if (finished) break;
+      while (o != nullptr && !o->step(*this, *o, sync_seen)) {
         prev = o;
         o = o->next;
       }
@@ -1988,34 +2064,54 @@ private:
         break;
       }
       unlink_op(*o, prev);
-      const op_kind kind = o->kind;
-      const write_done done = o->done;
-      const read_done got = o->got;
-      const modify_done md = o->md;
-      const interlock_done il = o->il;
-      const I slot = o->slot;
-      void* const ctx = o->ctx;
-      const errc status = o->status;
+      const deliver_fn deliver = o->deliver;
+      const op_result r{o->cb, o->ctx, o->status, o->slot};
       if (o->pooled) {
         o->next = op_free_;
         op_free_ = o;
       }
       pumping_ = false;
       lock_.unlock();
-      buffer_cache* const owner = status == errc::ok ? this : nullptr;
-      if (kind == op_kind::get)
-        got(ctx, status, owner != nullptr ? handle(this, slot) : handle{});
-      else if (kind == op_kind::modify)
-        md(ctx, status, modify_guard(owner, slot));
-      else if (kind == op_kind::interlock)
-        il(ctx, status, write_interlock(owner, slot));
-      else
-        done(ctx, status);
+      deliver(*this, r);
       lock_.lock();
       if (pumping_) return; // another context pumps now and sees all of this
       pumping_ = true;
     }
     pumping_ = false;
+  }
+
+  // The steps and callbacks of each kind, as stored in an operation.
+  static bool step_get_op(buffer_cache& c, async_op& o, bool&) noexcept { return c.step_get(o); }
+  static bool step_modify_op(buffer_cache& c, async_op& o, bool&) noexcept {
+    return c.step_modify(o);
+  }
+  static bool step_interlock_op(buffer_cache& c, async_op& o, bool&) noexcept {
+    return c.step_interlock(o);
+  }
+  static bool step_flush_block_op(buffer_cache& c, async_op& o, bool&) noexcept {
+    return c.step_flush_block(o);
+  }
+  static bool step_wait_all_op(buffer_cache& c, async_op& o, bool&) noexcept {
+    if (!c.drained(o.target)) return false;
+    o.status = c.first_failure_since(o.since);
+    return true;
+  }
+  static bool step_sync_op(buffer_cache& c, async_op& o, bool& sync_seen) noexcept {
+    const bool first = !sync_seen;
+    sync_seen = true;
+    return first && c.step_sync(o);
+  }
+  static void deliver_done(buffer_cache&, const op_result& r) noexcept {
+    r.cb.done(r.ctx, r.status);
+  }
+  static void deliver_get(buffer_cache& c, const op_result& r) noexcept {
+    r.cb.got(r.ctx, r.status, r.status == errc::ok ? handle(&c, r.slot) : handle{});
+  }
+  static void deliver_modify(buffer_cache& c, const op_result& r) noexcept {
+    r.cb.md(r.ctx, r.status, modify_guard(r.status == errc::ok ? &c : nullptr, r.slot));
+  }
+  static void deliver_interlock(buffer_cache& c, const op_result& r) noexcept {
+    r.cb.il(r.ctx, r.status, write_interlock(r.status == errc::ok ? &c : nullptr, r.slot));
   }
 
   static void fold(async_op& o, errc e) noexcept {
@@ -2034,7 +2130,7 @@ private:
       // The write-first of a size change: wait for it, report its failure.
       if (!drained(o.target)) return false;
       o.wrote = false;
-      const I w = lookup(o.lbn);
+      const I w = lookup(static_cast<lbn_type>(o.lbn)); // get checked it
       if (w != npos && (hdr_[w].flags & f_dirty) != 0) {
         if (const errc e = first_failure_since(o.since); e != errc::ok) {
           o.status = e;
@@ -2043,7 +2139,7 @@ private:
       }
     }
     I i = npos;
-    const try_result r = try_get_locked(o.lbn, o.units, o.flags, i);
+    const try_result r = try_get_locked(static_cast<lbn_type>(o.lbn), o.units, o.flags, i);
     if (r == try_result::ok) {
       o.slot = i;
       return true;
@@ -2060,7 +2156,7 @@ private:
       o.target = write_seq_ + 1; // the sequence number this write takes
       o.wrote = true;
       hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy);
-      start_write_unlock(i, s, io_kind::write_release);
+      start_write_unlock<io_kind::write_release>(i, s);
       lock_.lock();
       return false;
     }
@@ -2077,7 +2173,7 @@ private:
   // One step of modify; true when finished. A modification never touches
   // a buffer the device is reading or writing, nor one under interlock.
   bool step_modify(async_op& o) noexcept {
-    const I i = lookup(o.lbn);
+    const I i = find(o.lbn);
     o.hopeless = false;
     if (i == npos || hdr_[i].holds == 0) {
       o.status = errc::invalid_argument;
@@ -2104,7 +2200,7 @@ private:
   }
   // One step of interlock; true when finished.
   bool step_interlock(async_op& o) noexcept {
-    const I i = lookup(o.lbn);
+    const I i = find(o.lbn);
     o.hopeless = false;
     if (i == npos || hdr_[i].holds == 0) {
       o.status = errc::invalid_argument;
@@ -2121,7 +2217,7 @@ private:
 
   // One step of flush_block; true when finished.
   bool step_flush_block(async_op& o) noexcept {
-    const I i = lookup(o.lbn);
+    const I i = find(o.lbn);
     if (i == npos || (hdr_[i].flags & f_dirty) == 0) return true;
     if ((hdr_[i].flags & f_busy) != 0) {
       if ((hdr_[i].flags & f_handle) == 0) return false; // its I/O completes first
@@ -2131,7 +2227,7 @@ private:
     const slot_t s = take_slot();
     if (s == no_io) return false;
     hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy);
-    start_write_unlock(i, s, io_kind::write_release);
+    start_write_unlock<io_kind::write_release>(i, s);
     lock_.lock();
     return true;
   }
@@ -2173,6 +2269,7 @@ private:
         const slot_t s = take_slot();
         if (s == no_io) return false;
         device_flush_needed_ = false;
+        slot_[s].settle = &settle_flush;
         slot_[s].kind = io_kind::flush;
         slot_[s].ctx = &o;
         ++inflight_;
@@ -2229,46 +2326,51 @@ private:
     return failure_code_[since % failure_history];
   }
 
+  // The state touched on every path comes first: on Thumb-2 a load or store
+  // near the start of the object has a 16-bit encoding.
   Device& dev_;
+  async_op* ops_head_ = nullptr; // pending operations, oldest first
+  async_op* ops_tail_ = nullptr;
+  std::size_t cap_;
+  std::size_t resident_ = 0;
+  std::size_t inflight_ = 0;
+  std::size_t dirty_count_ = 0;
+  bytes_type dirty_bytes_ = 0;
+  bytes_type running_bytes_ = 0;
+  std::size_t running_writes_ = 0;
+  std::uint32_t generation_ = 0; // a change detector: equality is all that is asked of it
+  std::uint32_t write_seq_ = 0;
+  std::uint32_t write_failures_ = 0;
+  std::uint32_t flush_pass_ = 0;
+  std::uint32_t retry_after_ = 0;
+  I free_ = npos; // EMPTY headers destroyed since the start, last first
+  I fresh_ = 0;   // headers [fresh_, cap_) were never used
+  slot_t free_slot_ = no_io;
+  slot_t fresh_slot_ = 0; // slots [fresh_slot_, slot_count) were never used
+  slot_t run_head_ = no_io, run_tail_ = no_io;
+  bool pumping_ = false;
+  bool pump_again_ = false;
+  bool device_flush_needed_ = false;
+  std::uint8_t op_fresh_ = 0; // op_pool_[op_fresh_..] were never used
+  async_op* op_free_ = nullptr;
+  detail::index_list<I> dirty_[class_count]; // one per write class: a few bytes
   device_geometry geo_;
   mutable lock_type lock_{};
   [[no_unique_address]] wait_type wait_{};
   [[no_unique_address]] clock_type clock_{};
   [[no_unique_address]] integrity_type integrity_{};
   [[no_unique_address]] hooks_type hooks_{};
-  cache_limits limits_{};
+  cache_limits limits_;
   cache_stats stats_{};
-  std::size_t cap_ = capacity;
-  std::size_t resident_ = 0;
-  std::size_t dirty_count_ = 0;
-  std::uint64_t dirty_bytes_ = 0;
-  std::uint64_t running_bytes_ = 0;
-  std::size_t running_writes_ = 0;
-  std::size_t inflight_ = 0;
-  std::uint64_t generation_ = 0;
-  std::uint32_t write_seq_ = 0;
-  std::uint32_t flush_pass_ = 0;
-  std::uint32_t retry_after_ = 0;
   std::uint32_t throttle_next_ = 0, throttle_serving_ = 0, throttle_waiting_ = 0;
   static constexpr std::uint32_t failure_history = 8;
-  std::uint32_t write_failures_ = 0;
   errc failure_code_[failure_history] = {};
-  bool device_flush_needed_ = false;
-  I free_ = npos;
-  slot_t free_slot_ = no_io;
-  slot_t run_head_ = no_io, run_tail_ = no_io;
   header hdr_[capacity];
   I bucket_[bucket_count];
-  detail::index_list<I> dirty_[class_count];
   policy_state policy_;
   io_slot slot_[slot_count];
   bio bios_[slot_count];
   async_op op_pool_[async_op_count];
-  async_op* op_free_ = nullptr;
-  async_op* ops_head_ = nullptr; // pending operations, oldest first
-  async_op* ops_tail_ = nullptr;
-  bool pumping_ = false;
-  bool pump_again_ = false;
   storage_type storage_;
 };
 

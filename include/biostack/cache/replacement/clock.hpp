@@ -33,16 +33,14 @@ struct clock_eviction {
       while (left-- != 0 && i != detail::no_slot<I>) {
         const I next = links_.next[i];
         if (eligible(i)) {
-          if (age_[i]) {
-            list_.remove(links_, i);
-            return i;
-          }
+          last = i;
+          if (age_[i]) break;
           age_[i] = true;
           if (left != 0) list_.move_to_back(links_, i);
-          last = i;
         }
         i = next;
       }
+      // An aged slot, or else the last eligible one seen.
       if (last != detail::no_slot<I>) list_.remove(links_, last);
       return last;
     }
