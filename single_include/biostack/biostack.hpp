@@ -100,6 +100,19 @@
 #define BIOSTACK_UNLIKELY(x) (x)
 #endif
 
+// Code-size controls for templates that are instantiated once per stack.
+// BIOSTACK_NOINLINE keeps a rarely used or large routine out of line, so
+// every caller shares one copy instead of each inlining its own;
+// BIOSTACK_COLD additionally tells the compiler the path is unlikely (error
+// and recovery paths), which moves it out of the hot code's way.
+#if defined(__GNUC__) || defined(__clang__)
+#define BIOSTACK_NOINLINE __attribute__((noinline))
+#define BIOSTACK_COLD __attribute__((noinline, cold))
+#else
+#define BIOSTACK_NOINLINE
+#define BIOSTACK_COLD
+#endif
+
 #define BIOSTACK_NAMESPACE_BEGIN                                                                   \
   namespace biostack {                                                                             \
   inline namespace v1 {
@@ -687,10 +700,7 @@ public:
     data = mem;
     segments = nullptr;
     on_done = done;
-    parent = nullptr;
-    context = nullptr;
-    hook = {};
-    rearm();
+    unlink();
   }
 
   /// Children still outstanding (plus one while a fan-in is being built).
@@ -700,6 +710,14 @@ public:
 
 private:
   friend struct detail::bio_access;
+
+  // Clears the linkage and rearms: the tail of every re-initialisation.
+  void unlink() noexcept {
+    parent = nullptr;
+    context = nullptr;
+    hook = {};
+    rearm();
+  }
 
   static constexpr std::uint8_t state_idle = 0;
   static constexpr std::uint8_t state_done = 1;
@@ -730,15 +748,19 @@ struct bio_access {
   static bio* propagate(bio& child) noexcept {
     bio* p = child.parent;
     if (p == nullptr) return nullptr;
-    const errc st = child.status();
-    const std::uint32_t res = child.residual();
+    errc st = child.status();
+    if (const std::uint32_t res = child.residual(); res != 0) {
+      // A short child of a fan-in leaves a hole in the parent's data.
+      if (st == errc::ok && p->fan_in_) st = errc::io_error;
+      p->residual_.fetch_add(res, std::memory_order_acq_rel);
+    }
     p->record_error(st);
-    if (p->fan_in_ && st == errc::ok && res != 0) p->record_error(errc::io_error);
-    p->add_residual(res);
     const std::uint32_t before = p->pending_.fetch_sub(1, std::memory_order_acq_rel);
     BIOSTACK_ASSERT(before != 0 && "child completed into a parent with no pending children");
     return before == 1 ? p : nullptr;
   }
+
+  static void unlink(bio& b) noexcept { b.unlink(); }
 
   static void set_pending(bio& b, std::uint32_t n, bool fan_in) noexcept {
     b.fan_in_ = fan_in;
@@ -849,13 +871,18 @@ inline void end_fan_in(bio& parent) noexcept {
 inline void init_child(bio& child, const bio& parent, std::uint32_t delta,
                        std::uint32_t len) noexcept {
   BIOSTACK_ASSERT(delta <= parent.length && len <= parent.length - delta);
-  child.prepare(parent.operation, parent.offset + delta, len);
+  // Every field written once (not prepare() and then the copies over it).
+  child.offset = parent.offset + delta;
+  child.length = len;
+  child.operation = parent.operation;
   child.flags = parent.flags;
   child.priority = parent.priority;
-  child.data = parent.data;
-  child.segments = parent.segments;
   child.segment_count = parent.segment_count;
   child.mem_offset = carries_data(parent.operation) ? parent.mem_offset + delta : 0;
+  child.data = parent.data;
+  child.segments = parent.segments;
+  child.on_done = {};
+  detail::bio_access::unlink(child);
 }
 
 /// Makes `lower` a one-to-one layer below `upper` (Linux `bio_chain`,
@@ -867,7 +894,6 @@ inline void link_layer(bio& upper, bio& lower) noexcept {
   BIOSTACK_ASSERT(!upper.completed());
   BIOSTACK_ASSERT(upper.pending() == 0 && "upper already has a layer below it");
   init_child(lower, upper, 0, upper.length);
-  lower.offset = upper.offset;
   lower.parent = &upper;
   detail::bio_access::set_pending(upper, 1, false);
 }
@@ -1051,6 +1077,16 @@ BIOSTACK_NAMESPACE_END
 // ---- <biostack/device/geometry.hpp> ----------------------------------------------------------
 BIOSTACK_NAMESPACE_BEGIN
 
+namespace detail {
+/// True when any of the top `count` bits of `v` is set, for `count` below 32,
+/// with 32-bit operations only: `v > (UINT64_MAX >> count)` for 32-bit
+/// targets. Two shifts, as one by 32 would be undefined for `count == 0`.
+[[nodiscard]] constexpr bool top_bits_set(std::uint64_t v, int count) noexcept {
+  const auto high = static_cast<std::uint32_t>(v >> 32);
+  return ((high >> 1) >> (31 - count)) != 0;
+}
+} // namespace detail
+
 /// What a device tells its users about itself. Every layer validates requests
 /// against it; splitters honour its transfer limits; caches align their
 /// buffers to `alignment`.
@@ -1072,9 +1108,13 @@ struct device_geometry {
   /// 0, so nothing validates against a malformed geometry. Uses shifts only:
   /// no 64-bit division is pulled into small images.
   [[nodiscard]] constexpr std::uint64_t capacity() const noexcept {
-    if (!is_pow2(block_size)) return 0;
+    if (!is_pow2_32(block_size)) return 0;
     const int shift = std::countr_zero(block_size);
-    if (block_count > (UINT64_MAX >> shift)) return UINT64_MAX;
+    // Saturate when the shift would push set bits out of the top (on 32-bit
+    // targets tested on the high word alone: a 64-bit shift is long there).
+    if (sizeof(std::uintptr_t) < sizeof(std::uint64_t) ? detail::top_bits_set(block_count, shift)
+                                                       : block_count > (UINT64_MAX >> shift))
+      return UINT64_MAX;
     return block_count << shift;
   }
 
@@ -1086,7 +1126,15 @@ struct device_geometry {
   /// True when the values are usable: block size a non-zero power of two,
   /// alignment a non-zero power of two, max_transfer a multiple of block size.
   [[nodiscard]] constexpr bool valid() const noexcept {
-    return is_pow2(block_size) && is_pow2(alignment) && (max_transfer & (block_size - 1u)) == 0;
+    return is_pow2_32(block_size) && is_pow2_32(alignment) &&
+           (max_transfer & (block_size - 1u)) == 0;
+  }
+
+private:
+  // The fields are 32-bit: 64-bit arithmetic costs twice the code on 32-bit
+  // targets for nothing.
+  static constexpr bool is_pow2_32(std::uint32_t v) noexcept {
+    return v != 0 && (v & (v - 1u)) == 0;
   }
 };
 
@@ -1171,6 +1219,18 @@ BIOSTACK_NAMESPACE_BEGIN
   return offset <= capacity && length <= capacity - offset;
 }
 
+namespace detail {
+/// `v >> shift` for a shift below 32, in 32-bit halves: a general 64-bit
+/// shift, which does not know the bound, is twice the code on 32-bit targets.
+[[nodiscard]] constexpr std::uint64_t shift_right_below_32(std::uint64_t v, int shift) noexcept {
+  const auto lo = static_cast<std::uint32_t>(v);
+  const auto hi = static_cast<std::uint32_t>(v >> 32);
+  // (hi << 1) << (31 - shift): the bits that move into the low half, without
+  // the undefined shift by 32 that `hi << (32 - shift)` would be for 0.
+  return (std::uint64_t{hi >> shift} << 32) | (lo >> shift) | ((hi << 1) << (31 - shift));
+}
+} // namespace detail
+
 /// Validates `b` against `g`. Checks, in this order, returning the first
 /// failure:
 /// 1. operation known (`invalid_argument`) and offered by the device
@@ -1186,59 +1246,75 @@ BIOSTACK_NAMESPACE_BEGIN
 ///    (`misaligned`).
 /// Complexity: O(segment_count). ISR-safe.
 [[nodiscard]] inline errc validate(const bio& b, const device_geometry& g) noexcept {
-  switch (b.operation) {
-  case op::read:
-  case op::write: break;
-  case op::flush:
-    if (!g.supports_flush) return errc::not_supported;
-    break;
-  case op::discard:
-    if (!g.supports_discard) return errc::not_supported;
-    break;
-  case op::write_zeroes:
-    if (!g.supports_write_zeroes) return errc::not_supported;
-    break;
-  default: return errc::invalid_argument;
+  const op o = b.operation;
+  // Reads and writes, the common case, pass the operation checks with a
+  // compare or two; the other operations and garbage values go the long way.
+  if (o != op::read) {
+    if (o != op::write) {
+      bool offered = false;
+      switch (o) {
+      case op::flush: offered = g.supports_flush; break;
+      case op::discard: offered = g.supports_discard; break;
+      case op::write_zeroes: offered = g.supports_write_zeroes; break;
+      default: return errc::invalid_argument;
+      }
+      if (!offered) return errc::not_supported;
+      if (o == op::flush) return b.length == 0 ? errc::ok : errc::invalid_argument;
+    }
+    if (g.read_only) return errc::read_only; // every operation left modifies
   }
-  if (g.read_only && modifies(b.operation)) return errc::read_only;
-  if (b.operation == op::flush) return b.length == 0 ? errc::ok : errc::invalid_argument;
-  if (b.length == 0) return errc::invalid_argument;
-  if (!range_fits(b.offset, b.length, g.capacity())) return errc::out_of_range;
-  // capacity() is 0 for a block size that is not a power of two, so a
-  // malformed geometry has already failed the range check above.
-  if (((b.offset | b.length) & (g.block_size - 1u)) != 0) return errc::misaligned;
-  if (!carries_data(b.operation)) return errc::ok;
+  const std::uint32_t len = b.length;
+  if (len == 0) return errc::invalid_argument;
+
+  // The range, overflow-safe and against the capacity the geometry implies
+  // (`capacity()`, saturated at 2^64 - 1) without computing it: the end must
+  // not wrap, and the block holding the last byte must exist. A block size
+  // that is not a power of two has capacity 0: nothing fits.
+  const std::uint32_t bs = g.block_size;
+  if (bs == 0 || (bs & (bs - 1u)) != 0) return errc::out_of_range;
+  const std::uint64_t end = b.offset + len;
+  if (end < b.offset) return errc::out_of_range;
+  const std::uint64_t last = end - 1u;
+  const int shift = std::countr_zero(bs);
+  const std::uint64_t last_block = sizeof(std::uintptr_t) < sizeof(std::uint64_t)
+                                       ? detail::shift_right_below_32(last, shift)
+                                       : last >> shift;
+  if (last_block >= g.block_count) return errc::out_of_range;
+  // Only the low word matters: the block size is a 32-bit power of two.
+  if (((static_cast<std::uint32_t>(b.offset) | len) & (bs - 1u)) != 0) return errc::misaligned;
+  if (!carries_data(o)) return errc::ok;
 
   const std::uintptr_t mask = g.alignment > 1 ? g.alignment - 1u : 0u;
-  if (b.segment_count == 0) {
+  std::uint32_t n = b.segment_count;
+  if (n == 0) {
     if (b.data == nullptr) return errc::invalid_argument;
-    if ((reinterpret_cast<std::uintptr_t>(b.data + b.mem_offset) & mask) != 0)
+    if (((reinterpret_cast<std::uintptr_t>(b.data) + b.mem_offset) & mask) != 0)
       return errc::misaligned;
     return errc::ok;
   }
-  if (b.segments == nullptr) return errc::invalid_argument;
-  if (memory_bytes(b) < b.length) return errc::invalid_argument;
+  const segment* s = b.segments;
+  if (s == nullptr) return errc::invalid_argument;
   // Only the segments under [mem_offset, mem_offset + length) matter: a child
   // of a split shares its parent's whole list, so they alone count against
-  // max_segments, and only they must be present and aligned.
+  // max_segments, and only they must be present and aligned. Every
+  // invalid_argument outranks a misalignment, so the walk notes the latter
+  // and goes on; memory that ends before the range does is invalid.
   errc st = errc::ok;
-  std::uint64_t skip = b.mem_offset;
-  std::uint32_t left = b.length;
-  std::uint32_t touched = 0;
-  for (std::uint32_t i = 0; i < b.segment_count && left != 0; ++i) {
-    const segment& s = b.segments[i];
-    if (skip >= s.length) {
-      skip -= s.length;
+  std::uint32_t skip = b.mem_offset;
+  std::uint32_t left = len;
+  std::uint32_t budget = g.max_segments != 0 ? g.max_segments : UINT32_MAX;
+  for (; n != 0 && left != 0; --n, ++s) {
+    if (skip >= s->length) {
+      skip -= s->length;
       continue;
     }
-    if (s.data == nullptr) return errc::invalid_argument;
-    if (g.max_segments != 0 && ++touched > g.max_segments) return errc::invalid_argument;
-    if ((reinterpret_cast<std::uintptr_t>(s.data + skip) & mask) != 0) st = errc::misaligned;
-    const std::uint64_t avail = s.length - skip;
-    left -= avail < left ? static_cast<std::uint32_t>(avail) : left;
+    if (s->data == nullptr || budget-- == 0) return errc::invalid_argument;
+    if (((reinterpret_cast<std::uintptr_t>(s->data) + skip) & mask) != 0) st = errc::misaligned;
+    const std::uint32_t avail = s->length - skip;
+    left -= avail < left ? avail : left;
     skip = 0;
   }
-  return st;
+  return left == 0 ? st : errc::invalid_argument;
 }
 
 BIOSTACK_NAMESPACE_END
@@ -2504,13 +2580,113 @@ static_assert(block_device<null_device>);
 BIOSTACK_NAMESPACE_END
 
 // ---- <biostack/devices/ram.hpp> --------------------------------------------------------------
-/// A RAM disk over memory the caller provides (a static array, a linker
-/// section, a heap block). Completes every bio inline. Offers both the
-/// asynchronous (`submit`) and the synchronous (`read`/`write`/...) interface,
-/// so wrappers such as `faulty_device` can snapshot and restore contents.
+/// RAM disks: `ram_device` over memory the caller provides (a static array, a
+/// linker section, a heap block) and `static_ram_device`, which owns its
+/// storage. Both complete every bio inline and offer the asynchronous
+/// (`submit`) and the synchronous (`read`/`write`/...) interface, so wrappers
+/// such as `faulty_device` can snapshot and restore contents. They share one
+/// transfer routine; they differ only in where the memory and the geometry
+/// come from.
 
 // ---- <biostack/devices/ram.hpp> (continued) --------------------------------------------------
 BIOSTACK_NAMESPACE_BEGIN
+
+namespace detail {
+
+// What a RAM disk of `bytes` bytes in blocks of `block_size` bytes offers: the
+// capacity rounded down to whole blocks, every operation, FUA (a RAM disk is
+// always durable), no transfer or alignment limits.
+[[nodiscard]] constexpr device_geometry ram_geometry(std::uint64_t bytes,
+                                                     std::uint32_t block_size) noexcept {
+  device_geometry g;
+  g.block_size = block_size;
+  g.block_count = block_size != 0 ? bytes / block_size : 0;
+  g.supports_flush = true;
+  g.supports_discard = true;
+  g.supports_write_zeroes = true;
+  g.supports_fua = true;
+  return g;
+}
+
+// The whole of a RAM disk's `submit`: validates `b` against `g`, moves the
+// bytes between `b`'s memory and `mem` and completes `b`. After validation
+// the range lies inside the memory and every operation is allowed, so the
+// transfer itself cannot fail. One routine for every RAM disk type, not one
+// per template instance.
+inline void ram_submit(std::byte* mem, const device_geometry& g, bio& b) noexcept {
+  const errc st = validate(b, g);
+  if (st == errc::ok && b.operation != op::flush) {
+    // validate() bounded the offset by the capacity, which fits in memory.
+    std::byte* at = mem + static_cast<std::size_t>(b.offset);
+    std::uint32_t left = b.length;
+    if (!carries_data(b.operation)) {
+      std::memset(at, 0, left); // discard and write_zeroes: both read back as zeroes
+    } else {
+      // One walk for both directions and both kinds of memory: contiguous
+      // memory is a list of one segment. validate() checked that the list
+      // covers the range, so the walk ends when the bytes do.
+      const bool into_bio = b.operation == op::read;
+      std::uint32_t skip = b.mem_offset;
+      std::uint32_t count = b.segment_count;
+      const segment* s = b.segments;
+      segment whole;
+      if (count == 0) {
+        whole = {b.data + skip, left};
+        s = &whole;
+        skip = 0;
+        count = 1;
+      }
+      for (; left != 0 && count != 0; --count, ++s) {
+        if (skip >= s->length) {
+          skip -= s->length;
+          continue;
+        }
+        std::byte* p = s->data + skip;
+        const std::uint32_t n = s->length - skip < left ? s->length - skip : left;
+        if (into_bio)
+          std::memcpy(p, at, n);
+        else
+          std::memcpy(at, p, n);
+        at += n;
+        left -= n;
+        skip = 0;
+      }
+    }
+  }
+  complete(b, st);
+}
+
+// The checks of the synchronous interface (whose callers validate, but a
+// device must not trust them with its memory): the range inside the
+// capacity, no modification of a read-only device.
+[[nodiscard]] inline errc ram_check(const device_geometry& g, std::uint64_t off, std::uint32_t n,
+                                    bool modify) noexcept {
+  if (!range_fits(off, n, g.capacity())) return errc::out_of_range;
+  if (modify && g.read_only) return errc::read_only;
+  return errc::ok;
+}
+
+// The synchronous interface over (memory, geometry), shared like ram_submit.
+inline errc ram_read(const std::byte* mem, const device_geometry& g, std::uint64_t off,
+                     std::byte* dst, std::uint32_t n) noexcept {
+  const errc st = ram_check(g, off, n, false);
+  if (st == errc::ok) std::memcpy(dst, mem + off, n);
+  return st;
+}
+inline errc ram_write(std::byte* mem, const device_geometry& g, std::uint64_t off,
+                      const std::byte* src, std::uint32_t n) noexcept {
+  const errc st = ram_check(g, off, n, true);
+  if (st == errc::ok) std::memcpy(mem + off, src, n);
+  return st;
+}
+inline errc ram_zero(std::byte* mem, const device_geometry& g, std::uint64_t off,
+                     std::uint32_t n) noexcept {
+  const errc st = ram_check(g, off, n, true);
+  if (st == errc::ok) std::memset(mem + off, 0, n);
+  return st;
+}
+
+} // namespace detail
 
 class ram_device {
 public:
@@ -2518,14 +2694,8 @@ public:
   /// (the capacity is rounded down to whole blocks). The memory must outlive
   /// the device. `memory` may be null only when `bytes` is 0.
   ram_device(std::byte* memory, std::size_t bytes, std::uint32_t block_size = 512) noexcept
-      : mem_(memory) {
+      : mem_(memory), geo_(detail::ram_geometry(bytes, block_size)) {
     BIOSTACK_ASSERT(memory != nullptr || bytes == 0);
-    geo_.block_size = block_size;
-    geo_.block_count = block_size != 0 ? bytes / block_size : 0;
-    geo_.supports_flush = true;
-    geo_.supports_discard = true;
-    geo_.supports_write_zeroes = true;
-    geo_.supports_fua = true;
     BIOSTACK_ASSERT(geo_.valid());
   }
 
@@ -2544,34 +2714,22 @@ public:
 
   [[nodiscard]] device_geometry geometry() const noexcept { return geo_; }
 
-  void submit(bio& b) noexcept {
-    errc st = validate(b, geo_);
-    std::uint32_t residual = 0;
-    if (st == errc::ok) st = perform_sync(*this, b, residual);
-    complete(b, st, residual);
-  }
+  /// Validates `b`, performs it and completes it before returning.
+  void submit(bio& b) noexcept { detail::ram_submit(mem_, geo_, b); }
 
   // ---- synchronous interface (byte offsets; callers validate) -----------
   errc read(std::uint64_t off, std::byte* dst, std::uint32_t n) noexcept {
-    if (!range_fits(off, n, geo_.capacity())) return errc::out_of_range;
-    std::memcpy(dst, mem_ + off, n);
-    return errc::ok;
+    return detail::ram_read(mem_, geo_, off, dst, n);
   }
   errc write(std::uint64_t off, const std::byte* src, std::uint32_t n) noexcept {
-    if (!range_fits(off, n, geo_.capacity())) return errc::out_of_range;
-    if (geo_.read_only) return errc::read_only;
-    std::memcpy(mem_ + off, src, n);
-    return errc::ok;
+    return detail::ram_write(mem_, geo_, off, src, n);
   }
   errc flush() noexcept { return errc::ok; }
   /// Discarded ranges read back as zeroes (a deterministic choice; callers
   /// must not rely on it for other devices).
   errc discard(std::uint64_t off, std::uint32_t n) noexcept { return write_zeroes(off, n); }
   errc write_zeroes(std::uint64_t off, std::uint32_t n) noexcept {
-    if (!range_fits(off, n, geo_.capacity())) return errc::out_of_range;
-    if (geo_.read_only) return errc::read_only;
-    std::memset(mem_ + off, 0, n);
-    return errc::ok;
+    return detail::ram_zero(mem_, geo_, off, n);
   }
 
   /// Direct access to the backing memory (tests, emulators).
@@ -2580,19 +2738,63 @@ public:
 
 private:
   std::byte* mem_;
-  device_geometry geo_{};
+  device_geometry geo_;
 };
 
-/// A RAM disk that owns `Bytes` bytes of storage inside the object: declare it
-/// at namespace scope and the storage lands in `.bss`.
+/// A RAM disk that owns `Bytes` bytes of storage inside the object, in blocks
+/// of `BlockSize` bytes, aligned to `Align`. Its geometry is that of a
+/// `ram_device` over the same memory, fixed by the template arguments.
+///
+/// The object holds nothing but zeroes until it is written, and its
+/// constructor is `constexpr`: declared at namespace scope it is
+/// constant-initialised into `.bss`, with no start-up code and no copy in
+/// flash. An automatic or member instance is zeroed when constructed.
+///
+/// It is a device type of its own: name it in the layers above
+/// (`dispatcher<decltype(disk), ...>{disk}`), which also lets the compiler
+/// see its constant geometry. `as_ram_device()` gives a `ram_device` over the
+/// same storage where one is wanted by type.
 template <std::size_t Bytes, std::uint32_t BlockSize = 512, std::size_t Align = 32>
-class static_ram_device : public ram_device {
+class static_ram_device {
   static_assert(Bytes % BlockSize == 0, "capacity must be whole blocks");
+  static constexpr device_geometry geometry_ = detail::ram_geometry(Bytes, BlockSize);
+  static_assert(geometry_.valid(), "the block size must be a power of two");
 
 public:
-  static_ram_device() noexcept : ram_device(storage_, Bytes, BlockSize) {}
+  constexpr static_ram_device() noexcept = default;
   static_ram_device(const static_ram_device&) = delete;
   static_ram_device& operator=(const static_ram_device&) = delete;
+
+  [[nodiscard]] constexpr device_geometry geometry() const noexcept { return geometry_; }
+
+  /// Validates `b`, performs it and completes it before returning.
+  void submit(bio& b) noexcept { detail::ram_submit(storage_, geometry_, b); }
+
+  // ---- synchronous interface (byte offsets; callers validate) -----------
+  errc read(std::uint64_t off, std::byte* dst, std::uint32_t n) noexcept {
+    return detail::ram_read(storage_, geometry_, off, dst, n);
+  }
+  errc write(std::uint64_t off, const std::byte* src, std::uint32_t n) noexcept {
+    return detail::ram_write(storage_, geometry_, off, src, n);
+  }
+  errc flush() noexcept { return errc::ok; }
+  /// Discarded ranges read back as zeroes, as on `ram_device`.
+  errc discard(std::uint64_t off, std::uint32_t n) noexcept { return write_zeroes(off, n); }
+  errc write_zeroes(std::uint64_t off, std::uint32_t n) noexcept {
+    return detail::ram_zero(storage_, geometry_, off, n);
+  }
+
+  /// Direct access to the storage (tests, emulators).
+  [[nodiscard]] std::byte* memory() noexcept { return storage_; }
+  [[nodiscard]] const std::byte* memory() const noexcept { return storage_; }
+
+  /// A `ram_device` over this object's storage, with the same geometry; a
+  /// handle (pointer and geometry), valid while this object lives. Data
+  /// written through either is seen through the other; `set_geometry` on the
+  /// handle changes only what its users see.
+  [[nodiscard]] ram_device as_ram_device() noexcept {
+    return ram_device(storage_, Bytes, BlockSize);
+  }
 
 private:
   alignas(Align) std::byte storage_[Bytes] = {};
@@ -2988,13 +3190,25 @@ public:
   /// Detaches every pushed node and returns the oldest (linked in push order
   /// through `Next`), or nullptr. Single consumer. O(n).
   [[nodiscard]] Node* take_all() noexcept {
+    Node* newest = nullptr;
+    std::size_t count = 0;
+    return take_all(newest, count);
+  }
+
+  /// Like `take_all()`, and also sets `newest` to the last node of the
+  /// returned list (nullptr when empty) and `count` to its length, found on
+  /// the way: a consumer appending the list to its own needs no second walk.
+  [[nodiscard]] Node* take_all(Node*& newest, std::size_t& count) noexcept {
     Node* n = head_.exchange(nullptr, std::memory_order_acquire);
+    newest = n;
+    count = 0;
     Node* fifo = nullptr;
     while (n != nullptr) {
       Node* next = n->*Next;
       n->*Next = fifo;
       fifo = n;
       n = next;
+      ++count;
     }
     return fifo;
   }
@@ -3059,39 +3273,42 @@ BIOSTACK_NAMESPACE_END
 BIOSTACK_NAMESPACE_BEGIN
 
 /// `N` objects of type `T` stored in the pool itself, handed out LIFO (the
-/// most recently freed object is the one most likely still in cache).
-/// O(1) allocate and deallocate; not thread-safe on its own (the owner's lock
-/// covers it). ISR-safe as far as the owner's lock is.
+/// most recently freed object is the one most likely still in cache); the
+/// ones never handed out yet are taken in order, so the free stack starts
+/// empty and needs no start-up code. O(1) allocate and deallocate; not
+/// thread-safe on its own (the owner's lock covers it). ISR-safe as far as
+/// the owner's lock is.
 template <class T, std::size_t N>
 class static_object_pool {
   static_assert(N >= 1, "a pool needs at least one object");
 
 public:
-  static_object_pool() noexcept {
-    for (std::size_t i = 0; i < N; ++i) free_[i] = &items_[N - 1 - i];
-    free_count_ = N;
-  }
+  static_object_pool() noexcept = default;
   static_object_pool(const static_object_pool&) = delete;
   static_object_pool& operator=(const static_object_pool&) = delete;
 
   /// An object, or nullptr when all `N` are out.
-  [[nodiscard]] T* allocate() noexcept { return free_count_ != 0 ? free_[--free_count_] : nullptr; }
+  [[nodiscard]] T* allocate() noexcept {
+    if (free_count_ != 0) return free_[--free_count_];
+    return used_ != N ? &items_[used_++] : nullptr;
+  }
 
   /// Returns `t`, which must come from this pool and be outstanding.
   void deallocate(T* t) noexcept {
-    BIOSTACK_DEBUG_ASSERT(t >= items_ && t < items_ + N);
-    BIOSTACK_DEBUG_ASSERT(free_count_ < N);
+    BIOSTACK_DEBUG_ASSERT(t >= items_ && t < items_ + used_);
+    BIOSTACK_DEBUG_ASSERT(free_count_ < used_);
     free_[free_count_++] = t;
   }
 
   /// Objects currently available.
-  [[nodiscard]] std::size_t available() const noexcept { return free_count_; }
+  [[nodiscard]] std::size_t available() const noexcept { return free_count_ + (N - used_); }
   static constexpr std::size_t capacity() noexcept { return N; }
 
 private:
   T items_[N];
-  T* free_[N];
+  T* free_[N]; // returned objects, a stack
   std::size_t free_count_ = 0;
+  std::size_t used_ = 0; // items_[used_, N) were never handed out
 };
 
 /// Allocation policy: `N` objects per dispatcher, in the dispatcher object
@@ -3187,6 +3404,9 @@ BIOSTACK_NAMESPACE_END
 /// - `empty()`, `size()`.
 /// `now` is the dispatcher's clock reading; `uses_clock` says whether the
 /// discipline looks at it (when false the dispatcher does not read the clock).
+/// Optionally, `static constexpr bool keeps_order = true` declares that
+/// `pop` returns bios in the order they were pushed (see `keeps_order_v`):
+/// the dispatcher then needs no separate list to keep bios behind a barrier.
 
 // ---- <biostack/queue/concepts.hpp> (continued) -----------------------------------------------
 BIOSTACK_NAMESPACE_BEGIN
@@ -3229,6 +3449,12 @@ struct queue_discipline_archetype {
   std::size_t size() const noexcept { return 0; }
 };
 static_assert(queue_discipline<queue_discipline_archetype>);
+
+/// True when discipline `Q` declares `keeps_order`: it pops in push order.
+template <class Q>
+inline constexpr bool keeps_order_v = requires {
+  requires Q::keeps_order;
+};
 
 /// True for bios no discipline may reorder anything across.
 [[nodiscard]] constexpr bool is_barrier(const bio& b) noexcept {
@@ -3435,6 +3661,7 @@ class fifo {
 public:
   using category = queue_policy_tag;
   static constexpr bool uses_clock = false;
+  static constexpr bool keeps_order = true;
 
   void push(bio& b, std::uint64_t) noexcept { q_.push_back(b); }
   [[nodiscard]] bio* peek(std::uint64_t) noexcept { return q_.front(); }
@@ -3448,7 +3675,7 @@ public:
 private:
   bio_list q_;
 };
-static_assert(queue_discipline<fifo>);
+static_assert(queue_discipline<fifo> && keeps_order_v<fifo>);
 
 BIOSTACK_NAMESPACE_END
 
@@ -4119,6 +4346,11 @@ struct request_segments {
 };
 template <>
 struct request_segments<0> {};
+
+// Stands in for a member that a configuration does not need; `Id` keeps
+// stand-ins apart, so several of them take no space at all.
+template <int Id>
+struct absent {};
 } // namespace detail
 
 /// One device request: the bio the device sees, plus the dispatcher's
@@ -4183,19 +4415,21 @@ public:
 
   /// A dispatcher in front of `target`, which must outlive it. The device's
   /// geometry is read once, here.
-  explicit dispatcher(Device& target) noexcept
-      : dev_(target), geo_(target.geometry()), capacity_(geo_.capacity()),
-        block_mask_(geo_.block_size - 1u),
-        align_mask_(geo_.alignment > 1 ? geo_.alignment - 1u : 0u) {
+  explicit dispatcher(Device& target) noexcept : dev_(target), geo_(target.geometry()) {
     BIOSTACK_ASSERT(geo_.valid());
-    for (std::size_t i = 0; i < tag_count; ++i) {
-      free_tags_[i] = static_cast<std::uint16_t>(tag_count - 1 - i);
+    // Everything else starts out zero, so a static dispatcher costs almost
+    // no start-up code; only the tag stacks of the configurations that have
+    // them need filling.
+    if constexpr (timeouts) {
+      for (std::size_t i = 0; i < tag_count; ++i)
+        free_tags_[i] = static_cast<std::uint16_t>(tag_count - 1 - i);
+      free_count_ = tag_count;
     }
-    free_count_ = tag_count;
-    for (std::size_t i = 0; i < reserved_tags; ++i) {
-      reserved_free_[i] = static_cast<std::uint16_t>(tag_count + reserved_tags - 1 - i);
+    if constexpr (reserving) {
+      for (std::size_t i = 0; i < reserved_tags; ++i)
+        reserved_free_[i] = static_cast<std::uint16_t>(tag_count + reserved_tags - 1 - i);
+      reserved_free_count_ = reserved_tags;
     }
-    reserved_free_count_ = reserved_tags;
   }
   dispatcher(const dispatcher&) = delete;
   dispatcher& operator=(const dispatcher&) = delete;
@@ -4346,12 +4580,14 @@ public:
     lock_.lock();
     if constexpr (completion_type::deferred) take_deferred_locked();
     std::size_t n = 0;
-    for (std::size_t i = 0; i < tag_count + reserved_tags; ++i) {
-      request* q = tag_req_[i];
-      if (q == nullptr || q->kind != kind_zombie || on_done_list_locked(*q)) continue;
-      release_tag_locked(static_cast<std::uint16_t>(i));
-      free_request_locked(*q);
-      ++n;
+    if constexpr (timeouts) { // without timeouts nothing is ever abandoned
+      for (std::size_t i = 0; i < tag_count + reserved_tags; ++i) {
+        request* q = tag_req_[i];
+        if (q == nullptr || q->kind != kind_zombie || on_done_list_locked(*q)) continue;
+        release_tag_locked(*q);
+        free_request_locked(*q);
+        ++n;
+      }
     }
     run_or_unlock(); // a drain may be complete now, and tags are free
     return n;
@@ -4362,6 +4598,7 @@ public:
     lock_guard<lock_type> g(lock_);
     state_ = dispatch_state::open;
     idle_fn_ = nullptr;
+    drain_end_ = nullptr;
   }
 
   /// Tells the dispatcher the device's path is back (xdisk: a span returned):
@@ -4381,12 +4618,14 @@ public:
   /// Device requests outstanding (tags in use, timed-out ones included).
   [[nodiscard]] std::size_t in_flight() const noexcept {
     lock_guard<lock_type> g(lock_);
-    return in_flight_ + (reserved_tags - reserved_free_count_);
+    return in_flight_ + reserved_busy_locked();
   }
   /// Bios waiting to be issued (queued, behind a barrier, or half split).
   [[nodiscard]] std::size_t queued() const noexcept {
     lock_guard<lock_type> g(lock_);
-    return queue_.size() + held_.size() + reserved_q_.size() + (splitting_ != nullptr ? 1u : 0u);
+    std::size_t n = queue_.size() + held_size_locked() + (split_active_locked() ? 1u : 0u);
+    if constexpr (reserving) n += reserved_q_.size();
+    return n;
   }
   /// Device requests waiting for the path to come back.
   [[nodiscard]] std::size_t requeued() const noexcept {
@@ -4421,10 +4660,28 @@ private:
   static constexpr std::uint8_t kind_piece = 1;  // one piece of a split bio
   static constexpr std::uint8_t kind_zombie = 2; // timed out; the device still holds it
 
+  // What this policy pack can do at all; whatever it cannot is compiled out
+  // (state and code), so a small configuration pays only for what it uses.
   static constexpr bool merging = merge_type::enabled;
-  static constexpr bool wants_time = queue_type::uses_clock || stats_type::wants_latency ||
-                                     timeout_type::ticks != 0 || retry_type::backoff != 0 ||
-                                     retry_type::loss_timeout != 0;
+  static constexpr bool splitting = split_type::splits;
+  static constexpr bool reserving = reserved_tags != 0;
+  // A discipline that keeps arrival order never moves a bio across a
+  // barrier, so barriers wait in its queue like everything else, and are
+  // caught when they reach the head. One that reorders sees only one
+  // barrier-free epoch at a time: a barrier and everything after it wait
+  // in `held_`, in arrival order.
+  static constexpr bool in_order = keeps_order_v<queue_type>;
+  // Only a timeout needs to know which tag a request holds: to find the
+  // requests in flight, and to recognise a late answer by the tag's
+  // generation. Without one a tag is just a count.
+  static constexpr bool timeouts = timeout_type::ticks != 0;
+  // Path loss measured in time: a backoff before retrying, or a give-up.
+  static constexpr bool timed_path_loss = retry_type::backoff != 0 || retry_type::loss_timeout != 0;
+  // With the low-water mark just below the limit, a released tag carries the
+  // next request at once: there is no hysteresis to remember.
+  static constexpr bool hysteresis = low_water + 1 != active_limit;
+  static constexpr bool wants_time =
+      queue_type::uses_clock || stats_type::wants_latency || timeouts || timed_path_loss;
 
   std::uint64_t now() noexcept {
     if constexpr (wants_time) {
@@ -4447,25 +4704,12 @@ private:
   // Validation that needs no dispatcher state (geometry is fixed), so it
   // runs before taking the lock.
   errc check(const bio& b) const noexcept {
-    if (BIOSTACK_LIKELY(carries_data(b.operation) && b.segment_count == 0 && b.length != 0 &&
-                        b.data != nullptr && !geo_.read_only)) {
-      // The common case, checked as `validate` does but with masks for the
-      // power-of-two block size and alignment instead of divisions.
-      if (!range_fits(b.offset, b.length, capacity_)) return errc::out_of_range;
-      if (((b.offset | b.length) & block_mask_) != 0) return errc::misaligned;
-      if ((reinterpret_cast<std::uintptr_t>(b.data + b.mem_offset) & align_mask_) != 0)
-        return errc::misaligned;
-      if constexpr (!split_type::splits) {
-        if (geo_.max_transfer != 0 && b.length > geo_.max_transfer) return errc::invalid_argument;
-      }
-      return errc::ok;
-    }
     const errc v = validate(b, geo_);
-    if (v != errc::ok) return v;
-    if constexpr (!split_type::splits) {
-      if (geo_.max_transfer != 0 && b.length > geo_.max_transfer) return errc::invalid_argument;
+    if constexpr (!splitting) {
+      if (v == errc::ok && geo_.max_transfer != 0 && b.length > geo_.max_transfer)
+        return errc::invalid_argument;
     }
-    return errc::ok;
+    return v;
   }
 
   // Finished without reaching the device: nothing was transferred.
@@ -4476,9 +4720,12 @@ private:
   }
 
   void enqueue_locked(bio& b) noexcept {
-    // Behind a pending barrier everything waits in arrival order; the
-    // discipline only ever sees one barrier-free epoch.
-    if (BIOSTACK_UNLIKELY(!held_.empty() || is_barrier(b))) {
+    // Behind a pending barrier everything waits in arrival order. A
+    // discipline that keeps arrival order does that by itself; one that
+    // reorders only ever sees one barrier-free epoch.
+    if constexpr (in_order) {
+      queue_.push(b, queue_now());
+    } else if (BIOSTACK_UNLIKELY(!held_.empty() || is_barrier(b))) {
       // The discipline sees the bio only when the barrier lets it go; keep
       // its submission time meanwhile, so a deadline runs from submission,
       // not from the release (`context` is ours while the bio is queued).
@@ -4488,7 +4735,7 @@ private:
     } else {
       queue_.push(b, queue_now());
     }
-    stats_.on_queue_depth(queue_.size() + held_.size());
+    stats_.on_queue_depth(queue_.size() + held_size_locked());
   }
 
   // Runs the dispatch loop unless another context already runs it (then that
@@ -4508,7 +4755,7 @@ private:
   // callbacks happen with the lock released; an inline completion arriving
   // during `dev_.submit` only links the request onto `done_` and returns, and
   // this loop picks it up, so the stack never grows with the queue.
-  void run_locked() noexcept {
+  BIOSTACK_NOINLINE void run_locked() noexcept {
     for (;;) {
       if (request* q = done_head_) {
         done_head_ = q->next;
@@ -4520,16 +4767,12 @@ private:
       // not a timeout.
       if (BIOSTACK_UNLIKELY(poll_pending_)) {
         poll_pending_ = false;
-        if constexpr (timeout_type::ticks != 0) expire_locked();
+        if constexpr (timeouts) expire_locked();
         if (path_down_) path_check_locked();
         continue;
       }
       if (BIOSTACK_UNLIKELY(!rejected_.empty())) {
-        bio* b = rejected_.pop_front();
-        stats_.on_complete(b->status());
-        lock_.unlock();
-        end_io(*b);
-        lock_.lock();
+        complete_rejected_locked();
         continue;
       }
       request* q = start_next_locked();
@@ -4538,10 +4781,29 @@ private:
       dev_.submit(*q);
       lock_.lock();
     }
+    if (BIOSTACK_UNLIKELY(drain_end_ != nullptr)) return drain_end_(*this);
+    running_ = false;
+    lock_.unlock();
+  }
+
+  // A bio that never reached the device (invalid, refused, cancelled): its
+  // status and residual are recorded, only its completion is left.
+  void complete_rejected_locked() noexcept {
+    bio* b = rejected_.pop_front();
+    stats_.on_complete(b->status());
+    lock_.unlock();
+    end_io(*b);
+    lock_.lock();
+  }
+
+  // The end of the loop while draining (`drain_end_`): closes once nothing
+  // is left and calls `on_idle` (after releasing the lock). Releases the lock.
+  void stop_draining_locked() noexcept {
     idle_fn fire = nullptr;
     void* ctx = nullptr;
-    if (BIOSTACK_UNLIKELY(state_ == dispatch_state::draining) && idle_locked()) {
+    if (idle_locked()) {
       state_ = dispatch_state::closed;
+      drain_end_ = nullptr;
       fire = idle_fn_;
       ctx = idle_ctx_;
       idle_fn_ = nullptr;
@@ -4557,7 +4819,7 @@ private:
   // nothing may go now (plugged, path down, barrier, limit, shortage, empty).
   request* start_next_locked() noexcept {
     if (BIOSTACK_UNLIKELY(plugged_ != 0 || path_down_)) return nullptr;
-    if constexpr (reserved_tags != 0) {
+    if constexpr (reserving) {
       // Reserved requests never wait for the shared lane, not even when path
       // loss put them in the requeue list behind shared ones (which may be
       // held back by the active limit).
@@ -4567,37 +4829,44 @@ private:
       if (!reserved_q_.empty() && reserved_free_count_ != 0) return start_reserved_locked();
     }
     if (in_flight_ >= active_limit) {
-      throttled_ = true;
+      if constexpr (hysteresis) throttled_ = true;
       return nullptr;
     }
-    if (BIOSTACK_UNLIKELY(throttled_)) {
-      if (in_flight_ > low_water) return nullptr;
-      throttled_ = false;
+    if constexpr (hysteresis) {
+      if (BIOSTACK_UNLIKELY(throttled_)) {
+        if (in_flight_ > low_water) return nullptr;
+        throttled_ = false;
+      }
     }
     // Requeued requests go first, in issue order: they were submitted before
     // anything still queued.
     if (BIOSTACK_UNLIKELY(requeue_ != nullptr)) return reissue_locked(&requeue_);
-    if constexpr (split_type::splits) {
+    if constexpr (splitting) {
       if (splitting_ != nullptr) return next_piece_locked();
     }
     if (BIOSTACK_UNLIKELY(barrier_issued_)) {
       // The barrier is done once everything issued with or before it is back
-      // (timed-out requests included: the device still holds them).
-      barrier_done_check_locked();
-      if (barrier_issued_) return nullptr;
+      // (timed-out requests included: the device still holds them), the
+      // same condition that lets a barrier go.
+      if (!barrier_may_go_locked()) return nullptr;
+      barrier_issued_ = false;
     }
 
     const std::uint64_t t = queue_now();
-    bool from_held = false;
-    bio* b = pick_locked(t, from_held);
-    if (b == nullptr) return nullptr;
-    if constexpr (split_type::splits) {
+    bio* b = queue_.peek(t);
+    bool barrier = false; // b starts a barrier's epoch when it goes
+    if constexpr (in_order) {
+      if (b == nullptr) return nullptr;
+      barrier = is_barrier(*b);
+      if (BIOSTACK_UNLIKELY(barrier) && !barrier_may_go_locked()) return nullptr;
+    } else if (BIOSTACK_UNLIKELY(b == nullptr)) {
+      b = pick_held_locked(t);
+      if (b == nullptr) return nullptr;
+      barrier = held_.is_front(*b);
+    }
+    if constexpr (splitting) {
       if (b->length != 0 && split_.chunk(*b, 0, geo_) < b->length) {
-        if (from_held)
-          held_.remove(*b);
-        else
-          pop_expect(b, t);
-        if (is_barrier(*b)) barrier_issued_ = true;
+        take_picked_locked(b, t, barrier);
         splitting_ = b;
         split_done_ = 0;
         split_pieces_ = 0;
@@ -4610,15 +4879,27 @@ private:
       stats_.on_shortage();
       return nullptr;
     }
-    if (BIOSTACK_UNLIKELY(from_held)) {
-      held_.remove(*b);
-      barrier_issued_ = true;
-    } else {
-      pop_expect(b, t);
-    }
+    take_picked_locked(b, t, barrier);
     build_whole_locked(*q, *b, t, merging);
     issue_locked(*q, true);
     return q;
+  }
+
+  // Takes the bio just picked off its list (the discipline's, or `held_`
+  // for a barrier there); a barrier starts its epoch now.
+  void take_picked_locked(bio* b, std::uint64_t t, bool barrier) noexcept {
+    if constexpr (in_order)
+      pop_expect(b, t);
+    else if (BIOSTACK_UNLIKELY(barrier))
+      held_.remove(*b);
+    else
+      pop_expect(b, t);
+    if (BIOSTACK_UNLIKELY(barrier)) barrier_issued_ = true;
+  }
+
+  // A barrier goes only once everything issued before it is back.
+  bool barrier_may_go_locked() const noexcept {
+    return in_flight_ == 0 && requeue_ == nullptr && !split_active_locked();
   }
 
   // Takes the requeued request at `*pos` off the requeue list and issues it.
@@ -4630,7 +4911,7 @@ private:
     return q;
   }
 
-  request* start_reserved_locked() noexcept requires(reserved_tags != 0) {
+  request* start_reserved_locked() noexcept requires(reserving) {
     bio& b = *reserved_q_.pop_front();
     const std::uint16_t t = reserved_free_[reserved_free_count_ - 1];
     request& q = reserved_reqs_[t - tag_count];
@@ -4659,24 +4940,20 @@ private:
     BIOSTACK_DEBUG_ASSERT(p == b);
   }
 
-  // What goes next: the discipline's choice; when its epoch is empty, the
-  // barrier heading `held_` (only once everything before it has completed),
-  // or the next epoch released into the discipline.
-  bio* pick_locked(std::uint64_t t, bool& from_held) noexcept {
+  // What goes next once the discipline's epoch is empty: the barrier heading
+  // `held_` (only once everything before it has completed), or the
+  // discipline's choice from the next epoch, released into it now.
+  BIOSTACK_NOINLINE bio* pick_held_locked(std::uint64_t t) noexcept requires(!in_order) {
     for (;;) {
-      if (bio* b = queue_.peek(t)) return b;
       bio* f = held_.front();
       if (f == nullptr) return nullptr;
-      if (is_barrier(*f)) {
-        if (in_flight_ != 0 || requeue_ != nullptr || splitting_ != nullptr) return nullptr;
-        from_held = true;
-        return f;
-      }
+      if (is_barrier(*f)) return barrier_may_go_locked() ? f : nullptr;
       while (f != nullptr && !is_barrier(*f)) {
         held_.pop_front();
         queue_.push(*f, submitted_at(*f, t));
         f = held_.front();
       }
+      if (bio* b = queue_.peek(t)) return b;
     }
   }
 
@@ -4785,38 +5062,43 @@ private:
 
   void issue_locked(request& q, bool fresh) noexcept {
     std::uint16_t t = 0;
-    if constexpr (reserved_tags != 0) {
-      if (BIOSTACK_UNLIKELY(q.lane != 0)) {
+    if (reserving && BIOSTACK_UNLIKELY(q.lane != 0)) {
+      if constexpr (reserving) {
         // A reserved request always travels on its own tag.
         t = static_cast<std::uint16_t>(tag_count + static_cast<std::size_t>(&q - reserved_reqs_));
         std::size_t i = 0;
         while (reserved_free_[i] != t) ++i;
         reserved_free_[i] = reserved_free_[--reserved_free_count_];
       }
+    } else {
+      if constexpr (timeouts) {
+        BIOSTACK_DEBUG_ASSERT(free_count_ != 0);
+        t = free_tags_[--free_count_];
+      }
+      ++in_flight_;
     }
-    if (BIOSTACK_LIKELY(q.lane == 0)) {
-      BIOSTACK_DEBUG_ASSERT(free_count_ != 0);
-      t = free_tags_[--free_count_];
+    if constexpr (timeouts || reserving) q.tag = t;
+    if constexpr (timeouts) {
+      q.gen = tag_gen_[t];
+      tag_req_[t] = &q;
     }
-    q.tag = t;
-    q.gen = tag_gen_[t];
-    tag_req_[t] = &q;
     if (fresh) {
       q.seq = seq_++;
       q.retries = 0;
     }
     if constexpr (wants_time) q.started = now();
-    if (BIOSTACK_LIKELY(q.lane == 0)) ++in_flight_;
     stats_.on_dispatch(in_flight_);
   }
 
-  void release_tag_locked(std::uint16_t t) noexcept {
-    ++tag_gen_[t];
-    tag_req_[t] = nullptr;
-    if (BIOSTACK_UNLIKELY(t >= tag_count)) {
-      reserved_free_[reserved_free_count_++] = t;
+  void release_tag_locked(request& q) noexcept {
+    if constexpr (timeouts) {
+      ++tag_gen_[q.tag];
+      tag_req_[q.tag] = nullptr;
+    }
+    if (reserving && BIOSTACK_UNLIKELY(q.lane != 0)) {
+      if constexpr (reserving) reserved_free_[reserved_free_count_++] = q.tag;
     } else {
-      free_tags_[free_count_++] = t;
+      if constexpr (timeouts) free_tags_[free_count_++] = q.tag;
       --in_flight_;
     }
     stats_.on_device_done(in_flight_);
@@ -4824,7 +5106,7 @@ private:
 
   // Requests go back where they came from: the pool, or the reserved lane.
   void free_request_locked(request& q) noexcept {
-    if (BIOSTACK_LIKELY(q.lane == 0)) pool_.deallocate(&q);
+    if (!reserving || BIOSTACK_LIKELY(q.lane == 0)) pool_.deallocate(&q);
   }
 
   // ---- completion -----------------------------------------------------------
@@ -4853,42 +5135,47 @@ private:
     return false;
   }
 
+  // Moves the completions the device handed over onto the done list, in
+  // the order they arrived. Returns how many.
   std::size_t take_deferred_locked() noexcept {
+    request* newest = nullptr;
     std::size_t n = 0;
-    request* q = deferred_.take_all();
-    while (q != nullptr) {
-      request* next = q->next;
-      q->next = nullptr;
-      if (done_tail_ != nullptr)
-        done_tail_->next = q;
-      else
-        done_head_ = q;
-      done_tail_ = q;
-      q = next;
-      ++n;
-    }
+    request* q = deferred_.take_all(newest, n);
+    if (q == nullptr) return 0;
+    if (done_tail_ != nullptr)
+      done_tail_->next = q;
+    else
+      done_head_ = q;
+    done_tail_ = newest;
     return n;
   }
 
   void finish_locked(request& q) noexcept {
-    const std::uint16_t t = q.tag;
-    if (BIOSTACK_UNLIKELY(q.gen != tag_gen_[t])) {
-      // The late answer to a request that already timed out: its bios were
-      // completed then; only the tag and the request come back now.
-      release_tag_locked(t);
-      free_request_locked(q);
-      return;
+    if constexpr (timeouts) {
+      if (BIOSTACK_UNLIKELY(q.gen != tag_gen_[q.tag])) {
+        // The late answer to a request that already timed out: its bios were
+        // completed then; only the tag and the request come back now.
+        release_tag_locked(q);
+        free_request_locked(q);
+        return;
+      }
     }
     if constexpr (stats_type::wants_latency) stats_.on_latency(now() - q.started);
-    release_tag_locked(t);
+    release_tag_locked(q);
     const errc st = q.status();
-    if (BIOSTACK_UNLIKELY(st == errc::no_device) && may_retry(q)) {
-      requeue_locked(q);
-      return;
+    if (BIOSTACK_UNLIKELY(st == errc::no_device) && try_requeue_locked(q)) return;
+    if constexpr (timed_path_loss) {
+      if (BIOSTACK_UNLIKELY(path_suspect_) && st != errc::no_device) path_suspect_ = false;
     }
-    if (BIOSTACK_UNLIKELY(path_suspect_) && st != errc::no_device) path_suspect_ = false;
     std::uint32_t residual = q.residual();
-    if (BIOSTACK_UNLIKELY(residual > q.length)) {
+    if (BIOSTACK_UNLIKELY(residual != 0)) residual = short_transfer_locked(q, st, residual);
+    deliver_locked(q, st, residual, true);
+  }
+
+  // A request that came back short; returns the residual to report.
+  std::uint32_t short_transfer_locked(request& q, [[maybe_unused]] errc st,
+                                      std::uint32_t residual) noexcept {
+    if (residual > q.length) {
       // A device claiming more bytes missing than were asked for: clamp, so
       // no bio above ever sees a residual beyond its length (xdisk).
       residual = q.length;
@@ -4903,55 +5190,62 @@ private:
         q.set_residual(0);
       }
     }
-    deliver_locked(q, st, residual, true);
+    return residual;
   }
 
   // Completes the bios behind `q` with `st`. The request goes back to the
   // pool first when `release` (so a callback that submits finds it free).
   void deliver_locked(request& q, errc st, std::uint32_t residual, bool release) noexcept {
+    if constexpr (splitting) {
+      if (q.kind == kind_piece) return deliver_piece_locked(q, st, residual, release);
+    }
     bio* h = q.head;
-    if (q.kind == kind_piece) {
-      // Fan-in into the split bio (chain.hpp): first error wins, residuals
-      // add up, a short piece without an error is still a hole (io_error).
-      // Only this loop drops a split bio's count, so `pending` is stable here.
-      if (h->pending() == 1) {
-        errc fin = h->status();
-        if (fin == errc::ok)
-          fin = st != errc::ok ? st : (residual != 0 ? errc::io_error : errc::ok);
-        stats_.on_complete(fin);
-      }
-      lock_.unlock();
-      if (release) {
-        continue_completion(q); // the device completed it: its status is `st`
-      } else {
-        // Timed out: the device still holds the piece, so a stand-in that
-        // nobody else references carries its result into the parent.
-        bio stand_in;
-        stand_in.parent = h;
-        complete(stand_in, st, q.length);
-      }
-      lock_.lock();
-      if (release) free_request_locked(q);
-      return;
-    }
     if (release) free_request_locked(q);
-    if (BIOSTACK_LIKELY(h->hook.next == nullptr)) {
-      stats_.on_complete(st);
-      lock_.unlock();
-      complete(*h, st, residual);
-      lock_.lock();
-      return;
+    if constexpr (merging) {
+      if (h->hook.next != nullptr) return deliver_run_locked(*h, st, residual);
     }
-    // A merged run: every member gets the status; a short transfer leaves the
-    // hole at the end, so members keep their bytes front to back.
+    stats_.on_complete(st);
+    lock_.unlock();
+    complete(*h, st, residual);
+    lock_.lock();
+  }
+
+  // Fan-in into the split bio (chain.hpp): first error wins, residuals add
+  // up, a short piece without an error is still a hole (io_error). Only this
+  // function drops a split bio's count, so `pending` is stable here.
+  BIOSTACK_NOINLINE void deliver_piece_locked(request& q, errc st, std::uint32_t residual,
+                                              bool release) noexcept {
+    bio* h = q.head;
+    if (h->pending() == 1) {
+      errc fin = h->status();
+      if (fin == errc::ok) fin = st != errc::ok ? st : (residual != 0 ? errc::io_error : errc::ok);
+      stats_.on_complete(fin);
+    }
+    lock_.unlock();
+    if (release) {
+      continue_completion(q); // the device completed it: its status is `st`
+    } else {
+      // Timed out: the device still holds the piece, so a stand-in that
+      // nobody else references carries its result into the parent.
+      bio stand_in;
+      stand_in.parent = h;
+      complete(stand_in, st, q.length);
+    }
+    lock_.lock();
+    if (release) free_request_locked(q);
+  }
+
+  // A merged run: every member gets the status; a short transfer leaves the
+  // hole at the end, so members keep their bytes front to back.
+  BIOSTACK_NOINLINE void deliver_run_locked(bio& h, errc st, std::uint32_t residual) noexcept {
     std::uint64_t total = 0;
-    for (bio* m = h; m != nullptr; m = m->hook.next) {
+    for (bio* m = &h; m != nullptr; m = m->hook.next) {
       total += m->length;
       stats_.on_complete(st);
     }
     std::uint64_t good = residual < total ? total - residual : 0;
     lock_.unlock();
-    for (bio* m = h; m != nullptr;) {
+    for (bio* m = &h; m != nullptr;) {
       bio* next = m->hook.next; // m's callback may requeue m and reuse its hook
       const std::uint32_t ok_bytes =
           static_cast<std::uint32_t>(good < m->length ? good : m->length);
@@ -4962,13 +5256,11 @@ private:
     lock_.lock();
   }
 
-  bool may_retry(const request& q) const noexcept {
-    return !has(q.flags, bio_flags::fail_fast) && q.retries < retry_type::max_retries;
-  }
-
   // Path loss: back to the head of the line, in issue order; issuing stops
   // until the path is back, and queued fail-fast bios fail now (xdisk).
-  void requeue_locked(request& q) noexcept {
+  // Returns false when `q` may not be retried (fail-fast, or out of retries).
+  BIOSTACK_COLD bool try_requeue_locked(request& q) noexcept {
+    if (has(q.flags, bio_flags::fail_fast) || q.retries >= retry_type::max_retries) return false;
     ++q.retries;
     stats_.on_requeue();
     request** pos = &requeue_;
@@ -4976,41 +5268,44 @@ private:
       pos = &(*pos)->next;
     q.next = *pos;
     *pos = &q;
-    const std::uint64_t t = now();
-    if (!path_suspect_) {
-      path_suspect_ = true;
-      lost_first_ = t;
+    if constexpr (timed_path_loss) {
+      const std::uint64_t t = now();
+      if (!path_suspect_) {
+        path_suspect_ = true;
+        lost_first_ = t;
+      }
+      lost_since_ = t;
     }
-    lost_since_ = t;
     if (!path_down_) {
       path_down_ = true;
       cancel_locked(
           [](const bio& queued) noexcept { return has(queued.flags, bio_flags::fail_fast); },
           errc::no_device);
     }
+    return true;
   }
 
+  // On poll, with the path down: retry once the backoff has passed, or give
+  // up on the path after the loss timeout. Without either, at once.
   void path_check_locked() noexcept {
-    const std::uint64_t t = now();
-    if (retry_type::loss_timeout != 0 && t - lost_first_ >= retry_type::loss_timeout) {
-      // Gave up on the path: the requeued requests fail.
-      path_down_ = false;
-      path_suspect_ = false;
-      while (request* q = requeue_) {
-        requeue_ = q->next;
-        deliver_locked(*q, errc::no_device, q->length, true);
+    if constexpr (timed_path_loss) {
+      const std::uint64_t t = now();
+      if (retry_type::loss_timeout != 0 && t - lost_first_ >= retry_type::loss_timeout) {
+        // Gave up on the path: the requeued requests fail.
+        path_down_ = false;
+        path_suspect_ = false;
+        while (request* q = requeue_) {
+          requeue_ = q->next;
+          deliver_locked(*q, errc::no_device, q->length, true);
+        }
+        return;
       }
-      return;
+      if (t - lost_since_ < retry_type::backoff) return;
     }
-    if (t - lost_since_ >= retry_type::backoff) path_down_ = false;
+    path_down_ = false;
   }
 
-  void barrier_done_check_locked() noexcept {
-    if (barrier_issued_ && in_flight_ == 0 && splitting_ == nullptr && requeue_ == nullptr)
-      barrier_issued_ = false;
-  }
-
-  void expire_locked() noexcept {
+  BIOSTACK_NOINLINE void expire_locked() noexcept requires(timeouts) {
     const std::uint64_t t = now();
     for (std::size_t i = 0; i < tag_count + reserved_tags; ++i) {
       request* q = tag_req_[i];
@@ -5035,14 +5330,16 @@ private:
       }
       b = next;
     }
-    for (bio* b = held_.front(); b != nullptr;) {
-      bio* next = bio_list::next(*b);
-      if (pred(static_cast<const bio&>(*b))) {
-        held_.remove(*b);
-        reject_locked(*b, code);
-        ++n;
+    if constexpr (!in_order) {
+      for (bio* b = held_.front(); b != nullptr;) {
+        bio* next = bio_list::next(*b);
+        if (pred(static_cast<const bio&>(*b))) {
+          held_.remove(*b);
+          reject_locked(*b, code);
+          ++n;
+        }
+        b = next;
       }
-      b = next;
     }
     return n;
   }
@@ -5057,63 +5354,99 @@ private:
     state_ = dispatch_state::draining;
     idle_fn_ = on_idle;
     idle_ctx_ = context;
+    drain_end_ = [](dispatcher& self) noexcept { self.stop_draining_locked(); };
   }
 
   bool idle_locked() const noexcept {
-    return in_flight_ == 0 && queue_.empty() && held_.empty() && splitting_ == nullptr &&
-           requeue_ == nullptr && done_head_ == nullptr && rejected_.empty() &&
-           reserved_q_.empty() && reserved_free_count_ == reserved_tags;
+    bool idle = in_flight_ == 0 && queue_.empty() && held_size_locked() == 0 &&
+                !split_active_locked() && requeue_ == nullptr && done_head_ == nullptr &&
+                rejected_.empty();
+    if constexpr (reserving)
+      idle = idle && reserved_q_.empty() && reserved_free_count_ == reserved_tags;
+    return idle;
   }
+
+  std::size_t held_size_locked() const noexcept {
+    if constexpr (in_order) {
+      return 0;
+    } else {
+      return held_.size();
+    }
+  }
+
+  bool split_active_locked() const noexcept {
+    if constexpr (splitting) {
+      return splitting_ != nullptr;
+    } else {
+      return false;
+    }
+  }
+
+  std::size_t reserved_busy_locked() const noexcept {
+    if constexpr (reserving) {
+      return reserved_tags - reserved_free_count_;
+    } else {
+      return 0;
+    }
+  }
+
+  // A member only the configurations that use it have (see `merging` and
+  // friends above); the others get an empty stand-in that takes no space.
+  template <bool Used, class T, int Id>
+  using only_if = std::conditional_t<Used, T, detail::absent<Id>>;
+  using request_ptr = request*;
 
   // ---- state (hot fields first) -----------------------------------------------
   Device& dev_;
+  device_geometry geo_;
+  // The rest starts out zero (the constructor fills in only the tag stacks
+  // of the configurations that have them, and the pool sets itself up).
   [[no_unique_address]] mutable lock_type lock_;
   bool running_ = false;
-  bool throttled_ = false;
   bool path_down_ = false;
   bool barrier_issued_ = false;
-  bool path_suspect_ = false;
   bool poll_pending_ = false;
+  [[no_unique_address]] only_if<hysteresis, bool, 0> throttled_{};
+  [[no_unique_address]] only_if<timed_path_loss, bool, 1> path_suspect_{};
   dispatch_state state_ = dispatch_state::open;
   std::uint32_t plugged_ = 0;
-  std::size_t in_flight_ = 0;
-  std::size_t free_count_ = 0;
+  std::size_t in_flight_ = 0; // shared-lane tags in use
   request* done_head_ = nullptr;
   request* done_tail_ = nullptr;
   queue_type queue_;
-  bio_list held_;     // a barrier and everything after it
+  [[no_unique_address]] only_if<!in_order, bio_list, 16> held_; // a barrier and all after it
   bio_list rejected_; // finished without issuing; status recorded
   request* requeue_ = nullptr;
-  bio* splitting_ = nullptr;
-  std::uint32_t split_done_ = 0;
-  std::uint32_t split_pieces_ = 0;
   std::uint32_t seq_ = 0;
+  [[no_unique_address]] only_if<splitting, bio*, 2> splitting_{};
+  [[no_unique_address]] only_if<splitting, std::uint32_t, 3> split_done_{};
+  [[no_unique_address]] only_if<splitting, std::uint32_t, 4> split_pieces_{};
   [[no_unique_address]] stats_type stats_;
   [[no_unique_address]] split_type split_;
   [[no_unique_address]] clock_type clock_;
-  device_geometry geo_;
-  std::uint64_t capacity_;
-  std::uint64_t block_mask_;
-  std::uintptr_t align_mask_;
-  std::uint64_t lost_first_ = 0;
-  std::uint64_t lost_since_ = 0;
+  [[no_unique_address]] only_if<timed_path_loss, std::uint64_t, 5> lost_first_{};
+  [[no_unique_address]] only_if<timed_path_loss, std::uint64_t, 6> lost_since_{};
   idle_fn idle_fn_ = nullptr;
   void* idle_ctx_ = nullptr;
-  std::uint16_t free_tags_[tag_count];
-  std::uint32_t tag_gen_[tag_count + reserved_tags] = {};
-  request* tag_req_[tag_count + reserved_tags] = {};
-  // The reserved lane (empty arrays would be ill-formed: size at least one).
-  static constexpr std::size_t reserved_storage = reserved_tags != 0 ? reserved_tags : 1;
-  bio_list reserved_q_;
-  std::size_t reserved_free_count_ = 0;
-  std::uint16_t reserved_free_[reserved_storage] = {};
-  struct no_reserved {};
-  [[no_unique_address]] std::conditional_t<reserved_tags != 0, request[reserved_storage],
-                                           no_reserved>
-      reserved_reqs_;
-  struct no_deferred {};
-  [[no_unique_address]] std::conditional_t<completion_type::deferred,
-                                           mpsc_queue<request, &request::next>, no_deferred>
+  // Set while draining: what the loop runs when it runs out of work. Only
+  // `drain()` and `shutdown()` set it, so a program that never drains does
+  // not link the code that closes a drain.
+  void (*drain_end_)(dispatcher&) noexcept = nullptr;
+  // Tag identities, for timeouts: the free shared tags (a stack), and per
+  // tag (shared, then reserved) its generation and the request holding it.
+  [[no_unique_address]] only_if<timeouts, std::uint16_t[tag_count], 7> free_tags_;
+  [[no_unique_address]] only_if<timeouts, std::size_t, 8> free_count_{};
+  [[no_unique_address]] only_if<timeouts, std::uint32_t[tag_count + reserved_tags], 9> tag_gen_{};
+  [[no_unique_address]] only_if<timeouts, request_ptr[tag_count + reserved_tags], 10> tag_req_{};
+  // The reserved lane: its queue, its free tags (a stack) and a request
+  // object per tag (sized at least one: a zero-length array is ill-formed,
+  // even as a type that is never used).
+  static constexpr std::size_t reserved_storage = reserving ? reserved_tags : 1;
+  [[no_unique_address]] only_if<reserving, bio_list, 11> reserved_q_;
+  [[no_unique_address]] only_if<reserving, std::size_t, 12> reserved_free_count_{};
+  [[no_unique_address]] only_if<reserving, std::uint16_t[reserved_storage], 13> reserved_free_{};
+  [[no_unique_address]] only_if<reserving, request[reserved_storage], 14> reserved_reqs_;
+  [[no_unique_address]] only_if<completion_type::deferred, mpsc_queue<request, &request::next>, 15>
       deferred_;
   pool_type pool_;
 };
@@ -5562,16 +5895,14 @@ struct clock_eviction {
       while (left-- != 0 && i != detail::no_slot<I>) {
         const I next = links_.next[i];
         if (eligible(i)) {
-          if (age_[i]) {
-            list_.remove(links_, i);
-            return i;
-          }
+          last = i;
+          if (age_[i]) break;
           age_[i] = true;
           if (left != 0) list_.move_to_back(links_, i);
-          last = i;
         }
         i = next;
       }
+      // An aged slot, or else the last eligible one seen.
       if (last != detail::no_slot<I>) list_.remove(links_, last);
       return last;
     }
@@ -5933,6 +6264,10 @@ private:
   using units_type = std::conditional_t<(block_size <= 255u * 512u), std::uint8_t, std::uint16_t>;
   static constexpr slot_t no_io = 0xFF;
   using policy_state = typename replacement_type::template state<capacity, I>;
+  // Byte counts bounded by the whole cache (dirty, running): native width
+  // when that fits, so small targets do no 64-bit arithmetic on them.
+  using bytes_type = std::conditional_t<(std::uint64_t{capacity} * block_size <= UINT32_MAX),
+                                        std::uint32_t, std::uint64_t>;
 
   enum flag : std::uint16_t {
     f_resident = 1u << 0,   // in the index
@@ -6042,30 +6377,20 @@ public:
   /// `block_size`, and its alignment to be met by the storage (panics
   /// otherwise: a configuration error).
   explicit buffer_cache(Device& dev, std::size_t cap = capacity) noexcept
-      : dev_(dev), geo_(dev.geometry()) {
+      : dev_(dev), cap_(cap), geo_(dev.geometry()), limits_(default_limits(cap)) {
     BIOSTACK_ASSERT(geo_.valid() && geo_.block_size <= block_size &&
                     block_size % geo_.block_size == 0 && "device block size must divide BlockSize");
     BIOSTACK_ASSERT(storage_.attach(geo_.alignment) && "storage alignment below the device's");
     BIOSTACK_ASSERT(block_size / geo_.block_size <= static_cast<units_type>(~units_type{0}) &&
                     "device blocks too small for this BlockSize");
     BIOSTACK_ASSERT(cap >= 1 && cap <= capacity);
-    cap_ = cap;
-    limits_ = default_limits(cap);
     for (auto& b : bucket_) b = npos;
-    for (std::size_t i = cap; i-- > 0;) {
-      hdr_[i] = header{};
-      hdr_[i].hnext = free_;
-      free_ = static_cast<I>(i);
-    }
+    // Zeroed headers, none of them linked yet: the free lists of headers,
+    // I/O slots and operations start empty and are fed in index order by
+    // their "fresh" counters, which hands things out exactly as lists built
+    // here in index order would, without a store per element.
+    for (std::size_t i = 0; i < cap; ++i) hdr_[i] = header{};
     policy_.reset(cap);
-    for (std::size_t s = slot_count; s-- > 0;) {
-      slot_[s].next = free_slot_;
-      free_slot_ = static_cast<slot_t>(s);
-    }
-    for (std::size_t k = async_op_count; k-- > 0;) {
-      op_pool_[k].next = op_free_;
-      op_free_ = &op_pool_[k];
-    }
   }
   buffer_cache(const buffer_cache&) = delete;
   buffer_cache& operator=(const buffer_cache&) = delete;
@@ -6133,14 +6458,14 @@ public:
     // first step makes this same attempt again.
     if (ops_head_ == nullptr) {
       I i = npos;
-      const try_result r = try_get_locked(lbn, units, opt.flags, i);
+      const try_result r = try_get_locked(static_cast<lbn_type>(lbn), units, opt.flags, i);
       if (r == try_result::ok) return handle(this, i);
       if (r == try_result::size_mismatch) return errc::invalid_argument;
     }
     // `get_async`'s operation, on this stack, waited for with the wait policy.
-    op_waiter w{this, errc::ok, npos, false};
-    async_op o{};
-    begin_get(o, lbn, units, opt.flags, &blocking_got, &w, false);
+    op_waiter w{errc::ok, npos, false};
+    async_op o; // init_op fills it
+    begin_get(o, lbn, units, opt.flags, &deliver_waiter, nullptr, &w, false);
     if (const errc e = wait_op_locked(o, w, deadline); e != errc::ok) return e;
     return handle(this, w.slot);
   }
@@ -6165,14 +6490,13 @@ public:
       return;
     }
     lock_.lock();
-    async_op* o = op_free_;
+    async_op* o = take_op();
     if (o == nullptr) {
       lock_.unlock();
       done(ctx, errc::no_resources, handle{});
       return;
     }
-    op_free_ = o->next;
-    begin_get(*o, lbn, units, opt.flags, done, ctx, true);
+    begin_get(*o, lbn, units, opt.flags, &deliver_get, done, ctx, true);
     lock_.unlock();
   }
 
@@ -6180,7 +6504,7 @@ public:
   /// `no_resources`; never waits, never does I/O.
   [[nodiscard]] result<handle> get_cached(std::uint64_t lbn) noexcept {
     lock_guard<lock_type> g(lock_);
-    const I i = lookup(lbn);
+    const I i = find(lbn);
     if (i == npos || (hdr_[i].flags & (f_busy | f_valid | f_inval)) != f_valid)
       return errc::no_resources;
     take_hit(i);
@@ -6190,7 +6514,7 @@ public:
   /// True when `lbn` is resident (any state). O(1). For tests and tools.
   [[nodiscard]] bool contains(std::uint64_t lbn) const noexcept {
     lock_guard<lock_type> g(lock_);
-    return lookup(lbn) != npos;
+    return find(lbn) != npos;
   }
 
   // ------------------------------------------------------------------ reads
@@ -6202,15 +6526,18 @@ public:
   /// caches nothing and returns the error. `timed_out` if the wait policy
   /// gave up while the read is in flight: the read goes on and, when it
   /// completes, caches the block (or nothing) and frees its buffer.
-  [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt = {},
-                                    std::span<const std::uint64_t> readahead = {}) noexcept {
+  [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt,
+                                    std::span<const std::uint64_t> readahead) noexcept {
     result<handle> h = get(lbn, opt);
     if (!h || h->valid()) return h;
-    I i = h->i_;
-    h->c_ = nullptr; // the cache owns it until the read is done
-    const errc e = read_locked_sync(i, readahead, opt);
-    if (e != errc::ok) return e;
-    return handle(this, i);
+    return read_miss<true>(h->i_, h->c_, readahead, opt.size);
+  }
+  /// `read` without read-ahead (a program that never reads ahead does not
+  /// link the read-ahead machinery).
+  [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt = {}) noexcept {
+    result<handle> h = get(lbn, opt);
+    if (!h || h->valid()) return h;
+    return read_miss<false>(h->i_, h->c_, {}, 0);
   }
 
   /// breadcb: starts a read of `lbn`. On a hit `done` runs before this
@@ -6224,7 +6551,8 @@ public:
     if (const errc e = check(lbn, opt.size, units); e != errc::ok) return e;
     lock_.lock();
     I i = npos;
-    const try_result r = try_get_locked(lbn, units, opt.flags | get_flags::nowait, i);
+    const try_result r =
+        try_get_locked(static_cast<lbn_type>(lbn), units, opt.flags | get_flags::nowait, i);
     if (r != try_result::ok) {
       lock_.unlock();
       return r == try_result::size_mismatch ? errc::invalid_argument : errc::no_resources;
@@ -6242,7 +6570,7 @@ public:
     }
     slot_[s].rd = done;
     slot_[s].ctx = ctx;
-    start_read_unlock(i, s, io_kind::read_async);
+    start_read_unlock(i, s, io_kind::read_async, &settle_read_owned);
     return errc::ok;
   }
 
@@ -6262,7 +6590,7 @@ public:
       units_type units = 0;
       if (const errc e = check(lbn, opt.size, units); e != errc::ok) return e;
       lock_.lock();
-      const I i = lookup(lbn);
+      const I i = lookup(static_cast<lbn_type>(lbn)); // check() made it fit
       if (i != npos && hdr_[i].units == units &&
           (hdr_[i].flags & (f_busy | f_valid | f_inval)) == f_valid && dst.size() <= size_of(i)) {
         take_hit(i);
@@ -6358,7 +6686,7 @@ public:
     }
     slot_[s].wd = done;
     slot_[s].ctx = ctx;
-    start_write_unlock(i, s, io_kind::write_async);
+    start_write_unlock<io_kind::write_async>(i, s);
     return errc::ok;
   }
 
@@ -6415,7 +6743,7 @@ public:
   /// never taken panics.
   void drop(std::uint64_t lbn) noexcept {
     lock_guard<lock_type> g(lock_);
-    const I i = lookup(lbn);
+    const I i = find(lbn);
     BIOSTACK_ASSERT(i != npos && hdr_[i].holds != 0 && "bqdrop without a hold");
     --hdr_[i].holds;
     bump();
@@ -6462,7 +6790,7 @@ public:
     };
     if (count <= cap_) {
       for (std::uint64_t k = 0; k < count; ++k)
-        if (const I i = lookup(first + k); i != npos) one(i);
+        if (const I i = find(first + k); i != npos) one(i);
     } else {
       for (std::size_t i = 0; i < cap_; ++i) {
         const header& b = hdr_[i];
@@ -6496,7 +6824,7 @@ public:
   /// above lo_dirty / 2).
   [[nodiscard]] bool needs_flush() const noexcept {
     lock_guard<lock_type> g(lock_);
-    return running_bytes_ + dirty_bytes_ > limits_.lo_dirty / 2;
+    return std::uint64_t{running_bytes_} + dirty_bytes_ > limits_.lo_dirty / 2;
   }
 
   // ------------------------------------------------------ barriers and sync
@@ -6525,10 +6853,12 @@ public:
   /// ISR-safe as far as the lock policy is; `done` runs in the context of the
   /// call or of the completion that finishes it, without the cache lock.
   void flush_block_async(std::uint64_t lbn, write_done done, void* ctx) noexcept {
-    start_async(op_kind::flush_block, lbn, done, ctx);
+    start_async(op_kind::flush_block, &step_flush_block_op, lbn, done, ctx);
   }
   /// Blocking `flush_block_async`: returns once the write is submitted.
-  errc flush_block(std::uint64_t lbn) noexcept { return run_blocking(op_kind::flush_block, lbn); }
+  errc flush_block(std::uint64_t lbn) noexcept {
+    return run_blocking(op_kind::flush_block, &step_flush_block_op, lbn);
+  }
 
   /// Barrier over writes: `done(ctx, status)` runs exactly once, when every
   /// write submitted before this call has completed (later writes do not
@@ -6537,10 +6867,10 @@ public:
   /// `no_resources` if the async-operation table is full. Never waits;
   /// ISR-safety and the context of `done` as for `flush_block_async`.
   void wait_all_async(write_done done, void* ctx) noexcept {
-    start_async(op_kind::wait_all, 0, done, ctx);
+    start_async(op_kind::wait_all, &step_wait_all_op, 0, done, ctx);
   }
   /// Blocking `wait_all_async`.
-  errc wait_all() noexcept { return run_blocking(op_kind::wait_all, 0); }
+  errc wait_all() noexcept { return run_blocking(op_kind::wait_all, &step_wait_all_op, 0); }
 
   /// Writes every dirty buffer, class stage by class stage (`ordered_classes`
   /// stage 0 first): all the stage's dirty buffers are written, their writes
@@ -6556,9 +6886,11 @@ public:
   /// Never waits: writes are started as I/O slots free up; `done` may run
   /// before this returns. The owner's `check_write` runs from whichever
   /// context advances the sync (the call or a completion).
-  void sync_async(write_done done, void* ctx) noexcept { start_async(op_kind::sync, 0, done, ctx); }
+  void sync_async(write_done done, void* ctx) noexcept {
+    start_async(op_kind::sync, &step_sync_op, 0, done, ctx);
+  }
   /// Blocking `sync_async`.
-  [[nodiscard]] errc sync() noexcept { return run_blocking(op_kind::sync, 0); }
+  [[nodiscard]] errc sync() noexcept { return run_blocking(op_kind::sync, &step_sync_op, 0); }
   // ------------------------------------------------------- modify interlock
 
   /// RAII bracket around a change to a held buffer (hammer modify /
@@ -6614,10 +6946,11 @@ public:
   /// wait policy gave up.
   [[nodiscard]] result<modify_guard> modify(std::uint64_t lbn,
                                             get_flags flags = get_flags::none) noexcept {
-    op_waiter w{this, errc::ok, npos, false};
-    async_op o{};
+    op_waiter w{errc::ok, npos, false};
+    async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    begin_slot_op(o, op_kind::modify, lbn, flags, &w, false);
+    begin_slot_op(o, op_kind::modify, lbn, flags, &deliver_waiter, &w, false);
+    link_op(o);
     if (const errc e = wait_op_locked(o, w, no_deadline); e != errc::ok) return e;
     return modify_guard(this, w.slot);
   }
@@ -6631,12 +6964,12 @@ public:
   /// the cache lock.
   void modify_async(std::uint64_t lbn, get_flags flags, modify_done done, void* ctx) noexcept {
     BIOSTACK_ASSERT(done != nullptr);
-    async_op* o = start_slot_op(op_kind::modify, lbn, flags, ctx);
+    async_op* o = start_slot_op(op_kind::modify, &deliver_modify, lbn, flags, ctx);
     if (o == nullptr) {
       done(ctx, errc::no_resources, modify_guard(nullptr, 0));
       return;
     }
-    o->md = done;
+    o->cb.md = done;
     link_op(*o);
     lock_.unlock();
   }
@@ -6644,10 +6977,11 @@ public:
   /// modifier is done, then excludes new ones. `timed_out` if the wait
   /// policy gave up.
   [[nodiscard]] result<write_interlock> interlock(std::uint64_t lbn) noexcept {
-    op_waiter w{this, errc::ok, npos, false};
-    async_op o{};
+    op_waiter w{errc::ok, npos, false};
+    async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    begin_slot_op(o, op_kind::interlock, lbn, get_flags::none, &w, false);
+    begin_slot_op(o, op_kind::interlock, lbn, get_flags::none, &deliver_waiter, &w, false);
+    link_op(o);
     if (const errc e = wait_op_locked(o, w, no_deadline); e != errc::ok) return e;
     return write_interlock(this, w.slot);
   }
@@ -6659,12 +6993,12 @@ public:
   /// of the last modification. ISR-safe as far as the lock policy is.
   void interlock_async(std::uint64_t lbn, interlock_done done, void* ctx) noexcept {
     BIOSTACK_ASSERT(done != nullptr);
-    async_op* o = start_slot_op(op_kind::interlock, lbn, get_flags::none, ctx);
+    async_op* o = start_slot_op(op_kind::interlock, &deliver_interlock, lbn, get_flags::none, ctx);
     if (o == nullptr) {
       done(ctx, errc::no_resources, write_interlock(nullptr, 0));
       return;
     }
-    o->il = done;
+    o->cb.il = done;
     link_op(*o);
     lock_.unlock();
   }
@@ -6698,7 +7032,7 @@ public:
   };
   [[nodiscard]] block_state inspect(std::uint64_t lbn) const noexcept {
     lock_guard<lock_type> g(lock_);
-    const I i = lookup(lbn);
+    const I i = find(lbn);
     if (i == npos) return block_state{false, false, false, false, false, false, false, 0, 0, npos};
     const header& b = hdr_[i];
     return block_state{true,
@@ -6732,18 +7066,21 @@ private:
     write_release, // release (flusher, flush_block)
     flush,
   };
+  using settle_fn = bool (*)(buffer_cache&, slot_t, errc) noexcept;
+  // Largest members first: 32 bytes on 32-bit targets, so indexing is a shift.
   struct io_slot {
+    settle_fn settle; // how its completion is accounted for
+    read_done rd;
+    write_done wd;
+    void* ctx;
+    std::uint32_t seq;
+    I buf;
     io_kind kind;
     bool done;
     slot_t next;
     slot_t run_prev, run_next;
-    I buf;
-    std::uint32_t seq;
     errc status;
-    read_done rd;
-    write_done wd;
-    void* ctx;
-    bool remodified = false; // a write overtaken by a modification: stays dirty
+    bool remodified; // a write overtaken by a modification: stays dirty
   };
 
   // ---- async barrier operations -------------------------------------------
@@ -6757,38 +7094,54 @@ private:
     flushing, // the barrier is in flight (its completion moves on to `next`)
     next,     // stop on error, else the next stage
   };
-  // A pending flush_block / wait_all / sync: in the pool (async calls) or on
-  // the blocking caller's stack. Linked on the operation list from its start
-  // until just before `done` runs; only the pump unlinks it.
+  struct async_op;
+  // The user's callback of an operation; `deliver` knows which member is set.
+  union op_callback {
+    write_done done; // flush_block, wait_all, sync
+    read_done got;   // get
+    modify_done md;
+    interlock_done il;
+  };
+  // What a finished operation hands its callback, copied out under the lock
+  // (the operation itself may be reused or gone once the lock is dropped).
+  struct op_result {
+    op_callback cb;
+    void* ctx;
+    errc status;
+    I slot;
+  };
+  // One step of an operation (true when finished; may drop the lock), and
+  // the call of its callback. Chosen when the operation starts, so a program
+  // links only the kinds it uses (a switch over every kind would link all).
+  // `sync_seen` is the pump's "a sync was stepped this pass" (one at a time).
+  using step_fn = bool (*)(buffer_cache&, async_op&, bool& sync_seen) noexcept;
+  using deliver_fn = void (*)(buffer_cache&, const op_result&) noexcept;
+  // A pending operation: in the pool (async calls) or on the blocking
+  // caller's stack. Linked on the operation list from its start until just
+  // before its callback runs; only the pump unlinks it.
   struct async_op {
     async_op* next;
-    write_done done;
+    step_fn step;
+    deliver_fn deliver;
+    op_callback cb;
     void* ctx;
-    std::uint64_t lbn;    // flush_block
+    std::uint64_t lbn;    // flush_block, get, modify, interlock
     std::uint32_t since;  // write failures recorded before it started
     std::uint32_t target; // the last write sequence it waits for
     op_kind kind;
     sync_phase phase;
     std::uint8_t stage;
     bool pooled;
-    errc status;       // first error so far
-    read_done got;     // get: its callback (`done` is unused)
-    modify_done md;    // modify: its callback
-    interlock_done il; // interlock: its callback
-    I slot;            // get: the buffer obtained
+    errc status; // first error so far
+    I slot;      // get / modify / interlock: the buffer obtained
     units_type units;
     get_flags flags;
     bool wrote;    // get: the write-first of a size change was started
     bool hopeless; // get: only another context could let it go on
   };
-  struct blocking_waiter {
-    buffer_cache* cache;
-    errc status;
-    bool done;
-  };
-  // A blocking get / modify / interlock waiting for its operation.
+  // A blocking call waiting for its operation; `slot` is the buffer a get,
+  // modify or interlock obtained.
   struct op_waiter {
-    buffer_cache* cache;
     errc status;
     I slot;
     bool done;
@@ -6830,13 +7183,35 @@ private:
     while (b < capacity) b <<= 1;
     return b;
   }();
-  [[nodiscard]] static std::size_t bucket_of(std::uint64_t lbn) noexcept {
-    return static_cast<std::size_t>((lbn * 0x9E3779B97F4A7C15ull) >> 40) & (bucket_count - 1);
+  // Fibonacci hashing in the key's own width: a 32-bit key needs no 64-bit
+  // multiply (a libgcc-sized sequence on Cortex-M).
+  [[nodiscard]] static std::size_t bucket_of(lbn_type lbn) noexcept {
+    if constexpr (sizeof(lbn_type) <= 4) {
+      constexpr unsigned bits = [] {
+        unsigned n = 0;
+        while ((std::size_t{1} << n) < bucket_count) ++n;
+        return n;
+      }();
+      if constexpr (bits == 0)
+        return 0;
+      else
+        return static_cast<std::size_t>((static_cast<std::uint32_t>(lbn) * 0x9E3779B9u) >>
+                                        (32u - bits));
+    } else {
+      return static_cast<std::size_t>((lbn * 0x9E3779B97F4A7C15ull) >> 40) & (bucket_count - 1);
+    }
   }
-  [[nodiscard]] I lookup(std::uint64_t lbn) const noexcept {
+  [[nodiscard]] I lookup(lbn_type lbn) const noexcept {
     for (I i = bucket_[bucket_of(lbn)]; i != npos; i = hdr_[i].hnext)
       if (hdr_[i].lbn == lbn) return i;
     return npos;
+  }
+  // `lookup` for a block number from the API that nothing validated: one the
+  // key type cannot hold is never cached.
+  [[nodiscard]] I find(std::uint64_t lbn) const noexcept {
+    if constexpr (sizeof(lbn_type) < sizeof(std::uint64_t))
+      if (lbn > static_cast<lbn_type>(~lbn_type{0})) return npos;
+    return lookup(static_cast<lbn_type>(lbn));
   }
   void index_insert(I i) noexcept {
     const std::size_t b = bucket_of(hdr_[i].lbn);
@@ -6864,17 +7239,18 @@ private:
     dirty_[b.cls].remove(dl, i);
     b.flags = static_cast<std::uint16_t>(b.flags & ~f_ondirty);
   }
-  // Adapter so index_list can thread through the headers' dirty links.
-  struct dirty_links {
+  // Adapter so index_list can thread through the headers' dirty links: one
+  // accessor type per direction, so each access is a plain load or store.
+  template <I header::*Link>
+  struct link_array {
     header* h;
-    struct arr {
-      header* h;
-      bool prev;
-      I& operator[](I i) const noexcept { return prev ? h[i].dprev : h[i].dnext; }
-    };
-    arr prev, next;
+    I& operator[](I i) const noexcept { return h[i].*Link; }
   };
-  dirty_links dlinks() noexcept { return dirty_links{hdr_, {hdr_, true}, {hdr_, false}}; }
+  struct dirty_links {
+    link_array<&header::dprev> prev;
+    link_array<&header::dnext> next;
+  };
+  dirty_links dlinks() noexcept { return dirty_links{{hdr_}, {hdr_}}; }
 
   void make_dirty(I i) noexcept {
     header& b = hdr_[i];
@@ -6907,6 +7283,8 @@ private:
     return buffer_info{b.lbn, size_of(i), b.cls, b.holds, false};
   }
   // Returns a resident, idle buffer to the EMPTY list (head: reused first).
+  // Headers on that list are all zero but for their link, which a miss
+  // relies on.
   void destroy(I i) noexcept {
     header& b = hdr_[i];
     BIOSTACK_ASSERT((b.flags & (f_dirty | f_io)) == 0);
@@ -6924,8 +7302,9 @@ private:
   }
   // getnewbuf: an EMPTY header first; otherwise reclaim clean victims,
   // down to lo_buffers once hi_buffers is reached.
-  I new_buffer(std::uint64_t incoming) noexcept {
-    if (free_ != npos && resident_ < limits_.hi_buffers) return pop_free();
+  I new_buffer(lbn_type incoming) noexcept {
+    if (resident_ < limits_.hi_buffers)
+      if (const I i = take_free(); i != npos) return i;
     const auto eligible = [this](I i) noexcept { return reclaimable(i); };
     const auto key_of = [this](I i) noexcept { return std::uint64_t{hdr_[i].lbn}; };
     do {
@@ -6938,12 +7317,17 @@ private:
       if constexpr (owner_hooks_with_reclaim<hooks_type>) hooks_.on_reclaim(info(v));
       destroy(v);
     } while (resident_ >= limits_.lo_buffers && resident_ != 0);
-    return free_ != npos ? pop_free() : npos;
+    return take_free();
   }
-  I pop_free() noexcept {
+  // An EMPTY header (the most recently destroyed one, else a never used
+  // one), or npos.
+  I take_free() noexcept {
     const I i = free_;
-    free_ = hdr_[i].hnext;
-    return i;
+    if (i != npos) {
+      free_ = hdr_[i].hnext;
+      return i;
+    }
+    return fresh_ < cap_ ? fresh_++ : npos;
   }
   void take_hit(I i) noexcept {
     header& b = hdr_[i];
@@ -6956,40 +7340,43 @@ private:
     if ((b.flags & f_tracked) != 0) policy_.access(i);
   }
 
-  try_result try_get_locked(std::uint64_t lbn, units_type units, get_flags flags, I& out) noexcept {
-    I i = lookup(lbn);
-    if (i != npos) {
-      header& b = hdr_[i];
-      if ((b.flags & f_busy) != 0) {
-        out = i;
-        return busy_reason(i);
-      }
-      if (b.units != units) {
-        if (has(flags, get_flags::size_match)) return try_result::size_mismatch;
-        if ((b.flags & f_dirty) != 0) {
-          // A critical write error pinned it: only the owner may write it.
-          // Active modifiers or a write interlock: the write waits for them
-          // (a write must never take a half-made change).
-          if ((b.flags & f_ownerpin) != 0 || b.modrefs != 0) return try_result::busy_handle;
-          out = i;
-          return try_result::must_write;
-        }
-        if (b.holds != 0 || (b.flags & (f_pinned | f_ownerpin)) != 0 || b.modrefs != 0)
-          return try_result::busy_handle;
-        destroy(i); // clean: forget the old size, then miss
-      } else {
-        take_hit(i);
-        if ((b.flags & f_inval) != 0)
-          b.flags = static_cast<std::uint16_t>(b.flags & ~(f_inval | f_valid));
-        out = i;
-        return try_result::ok;
-      }
+  // The lookup of getblk for a checked block number. With the lock held.
+  // `out` is the buffer when the result is ok, busy_* or must_write.
+  try_result try_get_locked(lbn_type lbn, units_type units, get_flags flags, I& out) noexcept {
+    const I i = lookup(lbn);
+    if (i == npos) return miss_locked(lbn, units, out);
+    header& b = hdr_[i];
+    out = i;
+    if ((b.flags & f_busy) != 0) return busy_reason(i);
+    if (b.units != units) return resize_locked(i, units, flags, out);
+    take_hit(i);
+    if ((b.flags & f_inval) != 0)
+      b.flags = static_cast<std::uint16_t>(b.flags & ~(f_inval | f_valid));
+    return try_result::ok;
+  }
+  // A block cached with another size than asked for.
+  BIOSTACK_COLD try_result resize_locked(I i, units_type units, get_flags flags, I& out) noexcept {
+    header& b = hdr_[i];
+    if (has(flags, get_flags::size_match)) return try_result::size_mismatch;
+    if ((b.flags & f_dirty) != 0) {
+      // A critical write error pinned it: only the owner may write it.
+      // Active modifiers or a write interlock: the write waits for them
+      // (a write must never take a half-made change).
+      if ((b.flags & f_ownerpin) != 0 || b.modrefs != 0) return try_result::busy_handle;
+      return try_result::must_write;
     }
-    i = new_buffer(lbn);
+    if (b.holds != 0 || (b.flags & (f_pinned | f_ownerpin)) != 0 || b.modrefs != 0)
+      return try_result::busy_handle;
+    const lbn_type lbn = b.lbn;
+    destroy(i); // clean: forget the old size, then miss
+    return miss_locked(lbn, units, out);
+  }
+  // A block not cached: a fresh buffer for it, owned by the caller.
+  BIOSTACK_NOINLINE try_result miss_locked(lbn_type lbn, units_type units, I& out) noexcept {
+    const I i = new_buffer(lbn);
     if (i == npos) return try_result::no_victim;
     header& b = hdr_[i];
-    b = header{};
-    b.lbn = static_cast<lbn_type>(lbn);
+    b.lbn = lbn;
     b.units = units;
     b.flags = f_resident | f_busy | f_handle;
     index_insert(i);
@@ -7070,11 +7457,19 @@ private:
   }
 
   // ---- I/O slots ---------------------------------------------------------------
+  [[nodiscard]] bool has_free_slot() const noexcept {
+    return free_slot_ != no_io || fresh_slot_ < slot_count;
+  }
+  // A free slot (the most recently freed, else a never used one), or no_io.
   slot_t take_slot() noexcept {
-    const slot_t s = free_slot_;
-    if (s != no_io) {
+    slot_t s = free_slot_;
+    if (s != no_io)
       free_slot_ = slot_[s].next;
+    else if (fresh_slot_ < slot_count)
+      s = fresh_slot_++;
+    if (s != no_io) {
       slot_[s].done = false;
+      slot_[s].remodified = false;
       slot_[s].rd = nullptr;
       slot_[s].wd = nullptr;
       slot_[s].ctx = nullptr;
@@ -7091,7 +7486,7 @@ private:
     slot_t s = take_slot();
     while (s == no_io) {
       const bool ok = wait_.wait(
-          lock_, [&] { return free_slot_ != no_io; }, progress(), no_deadline, clock_);
+          lock_, [&] { return has_free_slot(); }, progress(), no_deadline, clock_);
       if (!ok) return no_io;
       s = take_slot();
     }
@@ -7114,11 +7509,12 @@ private:
     dev_.submit(b);
   }
 
-  // Submits the read of busy buffer i on slot s; called and returns with
-  // the lock released.
-  void start_read_unlock(I i, slot_t s, io_kind kind) noexcept {
+  // Submits the read of busy buffer i on slot s, to be settled by `settle`;
+  // called and returns with the lock released.
+  void start_read_unlock(I i, slot_t s, io_kind kind, settle_fn settle) noexcept {
     header& b = hdr_[i];
     b.flags = static_cast<std::uint16_t>(b.flags | f_io);
+    slot_[s].settle = settle;
     slot_[s].kind = kind;
     slot_[s].buf = i;
     ++inflight_;
@@ -7129,11 +7525,16 @@ private:
                     kind == io_kind::read_ahead ? bio_flags::read_ahead : bio_flags::none);
   }
   // Submits the write of busy dirty buffer i on slot s; returns unlocked.
-  void start_write_unlock(I i, slot_t s, io_kind kind) noexcept {
+  template <io_kind Kind>
+  void start_write_unlock(I i, slot_t s) noexcept {
+    slot_[s].settle = &settle_write<Kind>;
+    slot_[s].kind = Kind;
+    submit_write_unlock(i, s);
+  }
+  void submit_write_unlock(I i, slot_t s) noexcept {
     header& b = hdr_[i];
     unlink_dirty(i); // off the dirty set, on the run list; dirty until done
     b.flags = static_cast<std::uint16_t>((b.flags | f_io | f_busy) & ~f_handle);
-    slot_[s].kind = kind;
     slot_[s].buf = i;
     slot_[s].seq = ++write_seq_;
     run_append(s);
@@ -7171,142 +7572,184 @@ private:
 
   // The completion of slot s, from whatever context the device completes in.
   void io_done(slot_t s) noexcept {
-    if (!settle_io(s)) return;
+    const bio& bb = bios_[s];
+    errc st = bb.status();
+    if (st == errc::ok && bb.residual() != 0) st = errc::io_error; // short transfer
+    if (!slot_[s].settle(*this, s, st)) return;
     // Pending barrier operations may now go on (a slot is free, the run list
     // moved, a buffer is idle): after this completion's own callbacks, so a
     // wait_all finishes after the callbacks of the writes it waited for.
     lock_guard<lock_type> g(lock_);
     pump_locked();
   }
-  // Accounts for the completion of slot s and runs its callbacks. Returns
-  // whether async operations were pending (they need a pump).
-  bool settle_io(slot_t s) noexcept {
-    bio& bb = bios_[s];
-    errc st = bb.status();
-    if (st == errc::ok && bb.residual() != 0) st = errc::io_error; // short transfer
-    lock_.lock();
-    io_slot& sl = slot_[s];
-    const I i = sl.buf;
+
+  // Each settle_* accounts for the completion of slot s with status st and
+  // runs its callbacks; it returns whether async operations were pending
+  // (they need a pump). Which one runs is chosen when the I/O is started.
+  //
+  // A completion that runs hooks or a user callback keeps its I/O counted in
+  // flight (and a write on the run list, holding its slot) until they have
+  // returned: whoever learns the I/O is over (`in_flight() == 0`, wait_all,
+  // sync, write_sync, the destructor's check) also knows they are done.
+
+  // The read of buffer i ended: valid, or counted as a read error.
+  void read_settled_locked(I i, errc st, bool readahead) noexcept {
     header& b = hdr_[i];
-    // A completion that runs hooks or a user callback keeps its I/O counted
-    // in flight (and a write on the run list, holding its slot) until they
-    // have returned: whoever learns the I/O is over (`in_flight() == 0`,
-    // wait_all, sync, write_sync, the destructor's check) also knows they
-    // are done.
-    const bool calls_out = sl.kind == io_kind::read_async || sl.kind == io_kind::write_sync ||
-                           sl.kind == io_kind::write_async || sl.kind == io_kind::write_release;
-    if (!calls_out) --inflight_;
-    if (sl.kind == io_kind::flush) {
-      // A sync's barrier: the operation waits in `flushing` and is still
-      // linked, so it can be updated here.
-      auto& o = *static_cast<async_op*>(sl.ctx);
-      if (st != errc::ok) {
-        device_flush_needed_ = true; // the next sync tries again
-        fold(o, st);
-      }
-      o.phase = sync_phase::next;
-      put_slot(s);
-      pump_locked();
-      lock_.unlock();
-      return false;
-    }
-    const bool pending = ops_head_ != nullptr;
     b.flags = static_cast<std::uint16_t>(b.flags & ~f_io);
-    if (sl.kind == io_kind::read_sync || sl.kind == io_kind::read_async ||
-        sl.kind == io_kind::read_ahead) {
-      if (st == errc::ok) {
-        b.flags = static_cast<std::uint16_t>(b.flags | f_valid);
-        if (sl.kind == io_kind::read_ahead)
-          b.flags = static_cast<std::uint16_t>(b.flags | f_readahead);
-      } else {
-        ++stats_.read_errors;
-      }
-      if (sl.kind == io_kind::read_sync) {
-        sl.status = st;
-        sl.done = true;
-        bump();
-        lock_.unlock();
-        return pending;
-      }
-      const io_kind kind = sl.kind;
-      const read_done cb = sl.rd;
-      void* ctx = sl.ctx;
-      put_slot(s);
-      if (st != errc::ok) {
-        destroy_busy(i); // a failed read caches nothing
-      } else if (kind == io_kind::read_ahead) {
-        release_locked(i, release_mode::normal);
-      } else {
-        b.flags = static_cast<std::uint16_t>(b.flags | f_handle);
-      }
-      lock_.unlock();
-      if (kind != io_kind::read_async) return pending;
-      cb(ctx, st, st == errc::ok ? handle(this, i) : handle());
-      lock_guard<lock_type> g(lock_);
-      --inflight_;
-      bump();
-      return ops_head_ != nullptr;
-    }
-    // A write. Its running bytes are returned at once (throttled writers may
-    // go on, as in vfs_bio's biodone); the rest once the hooks ran.
-    --running_writes_;
-    running_bytes_ -= size_of(i);
-    bool critical = false;
-    const buffer_info bi = info(i);
-    // Modified after (or while) the write was issued: the data written may
-    // predate the change, so the buffer must stay dirty for another write.
-    const bool remodified = sl.remodified || b.modrefs > 0;
     if (st == errc::ok) {
-      ++stats_.writebacks;
-      if (!remodified)
-        undirty(i);
-      else if ((b.flags & (f_dirty | f_ondirty)) == f_dirty)
-        link_dirty(i);
+      b.flags = static_cast<std::uint16_t>(b.flags | f_valid);
+      if (readahead) b.flags = static_cast<std::uint16_t>(b.flags | f_readahead);
     } else {
-      ++stats_.write_errors;
-      failure_code_[write_failures_ % failure_history] = st;
-      ++write_failures_;
-      if ((b.flags & f_inval) != 0) {
-        undirty(i); // the owner already discarded it
-      } else {
-        // Keep the data: back on the dirty set (tail), retried after a pause
-        // or, for critical classes, pinned until the owner clears the error.
-        b.flags = static_cast<std::uint16_t>(b.flags | f_error);
-        link_dirty(i);
-        retry_after_ = flush_pass_ + limits_.retry_pause;
-        if (classes_type::critical_on_error[b.cls] && (b.flags & f_ownerpin) == 0) {
-          b.flags = static_cast<std::uint16_t>(b.flags | f_ownerpin);
-          critical = true;
-        }
-      }
+      ++stats_.read_errors;
     }
+  }
+  // A read whose caller waits for it (read / read_into): the caller ends it.
+  static bool settle_read_sync(buffer_cache& c, slot_t s, errc st) noexcept {
+    c.lock_.lock();
+    --c.inflight_;
+    c.read_settled_locked(c.slot_[s].buf, st, false);
+    c.slot_[s].status = st;
+    c.slot_[s].done = true;
+    c.bump();
+    const bool pending = c.ops_head_ != nullptr;
+    c.lock_.unlock();
+    return pending;
+  }
+  // A read that ends on its own: read-ahead (releases the buffer) and
+  // read_async (hands it to the callback, or drops it on failure).
+  static bool settle_read_owned(buffer_cache& c, slot_t s, errc st) noexcept {
+    c.lock_.lock();
+    io_slot& sl = c.slot_[s];
+    const I i = sl.buf;
     const io_kind kind = sl.kind;
+    if (kind != io_kind::read_async) --c.inflight_;
+    const bool pending = c.ops_head_ != nullptr;
+    c.read_settled_locked(i, st, kind == io_kind::read_ahead);
+    const read_done cb = sl.rd;
+    void* ctx = sl.ctx;
+    c.put_slot(s);
+    if (st != errc::ok) {
+      c.destroy_busy(i); // a failed read caches nothing
+    } else if (kind == io_kind::read_ahead) {
+      c.release_locked(i, release_mode::normal);
+    } else {
+      c.hdr_[i].flags = static_cast<std::uint16_t>(c.hdr_[i].flags | f_handle);
+    }
+    c.lock_.unlock();
+    if (kind != io_kind::read_async) return pending;
+    cb(ctx, st, st == errc::ok ? handle(&c, i) : handle());
+    lock_guard<lock_type> g(c.lock_);
+    --c.inflight_;
+    c.bump();
+    return c.ops_head_ != nullptr;
+  }
+  // A sync's device flush barrier: the operation waits in `flushing` and is
+  // still linked, so it can be updated here.
+  static bool settle_flush(buffer_cache& c, slot_t s, errc st) noexcept {
+    c.lock_.lock();
+    --c.inflight_;
+    auto& o = *static_cast<async_op*>(c.slot_[s].ctx);
+    if (st != errc::ok) {
+      c.device_flush_needed_ = true; // the next sync tries again
+      fold(o, st);
+    }
+    o.phase = sync_phase::next;
+    c.put_slot(s);
+    c.pump_locked();
+    c.lock_.unlock();
+    return false;
+  }
+  // A write started as `Kind`: write_sync (its waiter ends it, or, if the
+  // waiter gave up, it ends like write_release), write_async (release, then
+  // the user's callback), write_release (release).
+  template <io_kind Kind>
+  static bool settle_write(buffer_cache& c, slot_t s, errc st) noexcept {
+    c.lock_.lock();
+    io_slot& sl = c.slot_[s];
+    const I i = sl.buf;
+    header& b = c.hdr_[i];
+    const bool pending = c.ops_head_ != nullptr;
+    b.flags = static_cast<std::uint16_t>(b.flags & ~f_io);
+    // The running bytes are returned at once (throttled writers may go on,
+    // as in vfs_bio's biodone); the rest once the hooks ran.
+    --c.running_writes_;
+    c.running_bytes_ -= c.size_of(i);
+    const buffer_info bi = c.info(i);
+    bool critical = false;
+    if (st == errc::ok) {
+      ++c.stats_.writebacks;
+      // Modified after (or while) the write was issued: the data written may
+      // predate the change, so the buffer must stay dirty for another write.
+      if (!sl.remodified && b.modrefs <= 0)
+        c.undirty(i);
+      else if ((b.flags & (f_dirty | f_ondirty)) == f_dirty)
+        c.link_dirty(i);
+    } else {
+      critical = c.write_failed_locked(i, st);
+    }
+    const bool waited = Kind == io_kind::write_sync && sl.kind == io_kind::write_sync;
     const write_done cb = sl.wd;
     void* ctx = sl.ctx;
-    if (kind != io_kind::write_sync) release_locked(i, release_mode::normal);
-    lock_.unlock();
-    hooks_.on_complete(bi, st);
-    if (critical) hooks_.on_critical_error(bi, st);
-    if (kind == io_kind::write_async && cb != nullptr) cb(ctx, st);
-    lock_guard<lock_type> g(lock_);
-    run_remove(s);
-    slot_[s].remodified = false; // marks made while the hooks ran are stale
-    --inflight_;
-    if (slot_[s].kind == io_kind::write_sync) {
-      slot_[s].status = st;
-      slot_[s].done = true;
-      bump();
-    } else {
+    if (!waited) c.release_locked(i, release_mode::normal);
+    c.lock_.unlock();
+    c.hooks_.on_complete(bi, st);
+    if (critical) c.hooks_.on_critical_error(bi, st);
+    if constexpr (Kind == io_kind::write_async)
+      if (cb != nullptr) cb(ctx, st);
+    lock_guard<lock_type> g(c.lock_);
+    c.run_remove(s);
+    sl.remodified = false; // marks made while the hooks ran are stale
+    --c.inflight_;
+    if constexpr (Kind == io_kind::write_sync) {
+      if (sl.kind == io_kind::write_sync) {
+        sl.status = st;
+        sl.done = true;
+        c.bump();
+        return pending || c.ops_head_ != nullptr;
+      }
       // A write_sync whose waiter gave up while the hooks ran is ours now.
-      if (kind == io_kind::write_sync) release_locked(i, release_mode::normal);
-      put_slot(s);
+      if (waited) c.release_locked(i, release_mode::normal);
     }
-    return pending || ops_head_ != nullptr;
+    c.put_slot(s);
+    return pending || c.ops_head_ != nullptr;
+  }
+  // A failed write of buffer i: recorded; the data is kept (back on the
+  // dirty set, tail), retried after a pause or, for critical classes,
+  // pinned until the owner clears the error. True when it became critical.
+  BIOSTACK_COLD bool write_failed_locked(I i, errc st) noexcept {
+    header& b = hdr_[i];
+    ++stats_.write_errors;
+    failure_code_[write_failures_ % failure_history] = st;
+    ++write_failures_;
+    if ((b.flags & f_inval) != 0) {
+      undirty(i); // the owner already discarded it
+      return false;
+    }
+    b.flags = static_cast<std::uint16_t>(b.flags | f_error);
+    link_dirty(i);
+    retry_after_ = flush_pass_ + limits_.retry_pause;
+    if (classes_type::critical_on_error[b.cls] && (b.flags & f_ownerpin) == 0) {
+      b.flags = static_cast<std::uint16_t>(b.flags | f_ownerpin);
+      return true;
+    }
+    return false;
   }
 
-  // Blocking read of busy buffer i (owned by the caller), with read-ahead.
+  // Blocking read of busy buffer i (owned by the caller's handle, whose
+  // cache pointer is `owner`), then of the blocks in `readahead` when
+  // ReadAhead. The cache owns the buffer until the read is done: `owner` is
+  // cleared, and the buffer comes back in a new handle on success.
+  template <bool ReadAhead>
+  result<handle> read_miss(I i, buffer_cache*& owner, std::span<const std::uint64_t> readahead,
+                           std::uint32_t ra_size) noexcept {
+    owner = nullptr;
+    const errc e = read_locked_sync<ReadAhead>(i, readahead, ra_size);
+    if (e != errc::ok) return e;
+    return handle(this, i);
+  }
+  template <bool ReadAhead>
   errc read_locked_sync(I i, std::span<const std::uint64_t> readahead,
-                        const get_options& opt) noexcept {
+                        std::uint32_t ra_size) noexcept {
     lock_.lock();
     const slot_t s = wait_slot();
     if (s == no_io) { // the wait policy gave up before anything was started
@@ -7314,14 +7757,16 @@ private:
       lock_.unlock();
       return errc::timed_out;
     }
-    start_read_unlock(i, s, io_kind::read_sync);
-    for (const std::uint64_t ra : readahead) start_readahead(ra, opt.size);
+    start_read_unlock(i, s, io_kind::read_sync, &settle_read_sync);
+    if constexpr (ReadAhead)
+      for (const std::uint64_t ra : readahead) start_readahead(ra, ra_size);
     lock_.lock();
     if (!wait_.wait(
             lock_, [&] { return slot_[s].done; }, progress(), no_deadline, clock_)) {
       // The wait policy gave up, but the read is still the device's: the
       // slot and the buffer stay its until it completes, and then it ends
       // like a read_async nobody listens to (caches the block, or nothing).
+      slot_[s].settle = &settle_read_owned;
       slot_[s].kind = io_kind::read_async;
       slot_[s].rd = &drop_abandoned_read;
       slot_[s].ctx = nullptr;
@@ -7341,17 +7786,18 @@ private:
     units_type units = 0;
     if (check(lbn, size, units) != errc::ok) return;
     lock_.lock();
-    if (lookup(lbn) != npos || free_slot_ == no_io) {
+    const auto key = static_cast<lbn_type>(lbn); // check() made it fit
+    if (lookup(key) != npos || !has_free_slot()) {
       lock_.unlock();
       return;
     }
     I i = npos;
-    if (try_get_locked(lbn, units, get_flags::nowait, i) != try_result::ok) {
+    if (try_get_locked(key, units, get_flags::nowait, i) != try_result::ok) {
       lock_.unlock();
       return;
     }
     --stats_.misses; // speculative: not a demand miss
-    start_read_unlock(i, take_slot(), io_kind::read_ahead);
+    start_read_unlock(i, take_slot(), io_kind::read_ahead, &settle_read_owned);
   }
 
   // bwrite of busy buffer i (owned by the caller, dirty): writes, waits,
@@ -7363,7 +7809,7 @@ private:
       release_locked(i, release_mode::normal);
       return errc::timed_out;
     }
-    start_write_unlock(i, s, io_kind::write_sync);
+    start_write_unlock<io_kind::write_sync>(i, s);
     lock_.lock();
     if (!wait_.wait(
             lock_, [&] { return slot_[s].done; }, progress(), no_deadline, clock_)) {
@@ -7460,7 +7906,7 @@ private:
       if (d == write_decision::allow ||
           (d == write_decision::defer && ((b.flags & f_deferred) != 0 || all))) {
         b.flags = static_cast<std::uint16_t>(b.flags & ~(f_deferred | f_sync));
-        start_write_unlock(i, s, io_kind::write_release);
+        start_write_unlock<io_kind::write_release>(i, s);
         lock_.lock();
         ++started;
         // The list may have changed while unlocked.
@@ -7490,17 +7936,19 @@ private:
   // ---- async barrier operations -------------------------------------------
 
   // The async entry points: an operation from the pool, or `no_resources`.
-  void start_async(op_kind k, std::uint64_t lbn, write_done done, void* ctx) noexcept {
+  void start_async(op_kind k, step_fn step, std::uint64_t lbn, write_done done,
+                   void* ctx) noexcept {
     BIOSTACK_ASSERT(done != nullptr);
     lock_.lock();
-    async_op* o = op_free_;
+    async_op* o = take_op();
     if (o == nullptr) {
       lock_.unlock();
       done(ctx, errc::no_resources);
       return;
     }
-    op_free_ = o->next;
-    begin_op(*o, k, lbn, done, ctx, true);
+    begin_op(*o, k, step, &deliver_done, lbn, ctx, true);
+    o->cb.done = done;
+    link_op(*o);
     lock_.unlock();
   }
 
@@ -7508,48 +7956,28 @@ private:
   // the wait policy. Should the policy give up (a device that stopped
   // completing), the operation is withdrawn unless I/O of its own still
   // refers to it; then this keeps waiting, since that I/O points here.
-  errc run_blocking(op_kind k, std::uint64_t lbn) noexcept {
-    blocking_waiter w{this, errc::ok, false};
-    async_op o{};
+  errc run_blocking(op_kind k, step_fn step, std::uint64_t lbn) noexcept {
+    op_waiter w{errc::ok, npos, false};
+    async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    begin_op(o, k, lbn, &blocking_done, &w, false);
+    begin_op(o, k, step, &deliver_waiter, lbn, &w, false);
+    link_op(o);
     while (!wait_.wait(
         lock_, [&] { return w.done; }, progress(), no_deadline, clock_)) {
       if (withdraw_locked(o)) return errc::timed_out;
     }
     return w.status;
   }
-  static void blocking_done(void* ctx, errc status) noexcept {
-    auto& w = *static_cast<blocking_waiter*>(ctx);
-    lock_guard<lock_type> g(w.cache->lock_);
-    w.status = status;
+  // The callback of every blocking form: hands the outcome to the waiter on
+  // the caller's stack. What a get, modify or interlock obtained is the
+  // waiter's from here on; no handle or guard is made for it on the way.
+  static void deliver_waiter(buffer_cache& c, const op_result& r) noexcept {
+    auto& w = *static_cast<op_waiter*>(r.ctx);
+    lock_guard<lock_type> g(c.lock_);
+    w.status = r.status;
+    w.slot = r.slot;
     w.done = true;
-    w.cache->bump();
-  }
-  static void blocking_got(void* ctx, errc status, handle h) noexcept {
-    auto& w = *static_cast<op_waiter*>(ctx);
-    const I slot = h.i_;
-    if (h) h.c_ = nullptr; // the waiter owns the buffer now
-    finish_waiter(w, status, slot);
-  }
-  static void blocking_modified(void* ctx, errc status, modify_guard m) noexcept {
-    auto& w = *static_cast<op_waiter*>(ctx);
-    const I slot = m.i_;
-    m.c_ = nullptr; // the waiter holds the modification now
-    finish_waiter(w, status, slot);
-  }
-  static void blocking_interlocked(void* ctx, errc status, write_interlock il) noexcept {
-    auto& w = *static_cast<op_waiter*>(ctx);
-    const I slot = il.i_;
-    il.c_ = nullptr; // the waiter holds the interlock now
-    finish_waiter(w, status, slot);
-  }
-  static void finish_waiter(op_waiter& w, errc status, I slot) noexcept {
-    lock_guard<lock_type> g(w.cache->lock_);
-    w.status = status;
-    w.slot = slot;
-    w.done = true;
-    w.cache->bump();
+    c.bump();
   }
   // Waits (wait policy) for the get / modify / interlock operation `o` on
   // the caller's stack; with the lock held. Its status, or `no_resources`
@@ -7558,7 +7986,7 @@ private:
   errc wait_op_locked(async_op& o, op_waiter& w, std::uint64_t deadline) noexcept {
     for (;;) {
       const auto stuck = [&] { return wait_type::single_context && o.hopeless; };
-      const std::uint64_t gen = generation_;
+      const std::uint32_t gen = generation_;
       const bool ok = wait_.wait(
           lock_, [&] { return w.done || stuck() || generation_ != gen; }, progress(), deadline,
           clock_);
@@ -7570,75 +7998,71 @@ private:
       if (withdraw_locked(o)) return ok ? errc::no_resources : errc::timed_out;
     }
   }
-  // The blocking modify / interlock: operation `o` on the caller's stack.
-  void begin_slot_op(async_op& o, op_kind k, std::uint64_t lbn, get_flags flags, op_waiter* w,
-                     bool pooled) noexcept {
+  // An operation from the pool (the most recently freed, else a never used
+  // one), or nullptr when all are pending.
+  async_op* take_op() noexcept {
+    async_op* o = op_free_;
+    if (o != nullptr)
+      op_free_ = o->next;
+    else if (op_fresh_ < async_op_count)
+      o = &op_pool_[op_fresh_++];
+    return o;
+  }
+  // Fills operation `o` (not yet linked; its callback is the caller's to set).
+  void init_op(async_op& o, op_kind k, step_fn step, deliver_fn deliver, std::uint64_t lbn,
+               void* ctx, bool pooled) noexcept {
     o = async_op{};
-    o.kind = k;
+    o.step = step;
+    o.deliver = deliver;
+    o.ctx = ctx;
     o.lbn = lbn;
-    o.flags = flags;
+    o.kind = k;
+    o.phase = sync_phase::mark;
     o.pooled = pooled;
     o.status = errc::ok;
     o.slot = npos;
-    o.ctx = w;
-    if (k == op_kind::modify)
-      o.md = &blocking_modified;
-    else
-      o.il = &blocking_interlocked;
-    link_op(o);
+  }
+  // A modify / interlock operation (the caller sets its callback, if any,
+  // and links it).
+  void begin_slot_op(async_op& o, op_kind k, std::uint64_t lbn, get_flags flags, deliver_fn deliver,
+                     void* ctx, bool pooled) noexcept {
+    init_op(o, k, k == op_kind::modify ? &step_modify_op : &step_interlock_op, deliver, lbn, ctx,
+            pooled);
+    o.flags = flags;
   }
   // modify_async / interlock_async: an operation from the pool, with the
   // lock held on success (the caller sets its callback and links it), or
   // nullptr (table full; unlocked).
-  async_op* start_slot_op(op_kind k, std::uint64_t lbn, get_flags flags, void* ctx) noexcept {
+  async_op* start_slot_op(op_kind k, deliver_fn deliver, std::uint64_t lbn, get_flags flags,
+                          void* ctx) noexcept {
     lock_.lock();
-    async_op* o = op_free_;
+    async_op* o = take_op();
     if (o == nullptr) {
       lock_.unlock();
       return nullptr;
     }
-    op_free_ = o->next;
-    *o = async_op{};
-    o->kind = k;
-    o->lbn = lbn;
-    o->flags = flags;
-    o->pooled = true;
-    o->status = errc::ok;
-    o->slot = npos;
-    o->ctx = ctx;
+    begin_slot_op(*o, k, lbn, flags, deliver, ctx, true);
     return o;
   }
-  void begin_get(async_op& o, std::uint64_t lbn, units_type units, get_flags flags, read_done done,
-                 void* ctx, bool pooled) noexcept {
-    o = async_op{};
-    o.kind = op_kind::get;
-    o.lbn = lbn;
-    o.pooled = pooled;
-    o.status = errc::ok;
-    o.got = done;
-    o.ctx = ctx;
-    o.slot = npos;
+  void begin_get(async_op& o, std::uint64_t lbn, units_type units, get_flags flags,
+                 deliver_fn deliver, read_done done, void* ctx, bool pooled) noexcept {
+    init_op(o, op_kind::get, &step_get_op, deliver, lbn, ctx, pooled);
+    o.cb.got = done;
     o.units = units;
     o.flags = flags;
     link_op(o);
   }
 
-  // Queues operation `o` and advances what can be advanced; with the lock
-  // held (released while callbacks run).
-  void begin_op(async_op& o, op_kind k, std::uint64_t lbn, write_done done, void* ctx,
-                bool pooled) noexcept {
-    o = async_op{};
-    o.done = done;
-    o.ctx = ctx;
-    o.lbn = lbn;
+  // A flush_block / wait_all / sync operation (the caller sets its callback,
+  // if any, and links it).
+  void begin_op(async_op& o, op_kind k, step_fn step, deliver_fn deliver, std::uint64_t lbn,
+                void* ctx, bool pooled) noexcept {
+    init_op(o, k, step, deliver, lbn, ctx, pooled);
     o.since = write_failures_;
     o.target = write_seq_;
-    o.kind = k;
-    o.phase = sync_phase::mark;
-    o.pooled = pooled;
-    o.status = errc::ok;
-    link_op(o);
   }
+  // Queues operation `o` and advances what can be advanced; with the lock
+  // held (released while callbacks run).
   void link_op(async_op& o) noexcept {
     o.next = nullptr;
     if (ops_tail_ != nullptr)
@@ -7692,24 +8116,7 @@ private:
       async_op* prev = nullptr;
       async_op* o = ops_head_;
       bool sync_seen = false; // syncs run one at a time, in order
-      while (o != nullptr) {
-        bool finished = false;
-        if (o->kind == op_kind::sync) {
-          finished = !sync_seen && step_sync(*o);
-          sync_seen = true;
-        } else if (o->kind == op_kind::wait_all) {
-          finished = drained(o->target);
-          if (finished) o->status = first_failure_since(o->since);
-        } else if (o->kind == op_kind::get) {
-          finished = step_get(*o);
-        } else if (o->kind == op_kind::modify) {
-          finished = step_modify(*o);
-        } else if (o->kind == op_kind::interlock) {
-          finished = step_interlock(*o);
-        } else {
-          finished = step_flush_block(*o);
-        }
-        if (finished) break;
+      while (o != nullptr && !o->step(*this, *o, sync_seen)) {
         prev = o;
         o = o->next;
       }
@@ -7718,34 +8125,54 @@ private:
         break;
       }
       unlink_op(*o, prev);
-      const op_kind kind = o->kind;
-      const write_done done = o->done;
-      const read_done got = o->got;
-      const modify_done md = o->md;
-      const interlock_done il = o->il;
-      const I slot = o->slot;
-      void* const ctx = o->ctx;
-      const errc status = o->status;
+      const deliver_fn deliver = o->deliver;
+      const op_result r{o->cb, o->ctx, o->status, o->slot};
       if (o->pooled) {
         o->next = op_free_;
         op_free_ = o;
       }
       pumping_ = false;
       lock_.unlock();
-      buffer_cache* const owner = status == errc::ok ? this : nullptr;
-      if (kind == op_kind::get)
-        got(ctx, status, owner != nullptr ? handle(this, slot) : handle{});
-      else if (kind == op_kind::modify)
-        md(ctx, status, modify_guard(owner, slot));
-      else if (kind == op_kind::interlock)
-        il(ctx, status, write_interlock(owner, slot));
-      else
-        done(ctx, status);
+      deliver(*this, r);
       lock_.lock();
       if (pumping_) return; // another context pumps now and sees all of this
       pumping_ = true;
     }
     pumping_ = false;
+  }
+
+  // The steps and callbacks of each kind, as stored in an operation.
+  static bool step_get_op(buffer_cache& c, async_op& o, bool&) noexcept { return c.step_get(o); }
+  static bool step_modify_op(buffer_cache& c, async_op& o, bool&) noexcept {
+    return c.step_modify(o);
+  }
+  static bool step_interlock_op(buffer_cache& c, async_op& o, bool&) noexcept {
+    return c.step_interlock(o);
+  }
+  static bool step_flush_block_op(buffer_cache& c, async_op& o, bool&) noexcept {
+    return c.step_flush_block(o);
+  }
+  static bool step_wait_all_op(buffer_cache& c, async_op& o, bool&) noexcept {
+    if (!c.drained(o.target)) return false;
+    o.status = c.first_failure_since(o.since);
+    return true;
+  }
+  static bool step_sync_op(buffer_cache& c, async_op& o, bool& sync_seen) noexcept {
+    const bool first = !sync_seen;
+    sync_seen = true;
+    return first && c.step_sync(o);
+  }
+  static void deliver_done(buffer_cache&, const op_result& r) noexcept {
+    r.cb.done(r.ctx, r.status);
+  }
+  static void deliver_get(buffer_cache& c, const op_result& r) noexcept {
+    r.cb.got(r.ctx, r.status, r.status == errc::ok ? handle(&c, r.slot) : handle{});
+  }
+  static void deliver_modify(buffer_cache& c, const op_result& r) noexcept {
+    r.cb.md(r.ctx, r.status, modify_guard(r.status == errc::ok ? &c : nullptr, r.slot));
+  }
+  static void deliver_interlock(buffer_cache& c, const op_result& r) noexcept {
+    r.cb.il(r.ctx, r.status, write_interlock(r.status == errc::ok ? &c : nullptr, r.slot));
   }
 
   static void fold(async_op& o, errc e) noexcept {
@@ -7764,7 +8191,7 @@ private:
       // The write-first of a size change: wait for it, report its failure.
       if (!drained(o.target)) return false;
       o.wrote = false;
-      const I w = lookup(o.lbn);
+      const I w = lookup(static_cast<lbn_type>(o.lbn)); // get checked it
       if (w != npos && (hdr_[w].flags & f_dirty) != 0) {
         if (const errc e = first_failure_since(o.since); e != errc::ok) {
           o.status = e;
@@ -7773,7 +8200,7 @@ private:
       }
     }
     I i = npos;
-    const try_result r = try_get_locked(o.lbn, o.units, o.flags, i);
+    const try_result r = try_get_locked(static_cast<lbn_type>(o.lbn), o.units, o.flags, i);
     if (r == try_result::ok) {
       o.slot = i;
       return true;
@@ -7790,7 +8217,7 @@ private:
       o.target = write_seq_ + 1; // the sequence number this write takes
       o.wrote = true;
       hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy);
-      start_write_unlock(i, s, io_kind::write_release);
+      start_write_unlock<io_kind::write_release>(i, s);
       lock_.lock();
       return false;
     }
@@ -7807,7 +8234,7 @@ private:
   // One step of modify; true when finished. A modification never touches
   // a buffer the device is reading or writing, nor one under interlock.
   bool step_modify(async_op& o) noexcept {
-    const I i = lookup(o.lbn);
+    const I i = find(o.lbn);
     o.hopeless = false;
     if (i == npos || hdr_[i].holds == 0) {
       o.status = errc::invalid_argument;
@@ -7834,7 +8261,7 @@ private:
   }
   // One step of interlock; true when finished.
   bool step_interlock(async_op& o) noexcept {
-    const I i = lookup(o.lbn);
+    const I i = find(o.lbn);
     o.hopeless = false;
     if (i == npos || hdr_[i].holds == 0) {
       o.status = errc::invalid_argument;
@@ -7851,7 +8278,7 @@ private:
 
   // One step of flush_block; true when finished.
   bool step_flush_block(async_op& o) noexcept {
-    const I i = lookup(o.lbn);
+    const I i = find(o.lbn);
     if (i == npos || (hdr_[i].flags & f_dirty) == 0) return true;
     if ((hdr_[i].flags & f_busy) != 0) {
       if ((hdr_[i].flags & f_handle) == 0) return false; // its I/O completes first
@@ -7861,7 +8288,7 @@ private:
     const slot_t s = take_slot();
     if (s == no_io) return false;
     hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy);
-    start_write_unlock(i, s, io_kind::write_release);
+    start_write_unlock<io_kind::write_release>(i, s);
     lock_.lock();
     return true;
   }
@@ -7903,6 +8330,7 @@ private:
         const slot_t s = take_slot();
         if (s == no_io) return false;
         device_flush_needed_ = false;
+        slot_[s].settle = &settle_flush;
         slot_[s].kind = io_kind::flush;
         slot_[s].ctx = &o;
         ++inflight_;
@@ -7959,46 +8387,51 @@ private:
     return failure_code_[since % failure_history];
   }
 
+  // The state touched on every path comes first: on Thumb-2 a load or store
+  // near the start of the object has a 16-bit encoding.
   Device& dev_;
+  async_op* ops_head_ = nullptr; // pending operations, oldest first
+  async_op* ops_tail_ = nullptr;
+  std::size_t cap_;
+  std::size_t resident_ = 0;
+  std::size_t inflight_ = 0;
+  std::size_t dirty_count_ = 0;
+  bytes_type dirty_bytes_ = 0;
+  bytes_type running_bytes_ = 0;
+  std::size_t running_writes_ = 0;
+  std::uint32_t generation_ = 0; // a change detector: equality is all that is asked of it
+  std::uint32_t write_seq_ = 0;
+  std::uint32_t write_failures_ = 0;
+  std::uint32_t flush_pass_ = 0;
+  std::uint32_t retry_after_ = 0;
+  I free_ = npos; // EMPTY headers destroyed since the start, last first
+  I fresh_ = 0;   // headers [fresh_, cap_) were never used
+  slot_t free_slot_ = no_io;
+  slot_t fresh_slot_ = 0; // slots [fresh_slot_, slot_count) were never used
+  slot_t run_head_ = no_io, run_tail_ = no_io;
+  bool pumping_ = false;
+  bool pump_again_ = false;
+  bool device_flush_needed_ = false;
+  std::uint8_t op_fresh_ = 0; // op_pool_[op_fresh_..] were never used
+  async_op* op_free_ = nullptr;
+  detail::index_list<I> dirty_[class_count]; // one per write class: a few bytes
   device_geometry geo_;
   mutable lock_type lock_{};
   [[no_unique_address]] wait_type wait_{};
   [[no_unique_address]] clock_type clock_{};
   [[no_unique_address]] integrity_type integrity_{};
   [[no_unique_address]] hooks_type hooks_{};
-  cache_limits limits_{};
+  cache_limits limits_;
   cache_stats stats_{};
-  std::size_t cap_ = capacity;
-  std::size_t resident_ = 0;
-  std::size_t dirty_count_ = 0;
-  std::uint64_t dirty_bytes_ = 0;
-  std::uint64_t running_bytes_ = 0;
-  std::size_t running_writes_ = 0;
-  std::size_t inflight_ = 0;
-  std::uint64_t generation_ = 0;
-  std::uint32_t write_seq_ = 0;
-  std::uint32_t flush_pass_ = 0;
-  std::uint32_t retry_after_ = 0;
   std::uint32_t throttle_next_ = 0, throttle_serving_ = 0, throttle_waiting_ = 0;
   static constexpr std::uint32_t failure_history = 8;
-  std::uint32_t write_failures_ = 0;
   errc failure_code_[failure_history] = {};
-  bool device_flush_needed_ = false;
-  I free_ = npos;
-  slot_t free_slot_ = no_io;
-  slot_t run_head_ = no_io, run_tail_ = no_io;
   header hdr_[capacity];
   I bucket_[bucket_count];
-  detail::index_list<I> dirty_[class_count];
   policy_state policy_;
   io_slot slot_[slot_count];
   bio bios_[slot_count];
   async_op op_pool_[async_op_count];
-  async_op* op_free_ = nullptr;
-  async_op* ops_head_ = nullptr; // pending operations, oldest first
-  async_op* ops_tail_ = nullptr;
-  bool pumping_ = false;
-  bool pump_again_ = false;
   storage_type storage_;
 };
 
