@@ -29,25 +29,40 @@ enum class errc : std::uint8_t {
 /// Number of `errc` values; handy for per-code counters.
 inline constexpr std::size_t errc_count = 14;
 
-/// A short stable name for `e` ("ok", "io_error", ...). Never null.
+namespace detail {
+// Every name in one block, in enumerator order, then the name of values out
+// of range. A table of one-byte offsets into it is a quarter of the size of
+// the table of pointers a switch over the names compiles to.
+inline constexpr char errc_names[] = "ok\0io_error\0media_error\0no_device\0timed_out\0"
+                                     "cancelled\0out_of_range\0invalid_argument\0misaligned\0"
+                                     "read_only\0not_supported\0no_resources\0integrity\0"
+                                     "shutting_down\0unknown";
+
+struct errc_name_offsets {
+  std::uint8_t at[errc_count + 1] = {};
+};
+
+// Where each name starts: after the n-th terminator. Computed, not written
+// out, so the names cannot drift from their offsets.
+[[nodiscard]] consteval errc_name_offsets find_errc_names() noexcept {
+  errc_name_offsets r;
+  std::size_t n = 1;
+  for (std::size_t i = 0; n <= errc_count; ++i)
+    if (errc_names[i] == '\0') r.at[n++] = static_cast<std::uint8_t>(i + 1);
+  return r;
+}
+inline constexpr errc_name_offsets errc_name_at = find_errc_names();
+// Exactly one name per enumerator before "unknown", which ends the block; the
+// offsets fit their byte.
+static_assert(errc_name_at.at[errc_count] + sizeof "unknown" == sizeof errc_names &&
+              sizeof errc_names <= UINT8_MAX);
+} // namespace detail
+
+/// A short stable name for `e` ("ok", "io_error", ...); "unknown" for a value
+/// outside the enumeration. Never null.
 [[nodiscard]] constexpr const char* to_string(errc e) noexcept {
-  switch (e) {
-  case errc::ok: return "ok";
-  case errc::io_error: return "io_error";
-  case errc::media_error: return "media_error";
-  case errc::no_device: return "no_device";
-  case errc::timed_out: return "timed_out";
-  case errc::cancelled: return "cancelled";
-  case errc::out_of_range: return "out_of_range";
-  case errc::invalid_argument: return "invalid_argument";
-  case errc::misaligned: return "misaligned";
-  case errc::read_only: return "read_only";
-  case errc::not_supported: return "not_supported";
-  case errc::no_resources: return "no_resources";
-  case errc::integrity: return "integrity";
-  case errc::shutting_down: return "shutting_down";
-  }
-  return "unknown";
+  const auto i = static_cast<std::size_t>(e);
+  return detail::errc_names + detail::errc_name_at.at[i < errc_count ? i : errc_count];
 }
 
 /// True for statuses that describe the path rather than the data: a layer may

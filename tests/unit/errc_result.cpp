@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <cstring>
+#include <iterator>
 #include <set>
 #include <string>
 #include <test_support.hpp>
@@ -54,12 +55,30 @@ TEST_CASE("every errc has a distinct, non-empty name", "[errc]") {
     names.insert(n);
   }
   CHECK(names.size() == errc_count);
-  // The names the issue lists are spelt as the enumerators.
-  CHECK(std::string(to_string(errc::ok)) == "ok");
-  CHECK(std::string(to_string(errc::io_error)) == "io_error");
-  CHECK(std::string(to_string(errc::out_of_range)) == "out_of_range");
-  CHECK(std::string(to_string(errc::integrity)) == "integrity");
-  CHECK(std::string(to_string(errc::shutting_down)) == "shutting_down");
+  // Every name is spelt as its enumerator (the names live in one block with
+  // computed offsets: this pins each one to its value).
+  const std::pair<errc, const char*> spelled[] = {
+      {errc::ok, "ok"},
+      {errc::io_error, "io_error"},
+      {errc::media_error, "media_error"},
+      {errc::no_device, "no_device"},
+      {errc::timed_out, "timed_out"},
+      {errc::cancelled, "cancelled"},
+      {errc::out_of_range, "out_of_range"},
+      {errc::invalid_argument, "invalid_argument"},
+      {errc::misaligned, "misaligned"},
+      {errc::read_only, "read_only"},
+      {errc::not_supported, "not_supported"},
+      {errc::no_resources, "no_resources"},
+      {errc::integrity, "integrity"},
+      {errc::shutting_down, "shutting_down"},
+  };
+  STATIC_REQUIRE(std::size(spelled) == errc_count);
+  for (const auto& [e, name] : spelled) {
+    INFO(name);
+    CHECK(std::string(to_string(e)) == name);
+  }
+  STATIC_REQUIRE(to_string(errc::misaligned)[0] == 'm'); // usable in constant expressions
   // errc_count really is one past the last enumerator.
   CHECK(std::string(to_string(static_cast<errc>(errc_count))) == "unknown");
   CHECK(std::string(to_string(static_cast<errc>(200))) == "unknown");
@@ -260,6 +279,22 @@ TEST_CASE("panic passes expression (with BIOSTACK_ASSERT_MESSAGES) and location 
   CHECK(WEXITSTATUS(status) == 42);
   // A passing assertion does nothing.
   CHECK_FALSE(biostack_test::panics([] { BIOSTACK_ASSERT(1 + 1 == 2); }));
+}
+
+TEST_CASE("detail::panic_at, the compact assertions' panic, reports the line alone",
+          "[assert][panic]") {
+  // BIOSTACK_ASSERT calls it when BIOSTACK_ASSERT_MESSAGES is 0 (the NDEBUG
+  // default); this build may have messages on, so it is called directly.
+  const int status = run_forked([] {
+    set_panic_handler([](const char* expr, const char* file, int line) noexcept {
+      const bool ok =
+          expr != nullptr && *expr == '\0' && file != nullptr && *file == '\0' && line == 4321;
+      _exit(ok ? 42 : 43);
+    });
+    detail::panic_at(4321);
+  });
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 42);
 }
 
 TEST_CASE("panic never returns, even when the handler does", "[assert][panic]") {

@@ -520,3 +520,42 @@ TEST_CASE("top_bits_set matches the 64-bit saturation test", "[validate]") {
     CHECK(detail::top_bits_set(v, count) == (v > (UINT64_MAX >> count)));
   }
 }
+
+TEST_CASE("shift_left_below_32 matches a 64-bit shift", "[validate]") {
+  // capacity() uses it on 32-bit targets once top_bits_set() has ruled out
+  // an overflow; the host checks it against `<<`, bits lost off the top
+  // included.
+  STATIC_REQUIRE(detail::shift_left_below_32(UINT64_MAX, 0) == UINT64_MAX);
+  STATIC_REQUIRE(detail::shift_left_below_32(UINT64_MAX, 31) == UINT64_MAX << 31);
+  STATIC_REQUIRE(detail::shift_left_below_32(std::uint64_t{1} << 31, 1) == std::uint64_t{1} << 32);
+  STATIC_REQUIRE(detail::shift_left_below_32(0xffffffffu, 9) == std::uint64_t{0xffffffffu} << 9);
+  splitmix rng{13};
+  for (int i = 0; i < 4096; ++i) {
+    const std::uint64_t v = rng.next();
+    const int shift = static_cast<int>(v % 32);
+    const std::uint64_t x = rng.next() >> (v % 64);
+    CHECK(detail::shift_left_below_32(x, shift) == x << shift);
+  }
+}
+
+TEST_CASE("device_geometry::valid checks each field on its own", "[validate]") {
+  // valid() folds its three mask tests into one; each field must still be
+  // able to fail it alone.
+  STATIC_REQUIRE(device_geometry{}.valid());
+  const auto with = [](auto change) {
+    device_geometry g;
+    g.max_transfer = 4096;
+    g.alignment = 8;
+    change(g);
+    return g.valid();
+  };
+  CHECK(with([](device_geometry&) {}));
+  CHECK_FALSE(with([](device_geometry& g) { g.block_size = 0; }));
+  CHECK_FALSE(with([](device_geometry& g) { g.block_size = 768; }));
+  CHECK_FALSE(with([](device_geometry& g) { g.alignment = 0; }));
+  CHECK_FALSE(with([](device_geometry& g) { g.alignment = 12; }));
+  CHECK_FALSE(with([](device_geometry& g) { g.max_transfer = 4096 + 256; }));
+  CHECK(with([](device_geometry& g) { g.max_transfer = 0; }));
+  CHECK(with([](device_geometry& g) { g.block_size = 4096; }));
+  CHECK_FALSE(with([](device_geometry& g) { g.block_size = 8192; })); // 4096 not a multiple
+}

@@ -15,6 +15,15 @@ namespace detail {
   const auto high = static_cast<std::uint32_t>(v >> 32);
   return ((high >> 1) >> (31 - count)) != 0;
 }
+
+/// `v << shift` for a shift below 32, in 32-bit halves (a general 64-bit
+/// shift is twice the code on 32-bit targets). Two shifts for the bits that
+/// cross into the high half, as one by 32 would be undefined for `shift == 0`.
+[[nodiscard]] constexpr std::uint64_t shift_left_below_32(std::uint64_t v, int shift) noexcept {
+  const auto lo = static_cast<std::uint32_t>(v);
+  const auto hi = static_cast<std::uint32_t>(v >> 32);
+  return (std::uint64_t{(hi << shift) | ((lo >> 1) >> (31 - shift))} << 32) | (lo << shift);
+}
 } // namespace detail
 
 /// What a device tells its users about itself. Every layer validates requests
@@ -45,7 +54,9 @@ struct device_geometry {
     if (sizeof(std::uintptr_t) < sizeof(std::uint64_t) ? detail::top_bits_set(block_count, shift)
                                                        : block_count > (UINT64_MAX >> shift))
       return UINT64_MAX;
-    return block_count << shift;
+    return sizeof(std::uintptr_t) < sizeof(std::uint64_t)
+               ? detail::shift_left_below_32(block_count, shift)
+               : block_count << shift;
   }
 
   /// True for a non-zero power of two.
@@ -56,8 +67,10 @@ struct device_geometry {
   /// True when the values are usable: block size a non-zero power of two,
   /// alignment a non-zero power of two, max_transfer a multiple of block size.
   [[nodiscard]] constexpr bool valid() const noexcept {
-    return is_pow2_32(block_size) && is_pow2_32(alignment) &&
-           (max_transfer & (block_size - 1u)) == 0;
+    // One test of the three masks together: fewer branches, less code.
+    return block_size != 0 && alignment != 0 &&
+           ((block_size & (block_size - 1u)) | (alignment & (alignment - 1u)) |
+            (max_transfer & (block_size - 1u))) == 0;
   }
 
 private:

@@ -670,12 +670,12 @@ private:
   // A device request for `b`, absorbing the following bios the discipline
   // would issue next when they continue it (back-merge).
   void build_whole_locked(request& q, bio& b, std::uint64_t t, bool merge) noexcept {
-    q.prepare(b.operation, b.offset, b.length, b.data, completion{&device_done, this});
-    q.flags = b.flags;
-    q.priority = b.priority;
-    q.segment_count = b.segment_count;
-    q.segments = b.segments;
+    // The request copy splitters and bio_stack use too (one copy of that code
+    // in an image); it zeroes the memory offset of a dataless operation, and
+    // the device is handed the caller's, as before.
+    init_child(q, b, 0, b.length);
     q.mem_offset = b.mem_offset;
+    q.on_done = completion{&device_done, this};
     q.head = &b;
     q.kind = kind_whole;
     q.lane = 0;
