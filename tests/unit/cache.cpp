@@ -793,6 +793,43 @@ TEST_CASE("cache: 32-bit block keys: a number past 2^32 is never taken for the o
   }
 }
 
+TEST_CASE("cache: 32-bit block keys check the device end exactly like 64-bit ones") {
+  // 32-bit keys test the range in device blocks, 64-bit ones in bytes: both
+  // must agree at a device end that falls inside a block (37 device blocks
+  // of 512 bytes: block 4 holds only 5 of its 8), for every size, and on a
+  // device too large for its byte capacity to fit in 64 bits.
+  using K32 = buffer_cache<null_device, policies<static_storage<2, bs>, block_key<std::uint32_t>>>;
+  using K64 = buffer_cache<null_device, policies<static_storage<2, bs>>>;
+  const auto status = [](auto& c, std::uint64_t lbn, std::uint32_t size) {
+    auto h = c.get(lbn, {.size = size, .flags = get_flags::nowait});
+    return h ? errc::ok : h.error();
+  };
+  null_device small(512, 37);
+  auto c32 = std::make_unique<K32>(small);
+  auto c64 = std::make_unique<K64>(small);
+  std::size_t fits = 0;
+  for (std::uint64_t lbn = 0; lbn < 6; ++lbn) {
+    for (std::uint32_t size = 512; size <= bs; size += 512) {
+      const bool in = lbn * 8 + size / 512 <= 37;
+      const errc want = in ? errc::ok : errc::out_of_range;
+      CHECK(status(*c32, lbn, size) == want);
+      CHECK(status(*c64, lbn, size) == want);
+      fits += in ? 1u : 0u;
+    }
+  }
+  CHECK(fits == 4 * 8 + 5); // blocks 0-3 whole, block 4 up to 2.5 KiB
+  for (const std::uint64_t lbn : {std::uint64_t{UINT32_MAX}, std::uint64_t{1} << 32, UINT64_MAX})
+    CHECK(status(*c32, lbn, 512) == errc::out_of_range);
+
+  null_device huge(512, UINT64_MAX / 256); // byte capacity saturates
+  auto h32 = std::make_unique<K32>(huge);
+  auto h64 = std::make_unique<K64>(huge);
+  CHECK(status(*h32, UINT32_MAX, bs) == errc::ok);
+  CHECK(status(*h64, UINT32_MAX, bs) == errc::ok);
+  CHECK(status(*h32, std::uint64_t{1} << 32, bs) == errc::out_of_range); // past the key
+  CHECK(status(*h64, std::uint64_t{1} << 32, bs) == errc::ok);
+}
+
 TEST_CASE("cache: sync writes everything, flushes the device and returns the first error") {
   rig_t r;
   auto c = make<cache_of<>>(r);

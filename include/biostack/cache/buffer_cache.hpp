@@ -1096,7 +1096,8 @@ private:
     return std::uint32_t{hdr_[i].units} * geo_.block_size;
   }
   [[nodiscard]] std::uint64_t deadline_of(std::uint64_t timeout) noexcept {
-    if (timeout == 0) return no_deadline;
+    // A clock that never advances never reaches a deadline.
+    if (std::is_same_v<clock_type, no_clock> || timeout == 0) return no_deadline;
     const std::uint64_t now = clock_.now();
     return now > no_deadline - timeout ? no_deadline - 1 : now + timeout;
   }
@@ -1109,9 +1110,21 @@ private:
     if (size == 0) size = block_size;
     if (size > block_size) return errc::invalid_argument;
     if (size % geo_.block_size != 0) return errc::misaligned;
-    if (lbn > UINT64_MAX / block_size || lbn > std::uint64_t{static_cast<lbn_type>(~lbn_type{0})})
-      return errc::out_of_range;
-    if (!range_fits(lbn * block_size, size, geo_.capacity())) return errc::out_of_range;
+    if constexpr (sizeof(lbn_type) <= 4) {
+      // Counted in device blocks (the constructor made them divide
+      // BlockSize): the same test as the byte range below, since both sides
+      // are whole device blocks, but one 32x32->64 multiply on small targets
+      // instead of 64-bit shifts. A 32-bit key times at most 2^16 device
+      // blocks per buffer cannot overflow.
+      const std::uint32_t n = size / geo_.block_size;
+      if (lbn > UINT32_MAX ||
+          std::uint64_t{static_cast<std::uint32_t>(lbn)} * (block_size / geo_.block_size) + n >
+              geo_.block_count)
+        return errc::out_of_range;
+    } else {
+      if (lbn > UINT64_MAX / block_size) return errc::out_of_range;
+      if (!range_fits(lbn * block_size, size, geo_.capacity())) return errc::out_of_range;
+    }
     units = static_cast<units_type>(size / geo_.block_size);
     return errc::ok;
   }
@@ -1177,6 +1190,11 @@ private:
     auto dl = dlinks();
     dirty_[b.cls].remove(dl, i);
     b.flags = static_cast<std::uint16_t>(b.flags & ~f_ondirty);
+  }
+  // Index in dirty_ of class c's set: with a single class, the one set
+  // whatever c (a constant: no load of the buffer's class).
+  [[nodiscard]] static constexpr std::size_t set_of(std::size_t c) noexcept {
+    return class_count == 1 ? 0 : c;
   }
   // Adapter so index_list can thread through the headers' dirty links: one
   // accessor type per direction, so each access is a plain load or store.
@@ -1440,16 +1458,29 @@ private:
     return completion_action::stop;
   }
 
-  void submit_unlocked(slot_t s, op o, std::uint64_t off, std::uint32_t len, std::byte* mem,
-                       bio_flags fl) noexcept {
+  // Submits transfer `o` of buffer i (npos: none, a flush) on slot s; called
+  // with the lock held, returns with it released. The buffer's I/O keeps
+  // its block and size put; a write's integrity record is made unlocked,
+  // just before.
+  void submit_unlock(slot_t s, op o, I i, bio_flags fl) noexcept {
+    lbn_type lbn = 0;
+    std::uint32_t len = 0;
+    std::byte* mem = nullptr;
+    if (i != npos) {
+      lbn = hdr_[i].lbn;
+      len = size_of(i);
+      mem = storage_.data(i);
+    }
+    lock_.unlock();
+    if (o == op::write) integrity_.finalize(lbn, mem, len);
     bio& b = bios_[s];
-    b.prepare(o, off, len, mem, completion{&on_bio_done, this});
+    b.prepare(o, std::uint64_t{lbn} * block_size, len, mem, completion{&on_bio_done, this});
     b.flags = fl;
     dev_.submit(b);
   }
 
   // Submits the read of busy buffer i on slot s, to be settled by `settle`;
-  // called and returns with the lock released.
+  // called with the lock held, returns with it released.
   void start_read_unlock(I i, slot_t s, io_kind kind, settle_fn settle) noexcept {
     header& b = hdr_[i];
     b.flags = static_cast<std::uint16_t>(b.flags | f_io);
@@ -1457,11 +1488,8 @@ private:
     slot_[s].kind = kind;
     slot_[s].buf = i;
     ++inflight_;
-    const std::uint64_t off = std::uint64_t{b.lbn} * block_size;
-    const std::uint32_t len = size_of(i);
-    lock_.unlock();
-    submit_unlocked(s, op::read, off, len, storage_.data(i),
-                    kind == io_kind::read_ahead ? bio_flags::read_ahead : bio_flags::none);
+    submit_unlock(s, op::read, i,
+                  kind == io_kind::read_ahead ? bio_flags::read_ahead : bio_flags::none);
   }
   // Submits the write of busy dirty buffer i on slot s; returns unlocked.
   template <io_kind Kind>
@@ -1481,12 +1509,7 @@ private:
     ++running_writes_;
     running_bytes_ += size_of(i);
     device_flush_needed_ = true;
-    const std::uint64_t off = std::uint64_t{b.lbn} * block_size;
-    const std::uint32_t len = size_of(i);
-    const std::uint64_t lbn = b.lbn;
-    lock_.unlock();
-    integrity_.finalize(lbn, storage_.data(i), len);
-    submit_unlocked(s, op::write, off, len, storage_.data(i), bio_flags::none);
+    submit_unlock(s, op::write, i, bio_flags::none);
   }
   void run_append(slot_t s) noexcept {
     slot_[s].run_next = no_io;
@@ -1812,8 +1835,9 @@ private:
   std::size_t flush_class_locked(std::uint8_t c, std::size_t budget, bool all,
                                  bool* stalled = nullptr) noexcept {
     std::size_t started = 0;
-    std::size_t scan = dirty_[c].size + budget;
-    I i = dirty_[c].head;
+    const detail::index_list<I>& set = dirty_[set_of(c)];
+    std::size_t scan = set.size + budget;
+    I i = set.head;
     while (i != npos && scan-- != 0 && started < budget) {
       header& b = hdr_[i];
       const I next = b.dnext;
@@ -1868,8 +1892,10 @@ private:
   // Where a dirty-list walk continues after the lock was dropped: `next`
   // if it is still on the list (or the end), else the list's head.
   [[nodiscard]] I resume_at(I next, std::uint8_t c) const noexcept {
-    if (next == npos || ((hdr_[next].flags & f_ondirty) != 0 && hdr_[next].cls == c)) return next;
-    return dirty_[c].head;
+    if (next == npos ||
+        ((hdr_[next].flags & f_ondirty) != 0 && set_of(hdr_[next].cls) == set_of(c)))
+      return next;
+    return dirty_[set_of(c)].head;
   }
 
   // ---- async barrier operations -------------------------------------------
@@ -1903,7 +1929,7 @@ private:
     link_op(o);
     while (!wait_.wait(
         lock_, [&] { return w.done; }, progress(), no_deadline, clock_)) {
-      if (withdraw_locked(o)) return errc::timed_out;
+      if (withdraw_locked<true>(o)) return errc::timed_out;
     }
     return w.status;
   }
@@ -1934,7 +1960,7 @@ private:
         pump_locked(); // something changed: try again
         continue;
       }
-      if (withdraw_locked(o)) return ok ? errc::no_resources : errc::timed_out;
+      if (withdraw_locked<false>(o)) return ok ? errc::no_resources : errc::timed_out;
     }
   }
   // An operation from the pool (the most recently freed, else a never used
@@ -1948,8 +1974,9 @@ private:
     return o;
   }
   // Fills operation `o` (not yet linked; its callback is the caller's to set).
-  void init_op(async_op& o, op_kind k, step_fn step, deliver_fn deliver, std::uint64_t lbn,
-               void* ctx, bool pooled) noexcept {
+  // Out of line: every kind of operation starts here.
+  BIOSTACK_NOINLINE void init_op(async_op& o, op_kind k, step_fn step, deliver_fn deliver,
+                                 std::uint64_t lbn, void* ctx, bool pooled) noexcept {
     o = async_op{};
     o.step = step;
     o.deliver = deliver;
@@ -2014,9 +2041,13 @@ private:
 
   // Unlinks a waiting operation whose waiter gave up. False when it cannot
   // be: its device flush is in flight, a pump is walking the list, or it has
-  // just finished (its callback is on the way).
+  // just finished (its callback is on the way). `MaybeSync`: `o` may be a
+  // sync (run_blocking); a get, modify or interlock never is, and skips the
+  // sync's undoing.
+  template <bool MaybeSync>
   bool withdraw_locked(async_op& o) noexcept {
-    if (pumping_ || (o.kind == op_kind::sync && o.phase == sync_phase::flushing)) return false;
+    if (pumping_ || (MaybeSync && o.kind == op_kind::sync && o.phase == sync_phase::flushing))
+      return false;
     async_op* prev = nullptr;
     async_op* p = ops_head_;
     while (p != nullptr && p != &o) {
@@ -2025,7 +2056,8 @@ private:
     }
     if (p == nullptr) return false;
     unlink_op(o, prev);
-    if (o.kind == op_kind::sync && o.phase == sync_phase::write) mark_stage(o.stage, false);
+    if (MaybeSync && o.kind == op_kind::sync && o.phase == sync_phase::write)
+      (void)tag_stage(o.stage, false);
     pump_locked(); // a sync queued behind it may start now
     return true;
   }
@@ -2238,7 +2270,7 @@ private:
     for (;;) {
       switch (o.phase) {
       case sync_phase::mark:
-        mark_stage(o.stage, true);
+        (void)tag_stage(o.stage, true);
         o.phase = sync_phase::write;
         break;
       case sync_phase::write: {
@@ -2250,7 +2282,7 @@ private:
           }
         }
         if (stalled) return false; // a completion frees a slot
-        fold(o, unsynced_locked(o.stage));
+        fold(o, tag_stage(o.stage, false));
         o.target = write_seq_;
         o.phase = sync_phase::drain;
         break;
@@ -2274,8 +2306,7 @@ private:
         slot_[s].ctx = &o;
         ++inflight_;
         o.phase = sync_phase::flushing;
-        lock_.unlock();
-        submit_unlocked(s, op::flush, 0, 0, nullptr, bio_flags::none);
+        submit_unlock(s, op::flush, npos, bio_flags::none);
         lock_.lock();
         break;
       }
@@ -2289,24 +2320,21 @@ private:
     }
   }
 
-  // Tags (or untags) every buffer now on the dirty sets of `stage`'s classes.
-  void mark_stage(std::uint8_t stage, bool on) noexcept {
-    for (std::size_t c = 0; c < class_count; ++c) {
-      if (classes_type::stage[c] != stage) continue;
-      for (I i = dirty_[c].head; i != npos; i = hdr_[i].dnext)
-        hdr_[i].flags =
-            static_cast<std::uint16_t>(on ? (hdr_[i].flags | f_sync) : (hdr_[i].flags & ~f_sync));
-    }
-  }
-  // After a stage's writes started: the tagged buffers it could not write
-  // (owned by a handle, being modified: no_resources; pinned: io_error, which
-  // takes precedence); untags them.
-  errc unsynced_locked(std::uint8_t stage) noexcept {
+  // With `on`, tags every buffer now on the dirty sets of `stage`'s classes.
+  // Without, untags the tagged ones: after a stage's writes started, those
+  // are the buffers it could not write (owned by a handle, being modified:
+  // no_resources; pinned: io_error, which takes precedence), reported.
+  // One walk for both: a sync does each once per stage.
+  BIOSTACK_NOINLINE errc tag_stage(std::uint8_t stage, bool on) noexcept {
     errc left = errc::ok;
     for (std::size_t c = 0; c < class_count; ++c) {
       if (classes_type::stage[c] != stage) continue;
       for (I i = dirty_[c].head; i != npos; i = hdr_[i].dnext) {
         header& b = hdr_[i];
+        if (on) {
+          b.flags = static_cast<std::uint16_t>(b.flags | f_sync);
+          continue;
+        }
         if ((b.flags & f_sync) == 0) continue; // failed during this sync (reported) or new
         b.flags = static_cast<std::uint16_t>(b.flags & ~f_sync);
         if ((b.flags & f_ownerpin) != 0)

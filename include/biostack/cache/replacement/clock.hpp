@@ -21,7 +21,7 @@ struct clock_eviction {
     void reset(std::size_t) noexcept { list_.clear(); }
     void insert(I i, std::uint64_t) noexcept {
       age_[i] = false;
-      list_.push_back(links_, i);
+      append(i);
     }
     void access(I i) noexcept { age_[i] = false; }
     void erase(I i) noexcept { list_.remove(links_, i); }
@@ -36,7 +36,10 @@ struct clock_eviction {
           last = i;
           if (age_[i]) break;
           age_[i] = true;
-          if (left != 0) list_.move_to_back(links_, i);
+          if (left != 0 && list_.tail != i) {
+            list_.remove(links_, i);
+            append(i);
+          }
         }
         i = next;
       }
@@ -48,6 +51,10 @@ struct clock_eviction {
     [[nodiscard]] bool aged(I i) const noexcept { return age_[i]; }
 
   private:
+    // Out of line: an insertion and the victim search's second chances
+    // share one copy.
+    BIOSTACK_NOINLINE void append(I i) noexcept { list_.push_back(links_, i); }
+
     detail::list_links<N, I> links_;
     detail::index_list<I> list_;
     bool age_[N];
