@@ -90,29 +90,51 @@ inline void ram_submit(std::byte* mem, const device_geometry& g, bio& b) noexcep
   return errc::ok;
 }
 
-// The synchronous interface over (memory, geometry), shared like ram_submit.
-inline errc ram_read(const std::byte* mem, const device_geometry& g, std::uint64_t off,
-                     std::byte* dst, std::uint32_t n) noexcept {
-  const errc st = ram_check(g, off, n, false);
-  if (st == errc::ok) std::memcpy(dst, mem + off, n);
-  return st;
-}
-inline errc ram_write(std::byte* mem, const device_geometry& g, std::uint64_t off,
-                      const std::byte* src, std::uint32_t n) noexcept {
-  const errc st = ram_check(g, off, n, true);
-  if (st == errc::ok) std::memcpy(mem + off, src, n);
-  return st;
-}
-inline errc ram_zero(std::byte* mem, const device_geometry& g, std::uint64_t off,
-                     std::uint32_t n) noexcept {
-  const errc st = ram_check(g, off, n, true);
-  if (st == errc::ok) std::memset(mem + off, 0, n);
-  return st;
-}
+// Everything a RAM disk offers, over the memory and geometry its Derived
+// class provides (private `ram_memory()` and `ram_geometry()`, with this class
+// a friend): one definition for ram_device and static_ram_device, which
+// differ only in where those two come from. Empty, so a Derived object holds
+// nothing but its own members.
+template <class Derived>
+class ram_disk_interface {
+public:
+  /// Validates `b`, performs it and completes it before returning.
+  void submit(bio& b) noexcept { ram_submit(self().ram_memory(), self().ram_geometry(), b); }
+
+  // ---- synchronous interface (byte offsets; callers validate) -----------
+  errc read(std::uint64_t off, std::byte* dst, std::uint32_t n) noexcept {
+    const errc st = ram_check(self().ram_geometry(), off, n, false);
+    if (st == errc::ok) std::memcpy(dst, self().ram_memory() + off, n);
+    return st;
+  }
+  errc write(std::uint64_t off, const std::byte* src, std::uint32_t n) noexcept {
+    const errc st = ram_check(self().ram_geometry(), off, n, true);
+    if (st == errc::ok) std::memcpy(self().ram_memory() + off, src, n);
+    return st;
+  }
+  errc flush() noexcept { return errc::ok; }
+  /// Discarded ranges read back as zeroes (a deterministic choice; callers
+  /// must not rely on it for other devices).
+  errc discard(std::uint64_t off, std::uint32_t n) noexcept { return write_zeroes(off, n); }
+  errc write_zeroes(std::uint64_t off, std::uint32_t n) noexcept {
+    const errc st = ram_check(self().ram_geometry(), off, n, true);
+    if (st == errc::ok) std::memset(self().ram_memory() + off, 0, n);
+    return st;
+  }
+
+  /// Direct access to the memory (tests, emulators).
+  [[nodiscard]] std::byte* memory() noexcept { return self().ram_memory(); }
+  [[nodiscard]] const std::byte* memory() const noexcept {
+    return static_cast<const Derived&>(*this).ram_memory();
+  }
+
+private:
+  Derived& self() noexcept { return static_cast<Derived&>(*this); }
+};
 
 } // namespace detail
 
-class ram_device {
+class ram_device : public detail::ram_disk_interface<ram_device> {
 public:
   /// A device over `bytes` bytes at `memory`, in blocks of `block_size` bytes
   /// (the capacity is rounded down to whole blocks). The memory must outlive
@@ -138,29 +160,11 @@ public:
 
   [[nodiscard]] device_geometry geometry() const noexcept { return geo_; }
 
-  /// Validates `b`, performs it and completes it before returning.
-  void submit(bio& b) noexcept { detail::ram_submit(mem_, geo_, b); }
-
-  // ---- synchronous interface (byte offsets; callers validate) -----------
-  errc read(std::uint64_t off, std::byte* dst, std::uint32_t n) noexcept {
-    return detail::ram_read(mem_, geo_, off, dst, n);
-  }
-  errc write(std::uint64_t off, const std::byte* src, std::uint32_t n) noexcept {
-    return detail::ram_write(mem_, geo_, off, src, n);
-  }
-  errc flush() noexcept { return errc::ok; }
-  /// Discarded ranges read back as zeroes (a deterministic choice; callers
-  /// must not rely on it for other devices).
-  errc discard(std::uint64_t off, std::uint32_t n) noexcept { return write_zeroes(off, n); }
-  errc write_zeroes(std::uint64_t off, std::uint32_t n) noexcept {
-    return detail::ram_zero(mem_, geo_, off, n);
-  }
-
-  /// Direct access to the backing memory (tests, emulators).
-  [[nodiscard]] std::byte* memory() noexcept { return mem_; }
-  [[nodiscard]] const std::byte* memory() const noexcept { return mem_; }
-
 private:
+  friend class detail::ram_disk_interface<ram_device>;
+  [[nodiscard]] std::byte* ram_memory() const noexcept { return mem_; }
+  [[nodiscard]] const device_geometry& ram_geometry() const noexcept { return geo_; }
+
   std::byte* mem_;
   device_geometry geo_;
 };
@@ -179,7 +183,8 @@ private:
 /// see its constant geometry. `as_ram_device()` gives a `ram_device` over the
 /// same storage where one is wanted by type.
 template <std::size_t Bytes, std::uint32_t BlockSize = 512, std::size_t Align = 32>
-class static_ram_device {
+class static_ram_device
+    : public detail::ram_disk_interface<static_ram_device<Bytes, BlockSize, Align>> {
   static_assert(Bytes % BlockSize == 0, "capacity must be whole blocks");
   static constexpr device_geometry geometry_ = detail::ram_geometry(Bytes, BlockSize);
   static_assert(geometry_.valid(), "the block size must be a power of two");
@@ -191,27 +196,6 @@ public:
 
   [[nodiscard]] constexpr device_geometry geometry() const noexcept { return geometry_; }
 
-  /// Validates `b`, performs it and completes it before returning.
-  void submit(bio& b) noexcept { detail::ram_submit(storage_, geometry_, b); }
-
-  // ---- synchronous interface (byte offsets; callers validate) -----------
-  errc read(std::uint64_t off, std::byte* dst, std::uint32_t n) noexcept {
-    return detail::ram_read(storage_, geometry_, off, dst, n);
-  }
-  errc write(std::uint64_t off, const std::byte* src, std::uint32_t n) noexcept {
-    return detail::ram_write(storage_, geometry_, off, src, n);
-  }
-  errc flush() noexcept { return errc::ok; }
-  /// Discarded ranges read back as zeroes, as on `ram_device`.
-  errc discard(std::uint64_t off, std::uint32_t n) noexcept { return write_zeroes(off, n); }
-  errc write_zeroes(std::uint64_t off, std::uint32_t n) noexcept {
-    return detail::ram_zero(storage_, geometry_, off, n);
-  }
-
-  /// Direct access to the storage (tests, emulators).
-  [[nodiscard]] std::byte* memory() noexcept { return storage_; }
-  [[nodiscard]] const std::byte* memory() const noexcept { return storage_; }
-
   /// A `ram_device` over this object's storage, with the same geometry; a
   /// handle (pointer and geometry), valid while this object lives. Data
   /// written through either is seen through the other; `set_geometry` on the
@@ -221,6 +205,13 @@ public:
   }
 
 private:
+  friend class detail::ram_disk_interface<static_ram_device>;
+  [[nodiscard]] std::byte* ram_memory() noexcept { return storage_; }
+  [[nodiscard]] const std::byte* ram_memory() const noexcept { return storage_; }
+  [[nodiscard]] static constexpr const device_geometry& ram_geometry() noexcept {
+    return geometry_;
+  }
+
   alignas(Align) std::byte storage_[Bytes] = {};
 };
 
