@@ -243,6 +243,25 @@ TEST_CASE("vfs 8: read-ahead reads only absent blocks, asynchronously, and they 
   CHECK(r.reads() == 4);
 }
 
+TEST_CASE("vfs 8: a read that hits starts no read-ahead and keeps the cached contents") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  load(*c, r, 0, 0);
+  for (std::uint32_t b = 1; b <= 2; ++b) fill(r.mem.get() + b * bs, bs, b);
+  const std::uint64_t ra[] = {1, 2};
+  const std::uint64_t reads = r.reads();
+  {
+    auto h = c->read(0, {}, ra);
+    REQUIRE(h);
+    CHECK(h->valid());
+    CHECK(has_pattern(h->data(), bs, 0));
+  }
+  CHECK(r.reads() == reads); // a hit: no I/O at all, read-ahead included
+  CHECK_FALSE(c->contains(1));
+  CHECK_FALSE(c->contains(2));
+  CHECK(c->stats().hits == 1);
+}
+
 namespace {
 struct async_result {
   int calls = 0;

@@ -1181,14 +1181,14 @@ private:
     header& b = hdr_[i];
     BIOSTACK_ASSERT((b.flags & f_ondirty) == 0 && "buffer already on a dirty set");
     auto dl = dlinks();
-    dirty_[b.cls].push_back(dl, i);
+    dirty_[set_of(b.cls)].push_back(dl, i);
     b.flags = static_cast<std::uint16_t>(b.flags | f_ondirty);
   }
   void unlink_dirty(I i) noexcept {
     header& b = hdr_[i];
     if ((b.flags & f_ondirty) == 0) return;
     auto dl = dlinks();
-    dirty_[b.cls].remove(dl, i);
+    dirty_[set_of(b.cls)].remove(dl, i);
     b.flags = static_cast<std::uint16_t>(b.flags & ~f_ondirty);
   }
   // Index in dirty_ of class c's set: with a single class, the one set
