@@ -760,32 +760,52 @@ private:
 
 namespace detail {
 struct bio_access {
-  // Marks `b` completed; a second completion is a programming error that
-  // would deliver a result twice, so it panics rather than continue.
-  static void mark_done(bio& b) noexcept {
-    const std::uint8_t prev = b.state_.exchange(bio::state_done, std::memory_order_acq_rel);
-    BIOSTACK_ASSERT(prev != bio::state_done && "bio completed twice");
-  }
-
-  // Passes a finished child's result to its parent: first error wins, the
-  // residual adds up, and for fan-in parents a short but successful child is an
-  // io_error (the parent's data would have a hole in the middle). Returns the
-  // parent when this was its last outstanding child, else nullptr. The child
-  // is not touched once the parent's count is released: from then on the
-  // parent's completion may free it.
-  static bio* propagate(bio& child) noexcept {
-    bio* p = child.parent;
-    if (p == nullptr) return nullptr;
-    errc st = child.status();
-    if (const std::uint32_t res = child.residual(); res != 0) {
-      // A short child of a fan-in leaves a hole in the parent's data.
-      if (st == errc::ok && p->fan_in_) st = errc::io_error;
-      p->residual_.fetch_add(res, std::memory_order_acq_rel);
+  // The completion walk, one loop for end_io and continue_completion: from
+  // `b`'s own completion (`RunB`: mark it done, run its callback) or from
+  // the hand-over of its result to its parent, then up the chain for as long
+  // as each bio was its parent's last outstanding child. Stack use does not
+  // depend on the depth of the chain.
+  //
+  // The hand-over: first error wins, the residual adds up, and for fan-in
+  // parents a short but successful child is an io_error (the parent's data
+  // would have a hole in the middle). The child is not touched once the
+  // parent's count is released: from then on the parent's completion may
+  // free it. A template on `RunB`, so that a program which never calls
+  // continue_completion carries no test of it.
+  template <bool RunB>
+  static void walk(bio& b) noexcept {
+    bio* cur = &b;
+    bool run_b = RunB;
+    for (;;) {
+      if (run_b) {
+        // A second completion would deliver a result twice: panic instead.
+        const std::uint8_t prev = cur->state_.exchange(bio::state_done, std::memory_order_acq_rel);
+        BIOSTACK_ASSERT(prev != bio::state_done && "bio completed twice");
+        // Read before the callback: a top-level bio (no parent) belongs to
+        // its owner again the moment its callback runs (the owner may hand
+        // it to another thread and reuse it), so the walk must not touch it
+        // afterwards.
+        const bool has_parent = cur->parent != nullptr;
+        if (const completion_fn fn = cur->on_done.fn) {
+          if (fn(*cur, cur->on_done.context) == completion_action::stop) return;
+        }
+        if (!has_parent) return;
+      }
+      run_b = true;
+      bio* const p = cur->parent;
+      if (p == nullptr) return;
+      errc st = cur->status();
+      if (const std::uint32_t res = cur->residual(); res != 0) {
+        // A short child of a fan-in leaves a hole in the parent's data.
+        if (st == errc::ok && p->fan_in_) st = errc::io_error;
+        p->residual_.fetch_add(res, std::memory_order_acq_rel);
+      }
+      p->record_error(st);
+      const std::uint32_t before = p->pending_.fetch_sub(1, std::memory_order_acq_rel);
+      BIOSTACK_ASSERT(before != 0 && "child completed into a parent with no pending children");
+      if (before != 1) return;
+      cur = p;
     }
-    p->record_error(st);
-    const std::uint32_t before = p->pending_.fetch_sub(1, std::memory_order_acq_rel);
-    BIOSTACK_ASSERT(before != 0 && "child completed into a parent with no pending children");
-    return before == 1 ? p : nullptr;
   }
 
   static void unlink(bio& b) noexcept { b.unlink(); }
@@ -814,21 +834,7 @@ struct bio_access {
 /// depend on the depth of the chain. Status and residual must already be set
 /// (see `complete`). Completing a bio twice panics. ISR-safe as far as the
 /// callbacks it runs are.
-inline void end_io(bio& b) noexcept {
-  bio* cur = &b;
-  do {
-    detail::bio_access::mark_done(*cur);
-    // Read before the callback: a top-level bio (no parent) belongs to its
-    // owner again the moment its callback runs — the owner may hand it to
-    // another thread and reuse it — so the walk must not touch it afterwards.
-    const bool has_parent = cur->parent != nullptr;
-    if (const completion_fn fn = cur->on_done.fn) {
-      if (fn(*cur, cur->on_done.context) == completion_action::stop) return;
-    }
-    if (!has_parent) return;
-    cur = detail::bio_access::propagate(*cur);
-  } while (cur != nullptr);
-}
+inline void end_io(bio& b) noexcept { detail::bio_access::walk<true>(b); }
 
 /// Completes `b` with status `s` (kept only if no error was recorded before)
 /// and `residual` bytes not transferred. The device-side entry point.
@@ -843,7 +849,7 @@ inline void complete(bio& b, errc s, std::uint32_t residual = 0) noexcept {
 /// b's callback again. (DragonFly: `biodone(pop_bio(bio))` from a callback.)
 inline void continue_completion(bio& b) noexcept {
   BIOSTACK_ASSERT(b.completed());
-  if (bio* p = detail::bio_access::propagate(b)) end_io(*p);
+  detail::bio_access::walk<false>(b);
 }
 
 BIOSTACK_NAMESPACE_END
@@ -4822,7 +4828,9 @@ private:
   // status and residual are recorded, only its completion is left.
   void complete_rejected_locked() noexcept {
     bio* b = rejected_.pop_front();
-    stats_.on_complete(b->status());
+    // The status is an atomic load the compiler must keep: only read it for
+    // a stats policy that looks at it.
+    if constexpr (!std::is_same_v<stats_type, null_stats>) stats_.on_complete(b->status());
     lock_.unlock();
     end_io(*b);
     lock_.lock();
@@ -7281,14 +7289,14 @@ private:
     header& b = hdr_[i];
     BIOSTACK_ASSERT((b.flags & f_ondirty) == 0 && "buffer already on a dirty set");
     auto dl = dlinks();
-    dirty_[b.cls].push_back(dl, i);
+    dirty_[set_of(b.cls)].push_back(dl, i);
     b.flags = static_cast<std::uint16_t>(b.flags | f_ondirty);
   }
   void unlink_dirty(I i) noexcept {
     header& b = hdr_[i];
     if ((b.flags & f_ondirty) == 0) return;
     auto dl = dlinks();
-    dirty_[b.cls].remove(dl, i);
+    dirty_[set_of(b.cls)].remove(dl, i);
     b.flags = static_cast<std::uint16_t>(b.flags & ~f_ondirty);
   }
   // Index in dirty_ of class c's set: with a single class, the one set
