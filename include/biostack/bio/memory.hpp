@@ -22,21 +22,26 @@ BIOSTACK_NAMESPACE_BEGIN
 /// the bio's memory (as `validate` checks).
 template <class F>
 void for_each_piece(const bio& b, std::uint32_t from, std::uint32_t n, F&& f) noexcept {
-  if (n == 0) return;
-  if (b.segment_count == 0) {
-    f(b.data + b.mem_offset + from, n);
-    return;
-  }
+  // Contiguous memory is walked as a list of one segment: one loop, one
+  // call site of `f`, for both kinds of memory.
+  const segment* s = b.segments;
+  std::uint32_t count = b.segment_count;
   std::uint64_t skip = std::uint64_t{b.mem_offset} + from;
-  for (std::uint32_t i = 0; i < b.segment_count && n != 0; ++i) {
-    const segment& s = b.segments[i];
-    if (skip >= s.length) {
-      skip -= s.length;
+  segment whole;
+  if (count == 0) {
+    whole = {b.data + b.mem_offset + from, n};
+    s = &whole;
+    count = 1;
+    skip = 0;
+  }
+  for (; n != 0 && count != 0; --count, ++s) {
+    if (skip >= s->length) {
+      skip -= s->length;
       continue;
     }
-    const auto avail = static_cast<std::uint32_t>(s.length - skip);
+    const auto avail = static_cast<std::uint32_t>(s->length - skip);
     const std::uint32_t take = avail < n ? avail : n;
-    f(s.data + skip, take);
+    f(s->data + skip, take);
     n -= take;
     skip = 0;
   }

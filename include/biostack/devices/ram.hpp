@@ -9,6 +9,7 @@
 /// transfer routine; they differ only in where the memory and the geometry
 /// come from.
 
+#include <biostack/bio/memory.hpp>
 #include <biostack/device/sync_adapter.hpp>
 #include <bit>
 #include <cstring>
@@ -42,39 +43,19 @@ inline void ram_submit(std::byte* mem, const device_geometry& g, bio& b) noexcep
   if (st == errc::ok && b.operation != op::flush) {
     // validate() bounded the offset by the capacity, which fits in memory.
     std::byte* at = mem + static_cast<std::size_t>(b.offset);
-    std::uint32_t left = b.length;
     if (!carries_data(b.operation)) {
-      std::memset(at, 0, left); // discard and write_zeroes: both read back as zeroes
+      std::memset(at, 0, b.length); // discard and write_zeroes: both read back as zeroes
     } else {
-      // One walk for both directions and both kinds of memory: contiguous
-      // memory is a list of one segment. validate() checked that the list
-      // covers the range, so the walk ends when the bytes do.
+      // One walk of the bio's memory (validate() checked it covers the
+      // range) for both directions.
       const bool into_bio = b.operation == op::read;
-      std::uint32_t skip = b.mem_offset;
-      std::uint32_t count = b.segment_count;
-      const segment* s = b.segments;
-      segment whole;
-      if (count == 0) {
-        whole = {b.data + skip, left};
-        s = &whole;
-        skip = 0;
-        count = 1;
-      }
-      for (; left != 0 && count != 0; --count, ++s) {
-        if (skip >= s->length) {
-          skip -= s->length;
-          continue;
-        }
-        std::byte* p = s->data + skip;
-        const std::uint32_t n = s->length - skip < left ? s->length - skip : left;
+      for_each_piece(b, 0, b.length, [&at, into_bio](std::byte* p, std::uint32_t n) noexcept {
         if (into_bio)
           std::memcpy(p, at, n);
         else
           std::memcpy(at, p, n);
         at += n;
-        left -= n;
-        skip = 0;
-      }
+      });
     }
   }
   complete(b, st);
