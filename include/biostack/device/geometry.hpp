@@ -8,6 +8,17 @@
 BIOSTACK_NAMESPACE_BEGIN
 
 namespace detail {
+/// Targets whose words are narrower than 64 bits (Cortex-M): there a 64-bit
+/// shift or compare is a multi-instruction sequence, and the helpers below
+/// do the same work in 32-bit halves for a shift known to be below 32.
+inline constexpr bool narrow_words = sizeof(std::uintptr_t) < sizeof(std::uint64_t);
+
+/// True for a non-zero power of two, in the 32-bit width of the geometry's
+/// size fields.
+[[nodiscard]] constexpr bool is_pow2_32(std::uint32_t v) noexcept {
+  return v != 0 && (v & (v - 1u)) == 0;
+}
+
 /// True when any of the top `count` bits of `v` is set, for `count` below 32,
 /// with 32-bit operations only: `v > (UINT64_MAX >> count)` for 32-bit
 /// targets. Two shifts, as one by 32 would be undefined for `count == 0`.
@@ -23,6 +34,15 @@ namespace detail {
   const auto lo = static_cast<std::uint32_t>(v);
   const auto hi = static_cast<std::uint32_t>(v >> 32);
   return (std::uint64_t{(hi << shift) | ((lo >> 1) >> (31 - shift))} << 32) | (lo << shift);
+}
+/// `v >> shift` for a shift below 32, in 32-bit halves: a general 64-bit
+/// shift, which does not know the bound, is twice the code on 32-bit targets.
+[[nodiscard]] constexpr std::uint64_t shift_right_below_32(std::uint64_t v, int shift) noexcept {
+  const auto lo = static_cast<std::uint32_t>(v);
+  const auto hi = static_cast<std::uint32_t>(v >> 32);
+  // (hi << 1) << (31 - shift): the bits that move into the low half, without
+  // the undefined shift by 32 that `hi << (32 - shift)` would be for 0.
+  return (std::uint64_t{hi >> shift} << 32) | (lo >> shift) | ((hi << 1) << (31 - shift));
 }
 } // namespace detail
 
@@ -47,16 +67,15 @@ struct device_geometry {
   /// 0, so nothing validates against a malformed geometry. Uses shifts only:
   /// no 64-bit division is pulled into small images.
   [[nodiscard]] constexpr std::uint64_t capacity() const noexcept {
-    if (!is_pow2_32(block_size)) return 0;
+    if (!detail::is_pow2_32(block_size)) return 0;
     const int shift = std::countr_zero(block_size);
     // Saturate when the shift would push set bits out of the top (on 32-bit
     // targets tested on the high word alone: a 64-bit shift is long there).
-    if (sizeof(std::uintptr_t) < sizeof(std::uint64_t) ? detail::top_bits_set(block_count, shift)
-                                                       : block_count > (UINT64_MAX >> shift))
+    if (detail::narrow_words ? detail::top_bits_set(block_count, shift)
+                             : block_count > (UINT64_MAX >> shift))
       return UINT64_MAX;
-    return sizeof(std::uintptr_t) < sizeof(std::uint64_t)
-               ? detail::shift_left_below_32(block_count, shift)
-               : block_count << shift;
+    return detail::narrow_words ? detail::shift_left_below_32(block_count, shift)
+                                : block_count << shift;
   }
 
   /// True for a non-zero power of two.
@@ -71,13 +90,6 @@ struct device_geometry {
     return block_size != 0 && alignment != 0 &&
            ((block_size & (block_size - 1u)) | (alignment & (alignment - 1u)) |
             (max_transfer & (block_size - 1u))) == 0;
-  }
-
-private:
-  // The fields are 32-bit: 64-bit arithmetic costs twice the code on 32-bit
-  // targets for nothing.
-  static constexpr bool is_pow2_32(std::uint32_t v) noexcept {
-    return v != 0 && (v & (v - 1u)) == 0;
   }
 };
 

@@ -17,18 +17,6 @@ BIOSTACK_NAMESPACE_BEGIN
   return offset <= capacity && length <= capacity - offset;
 }
 
-namespace detail {
-/// `v >> shift` for a shift below 32, in 32-bit halves: a general 64-bit
-/// shift, which does not know the bound, is twice the code on 32-bit targets.
-[[nodiscard]] constexpr std::uint64_t shift_right_below_32(std::uint64_t v, int shift) noexcept {
-  const auto lo = static_cast<std::uint32_t>(v);
-  const auto hi = static_cast<std::uint32_t>(v >> 32);
-  // (hi << 1) << (31 - shift): the bits that move into the low half, without
-  // the undefined shift by 32 that `hi << (32 - shift)` would be for 0.
-  return (std::uint64_t{hi >> shift} << 32) | (lo >> shift) | ((hi << 1) << (31 - shift));
-}
-} // namespace detail
-
 /// Validates `b` against `g`. Checks, in this order, returning the first
 /// failure:
 /// 1. operation known (`invalid_argument`) and offered by the device
@@ -69,14 +57,13 @@ namespace detail {
   // not wrap, and the block holding the last byte must exist. A block size
   // that is not a power of two has capacity 0: nothing fits.
   const std::uint32_t bs = g.block_size;
-  if (bs == 0 || (bs & (bs - 1u)) != 0) return errc::out_of_range;
+  if (!detail::is_pow2_32(bs)) return errc::out_of_range;
   const std::uint64_t end = b.offset + len;
   if (end < b.offset) return errc::out_of_range;
   const std::uint64_t last = end - 1u;
   const int shift = std::countr_zero(bs);
-  const std::uint64_t last_block = sizeof(std::uintptr_t) < sizeof(std::uint64_t)
-                                       ? detail::shift_right_below_32(last, shift)
-                                       : last >> shift;
+  const std::uint64_t last_block =
+      detail::narrow_words ? detail::shift_right_below_32(last, shift) : last >> shift;
   if (last_block >= g.block_count) return errc::out_of_range;
   // Only the low word matters: the block size is a 32-bit power of two.
   if (((static_cast<std::uint32_t>(b.offset) | len) & (bs - 1u)) != 0) return errc::misaligned;
