@@ -954,21 +954,26 @@ BIOSTACK_NAMESPACE_BEGIN
 /// the bio's memory (as `validate` checks).
 template <class F>
 void for_each_piece(const bio& b, std::uint32_t from, std::uint32_t n, F&& f) noexcept {
-  if (n == 0) return;
-  if (b.segment_count == 0) {
-    f(b.data + b.mem_offset + from, n);
-    return;
-  }
+  // Contiguous memory is walked as a list of one segment: one loop, one
+  // call site of `f`, for both kinds of memory.
+  const segment* s = b.segments;
+  std::uint32_t count = b.segment_count;
   std::uint64_t skip = std::uint64_t{b.mem_offset} + from;
-  for (std::uint32_t i = 0; i < b.segment_count && n != 0; ++i) {
-    const segment& s = b.segments[i];
-    if (skip >= s.length) {
-      skip -= s.length;
+  segment whole;
+  if (count == 0) {
+    whole = {b.data + b.mem_offset + from, n};
+    s = &whole;
+    count = 1;
+    skip = 0;
+  }
+  for (; n != 0 && count != 0; --count, ++s) {
+    if (skip >= s->length) {
+      skip -= s->length;
       continue;
     }
-    const auto avail = static_cast<std::uint32_t>(s.length - skip);
+    const auto avail = static_cast<std::uint32_t>(s->length - skip);
     const std::uint32_t take = avail < n ? avail : n;
-    f(s.data + skip, take);
+    f(s->data + skip, take);
     n -= take;
     skip = 0;
   }
@@ -1112,6 +1117,17 @@ BIOSTACK_NAMESPACE_END
 BIOSTACK_NAMESPACE_BEGIN
 
 namespace detail {
+/// Targets whose words are narrower than 64 bits (Cortex-M): there a 64-bit
+/// shift or compare is a multi-instruction sequence, and the helpers below
+/// do the same work in 32-bit halves for a shift known to be below 32.
+inline constexpr bool narrow_words = sizeof(std::uintptr_t) < sizeof(std::uint64_t);
+
+/// True for a non-zero power of two, in the 32-bit width of the geometry's
+/// size fields.
+[[nodiscard]] constexpr bool is_pow2_32(std::uint32_t v) noexcept {
+  return v != 0 && (v & (v - 1u)) == 0;
+}
+
 /// True when any of the top `count` bits of `v` is set, for `count` below 32,
 /// with 32-bit operations only: `v > (UINT64_MAX >> count)` for 32-bit
 /// targets. Two shifts, as one by 32 would be undefined for `count == 0`.
@@ -1127,6 +1143,15 @@ namespace detail {
   const auto lo = static_cast<std::uint32_t>(v);
   const auto hi = static_cast<std::uint32_t>(v >> 32);
   return (std::uint64_t{(hi << shift) | ((lo >> 1) >> (31 - shift))} << 32) | (lo << shift);
+}
+/// `v >> shift` for a shift below 32, in 32-bit halves: a general 64-bit
+/// shift, which does not know the bound, is twice the code on 32-bit targets.
+[[nodiscard]] constexpr std::uint64_t shift_right_below_32(std::uint64_t v, int shift) noexcept {
+  const auto lo = static_cast<std::uint32_t>(v);
+  const auto hi = static_cast<std::uint32_t>(v >> 32);
+  // (hi << 1) << (31 - shift): the bits that move into the low half, without
+  // the undefined shift by 32 that `hi << (32 - shift)` would be for 0.
+  return (std::uint64_t{hi >> shift} << 32) | (lo >> shift) | ((hi << 1) << (31 - shift));
 }
 } // namespace detail
 
@@ -1151,16 +1176,15 @@ struct device_geometry {
   /// 0, so nothing validates against a malformed geometry. Uses shifts only:
   /// no 64-bit division is pulled into small images.
   [[nodiscard]] constexpr std::uint64_t capacity() const noexcept {
-    if (!is_pow2_32(block_size)) return 0;
+    if (!detail::is_pow2_32(block_size)) return 0;
     const int shift = std::countr_zero(block_size);
     // Saturate when the shift would push set bits out of the top (on 32-bit
     // targets tested on the high word alone: a 64-bit shift is long there).
-    if (sizeof(std::uintptr_t) < sizeof(std::uint64_t) ? detail::top_bits_set(block_count, shift)
-                                                       : block_count > (UINT64_MAX >> shift))
+    if (detail::narrow_words ? detail::top_bits_set(block_count, shift)
+                             : block_count > (UINT64_MAX >> shift))
       return UINT64_MAX;
-    return sizeof(std::uintptr_t) < sizeof(std::uint64_t)
-               ? detail::shift_left_below_32(block_count, shift)
-               : block_count << shift;
+    return detail::narrow_words ? detail::shift_left_below_32(block_count, shift)
+                                : block_count << shift;
   }
 
   /// True for a non-zero power of two.
@@ -1175,13 +1199,6 @@ struct device_geometry {
     return block_size != 0 && alignment != 0 &&
            ((block_size & (block_size - 1u)) | (alignment & (alignment - 1u)) |
             (max_transfer & (block_size - 1u))) == 0;
-  }
-
-private:
-  // The fields are 32-bit: 64-bit arithmetic costs twice the code on 32-bit
-  // targets for nothing.
-  static constexpr bool is_pow2_32(std::uint32_t v) noexcept {
-    return v != 0 && (v & (v - 1u)) == 0;
   }
 };
 
@@ -1266,18 +1283,6 @@ BIOSTACK_NAMESPACE_BEGIN
   return offset <= capacity && length <= capacity - offset;
 }
 
-namespace detail {
-/// `v >> shift` for a shift below 32, in 32-bit halves: a general 64-bit
-/// shift, which does not know the bound, is twice the code on 32-bit targets.
-[[nodiscard]] constexpr std::uint64_t shift_right_below_32(std::uint64_t v, int shift) noexcept {
-  const auto lo = static_cast<std::uint32_t>(v);
-  const auto hi = static_cast<std::uint32_t>(v >> 32);
-  // (hi << 1) << (31 - shift): the bits that move into the low half, without
-  // the undefined shift by 32 that `hi << (32 - shift)` would be for 0.
-  return (std::uint64_t{hi >> shift} << 32) | (lo >> shift) | ((hi << 1) << (31 - shift));
-}
-} // namespace detail
-
 /// Validates `b` against `g`. Checks, in this order, returning the first
 /// failure:
 /// 1. operation known (`invalid_argument`) and offered by the device
@@ -1318,14 +1323,13 @@ namespace detail {
   // not wrap, and the block holding the last byte must exist. A block size
   // that is not a power of two has capacity 0: nothing fits.
   const std::uint32_t bs = g.block_size;
-  if (bs == 0 || (bs & (bs - 1u)) != 0) return errc::out_of_range;
+  if (!detail::is_pow2_32(bs)) return errc::out_of_range;
   const std::uint64_t end = b.offset + len;
   if (end < b.offset) return errc::out_of_range;
   const std::uint64_t last = end - 1u;
   const int shift = std::countr_zero(bs);
-  const std::uint64_t last_block = sizeof(std::uintptr_t) < sizeof(std::uint64_t)
-                                       ? detail::shift_right_below_32(last, shift)
-                                       : last >> shift;
+  const std::uint64_t last_block =
+      detail::narrow_words ? detail::shift_right_below_32(last, shift) : last >> shift;
   if (last_block >= g.block_count) return errc::out_of_range;
   // Only the low word matters: the block size is a 32-bit power of two.
   if (((static_cast<std::uint32_t>(b.offset) | len) & (bs - 1u)) != 0) return errc::misaligned;
@@ -2665,39 +2669,19 @@ inline void ram_submit(std::byte* mem, const device_geometry& g, bio& b) noexcep
   if (st == errc::ok && b.operation != op::flush) {
     // validate() bounded the offset by the capacity, which fits in memory.
     std::byte* at = mem + static_cast<std::size_t>(b.offset);
-    std::uint32_t left = b.length;
     if (!carries_data(b.operation)) {
-      std::memset(at, 0, left); // discard and write_zeroes: both read back as zeroes
+      std::memset(at, 0, b.length); // discard and write_zeroes: both read back as zeroes
     } else {
-      // One walk for both directions and both kinds of memory: contiguous
-      // memory is a list of one segment. validate() checked that the list
-      // covers the range, so the walk ends when the bytes do.
+      // One walk of the bio's memory (validate() checked it covers the
+      // range) for both directions.
       const bool into_bio = b.operation == op::read;
-      std::uint32_t skip = b.mem_offset;
-      std::uint32_t count = b.segment_count;
-      const segment* s = b.segments;
-      segment whole;
-      if (count == 0) {
-        whole = {b.data + skip, left};
-        s = &whole;
-        skip = 0;
-        count = 1;
-      }
-      for (; left != 0 && count != 0; --count, ++s) {
-        if (skip >= s->length) {
-          skip -= s->length;
-          continue;
-        }
-        std::byte* p = s->data + skip;
-        const std::uint32_t n = s->length - skip < left ? s->length - skip : left;
+      for_each_piece(b, 0, b.length, [&at, into_bio](std::byte* p, std::uint32_t n) noexcept {
         if (into_bio)
           std::memcpy(p, at, n);
         else
           std::memcpy(at, p, n);
         at += n;
-        left -= n;
-        skip = 0;
-      }
+      });
     }
   }
   complete(b, st);
