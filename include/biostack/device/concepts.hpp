@@ -23,6 +23,16 @@ concept block_device = requires(D& d, const D& cd, bio& b) {
   noexcept->std::same_as<void>;
 };
 
+/// A device whose geometry is fixed at compile time: it has a
+/// `static constexpr device_geometry constant_geometry` equal to what
+/// `geometry()` always returns. Layers above (dispatcher, cache) then check
+/// requests against constants: no runtime copy of the geometry, and the
+/// checks fold at compile time. Optional; any `block_device` works without.
+template <class D>
+concept constant_geometry_device = block_device<D> && requires {
+  { std::remove_cvref_t<D>::constant_geometry } -> std::convertible_to<device_geometry>;
+} && std::remove_cvref_t<D>::constant_geometry.valid();
+
 /// A device that makes progress (delivers completions, retries, restores
 /// paths) only when polled. `poll()` returns how much work it did (0: idle).
 template <class D>

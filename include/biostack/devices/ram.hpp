@@ -167,15 +167,17 @@ template <std::size_t Bytes, std::uint32_t BlockSize = 512, std::size_t Align = 
 class static_ram_device
     : public detail::ram_disk_interface<static_ram_device<Bytes, BlockSize, Align>> {
   static_assert(Bytes % BlockSize == 0, "capacity must be whole blocks");
-  static constexpr device_geometry geometry_ = detail::ram_geometry(Bytes, BlockSize);
-  static_assert(geometry_.valid(), "the block size must be a power of two");
 
 public:
+  /// The geometry, as a constant (see `constant_geometry_device`).
+  static constexpr device_geometry constant_geometry = detail::ram_geometry(Bytes, BlockSize);
+  static_assert(constant_geometry.valid(), "the block size must be a power of two");
+
   constexpr static_ram_device() noexcept = default;
   static_ram_device(const static_ram_device&) = delete;
   static_ram_device& operator=(const static_ram_device&) = delete;
 
-  [[nodiscard]] constexpr device_geometry geometry() const noexcept { return geometry_; }
+  [[nodiscard]] constexpr device_geometry geometry() const noexcept { return constant_geometry; }
 
   /// A `ram_device` over this object's storage, with the same geometry; a
   /// handle (pointer and geometry), valid while this object lives. Data
@@ -190,13 +192,15 @@ private:
   [[nodiscard]] std::byte* ram_memory() noexcept { return storage_; }
   [[nodiscard]] const std::byte* ram_memory() const noexcept { return storage_; }
   [[nodiscard]] static constexpr const device_geometry& ram_geometry() noexcept {
-    return geometry_;
+    return constant_geometry;
   }
 
   alignas(Align) std::byte storage_[Bytes] = {};
 };
 
 static_assert(block_device<ram_device>);
+static_assert(constant_geometry_device<static_ram_device<4096>>);
+static_assert(!constant_geometry_device<ram_device>);
 static_assert(sync_block_device<ram_device>);
 
 BIOSTACK_NAMESPACE_END
