@@ -1,14 +1,20 @@
 // Dispatcher core: tags, active limit, trampoline, validation, control,
-// statistics, lock and completion policies. Each TEST_CASE names the
-// reference invariant it checks (xbuf.md, xdisk.md, blkback.md).
+// statistics, lock and completion policies, devices with a constant geometry.
+// Each TEST_CASE names the reference invariant it checks (xbuf.md, xdisk.md,
+// blkback.md).
 #include "dispatch_support.hpp"
 
+#include <algorithm>
+#include <biostack/devices/faulty.hpp>
 #include <biostack/devices/null.hpp>
 #include <biostack/dispatch/dispatcher.hpp>
+#include <biostack/split/none.hpp>
 #include <biostack/stats/counters.hpp>
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <memory>
 #include <test_support.hpp>
+#include <vector>
 
 using namespace biostack;
 using dispatch_test::held_device;
@@ -471,3 +477,260 @@ TEST_CASE("null_device on_poll: completions wait for poll(), so a QD32 batch is 
   for (auto& x : p)
     if (x->completions != 0) CHECK(x->status == errc::ok);
 }
+
+// ---- over a device with a constant geometry ---------------------------------
+// A dispatcher over a constant_geometry_device keeps no copy of the geometry
+// and checks against the constant; it must behave exactly as over a device
+// reporting the same geometry at run time, and is such a device itself.
+
+namespace constant_geometry_test {
+
+// 256 blocks of 512 B, at most 4 KiB and 4 segments per request, memory
+// aligned to 8 bytes; flush and write_zeroes offered, discard not.
+constexpr device_geometry test_geometry() {
+  device_geometry g;
+  g.block_size = 512;
+  g.block_count = 256;
+  g.max_transfer = 4096;
+  g.max_segments = 4;
+  g.alignment = 8;
+  g.supports_flush = true;
+  g.supports_discard = false;
+  g.supports_write_zeroes = true;
+  return g;
+}
+constexpr device_geometry geo = test_geometry();
+constexpr std::uint64_t capacity = geo.capacity();
+
+// A RAM disk with geometry `geo` that logs what reaches it. It reports the
+// geometry only at run time; `constant_ram` below also has it as a constant.
+class runtime_ram {
+public:
+  struct request {
+    op operation;
+    std::uint64_t offset;
+    std::uint32_t length;
+    bool operator==(const request&) const = default;
+  };
+
+  runtime_ram() : store_(capacity), ram_(store_.data(), store_.size(), geo.block_size) {
+    ram_.set_geometry(geo);
+  }
+  [[nodiscard]] device_geometry geometry() const noexcept { return geo; }
+  void submit(bio& b) noexcept {
+    log.push_back({b.operation, b.offset, b.length});
+    ram_.submit(b);
+  }
+  std::byte* memory() { return store_.data(); }
+
+  std::vector<request> log;
+
+private:
+  std::vector<std::byte> store_;
+  ram_device ram_;
+};
+
+class constant_ram : public runtime_ram {
+public:
+  static constexpr device_geometry constant_geometry = geo;
+};
+
+static_assert(!constant_geometry_device<runtime_ram>);
+static_assert(constant_geometry_device<constant_ram>);
+
+using firmware_policies = policies<fifo, tags<4>, static_pool<4>, deferred_completion>;
+using split_policies = policies<device_limits, tags<4>, static_pool<8>>;
+
+// The dispatcher is a constant_geometry_device exactly when its device is;
+// its constant is its device's, with max_transfer 0 when it splits.
+static_assert(constant_geometry_device<dispatcher<constant_ram, firmware_policies>>);
+static_assert(constant_geometry_device<dispatcher<constant_ram, split_policies>>);
+static_assert(dispatcher<constant_ram, firmware_policies>::constant_geometry.max_transfer == 4096);
+static_assert(dispatcher<constant_ram, split_policies>::constant_geometry.max_transfer == 0);
+static_assert(dispatcher<constant_ram, split_policies>::constant_geometry.block_count == 256);
+static_assert(dispatcher<constant_ram, split_policies>::constant_geometry.max_segments == 4);
+static_assert(!constant_geometry_device<dispatcher<runtime_ram, firmware_policies>>);
+static_assert(!constant_geometry_device<dispatcher<ram_device>>);
+static_assert(constant_geometry_device<dispatcher<static_ram_device<8192>>>);
+// A fault injector's geometry is its own (it may change it): not constant,
+// nor is a dispatcher over it.
+using faulty_disk = faulty_device<static_ram_device<8192>&, faulty_limits<4, 8, 0, 1, 4>>;
+static_assert(!constant_geometry_device<faulty_disk>);
+static_assert(!constant_geometry_device<dispatcher<faulty_disk, firmware_policies>>);
+// Stacked: a dispatcher over a dispatcher over a constant device.
+static_assert(constant_geometry_device<
+              dispatcher<dispatcher<constant_ram, firmware_policies>, split_policies>>);
+// No copy of the geometry is kept (other members may sit in the copy's tail
+// padding, so the saving is the geometry less that padding).
+static_assert(sizeof(dispatcher<runtime_ram, firmware_policies>) -
+                  sizeof(dispatcher<constant_ram, firmware_policies>) >=
+              sizeof(device_geometry) - alignof(device_geometry));
+
+// What a bio's completion looked like.
+struct outcome {
+  errc status;
+  std::uint32_t residual;
+  int completions;
+  bool operator==(const outcome&) const = default;
+};
+
+struct probe {
+  bio b;
+  int completions = 0;
+  static completion_action done(bio&, void* ctx) noexcept {
+    ++static_cast<probe*>(ctx)->completions;
+    return completion_action::proceed;
+  }
+};
+
+alignas(64) std::byte pattern[8192];
+alignas(64) std::byte readback[8192];
+
+// Submits the bio `make` prepares to `d`, polls until it completes, and
+// returns the outcome.
+template <class Dispatcher, class Make>
+outcome run(Dispatcher& d, Make make) {
+  probe p;
+  make(p.b);
+  p.b.on_done = completion{&probe::done, &p};
+  d.submit(p.b);
+  for (int spins = 0; spins < 1000 && !p.b.completed(); ++spins) d.poll();
+  REQUIRE(p.b.completed());
+  return {p.b.status(), p.b.residual(), p.completions};
+}
+
+auto rw(op o, std::uint64_t off, std::uint32_t len, std::byte* mem) {
+  return [=](bio& b) { b.prepare(o, off, len, mem); };
+}
+
+// The same script against any dispatcher over a RAM disk of `geo`: good
+// requests, one of every bad input, and one larger than max_transfer.
+template <class Dispatcher>
+std::vector<outcome> script(Dispatcher& d) {
+  for (std::size_t i = 0; i < sizeof pattern; ++i) pattern[i] = static_cast<std::byte>(i * 7 + 1);
+  std::memset(readback, 0, sizeof readback);
+  static const segment five[] = {{pattern, 512},
+                                 {pattern + 512, 512},
+                                 {pattern + 1024, 512},
+                                 {pattern + 1536, 512},
+                                 {pattern + 2048, 512}};
+  std::vector<outcome> v;
+  v.push_back(run(d, rw(op::write, 4096, 4096, pattern)));
+  v.push_back(run(d, rw(op::read, 4096, 4096, readback)));
+  v.push_back(run(d, rw(op::read, capacity - 512, 512, readback)));
+  v.push_back(run(d, rw(op::flush, 0, 0, nullptr)));
+  v.push_back(run(d, rw(op::write_zeroes, 0, 1024, nullptr)));
+  // Bad input: each gets its own status, with nothing transferred.
+  v.push_back(run(d, rw(op::read, capacity, 512, readback)));    // out_of_range
+  v.push_back(run(d, rw(op::read, 100, 512, readback)));         // misaligned offset
+  v.push_back(run(d, rw(op::read, 0, 512, readback + 4)));       // misaligned memory
+  v.push_back(run(d, rw(op::discard, 0, 512, nullptr)));         // not_supported
+  v.push_back(run(d, rw(op::write, 0, 0, pattern)));             // invalid_argument
+  v.push_back(run(d, rw(op::read, 0, 512, nullptr)));            // invalid_argument
+  v.push_back(run(d, rw(static_cast<op>(42), 0, 512, pattern))); // invalid_argument
+  v.push_back(run(d, [](bio& b) { // five segments where four are allowed
+    b.prepare(op::write, 0, 2560);
+    b.segments = five;
+    b.segment_count = 5;
+  }));
+  // Larger than max_transfer: refused, or split.
+  v.push_back(run(d, rw(op::write, 16384, 8192, pattern)));
+  return v;
+}
+
+template <class Device, class Policies>
+struct rig {
+  Device dev;
+  dispatcher<Device, Policies> d{dev};
+};
+
+TEST_CASE("dispatcher over a constant geometry: same statuses as over a run-time one",
+          "[dispatch][geometry]") {
+  rig<constant_ram, firmware_policies> fixed;
+  rig<runtime_ram, firmware_policies> runtime;
+  const std::vector<outcome> got = script(fixed.d);
+  CHECK(got == script(runtime.d));
+  CHECK(fixed.dev.log == runtime.dev.log);
+
+  const std::vector<outcome> want = {
+      {errc::ok, 0, 1},
+      {errc::ok, 0, 1},
+      {errc::ok, 0, 1},
+      {errc::ok, 0, 1},
+      {errc::ok, 0, 1},
+      {errc::out_of_range, 512, 1},
+      {errc::misaligned, 512, 1},
+      {errc::misaligned, 512, 1},
+      {errc::not_supported, 512, 1},
+      {errc::invalid_argument, 0, 1},
+      {errc::invalid_argument, 512, 1},
+      {errc::invalid_argument, 512, 1},
+      {errc::invalid_argument, 2560, 1},
+      {errc::invalid_argument, 8192, 1}, // no split: larger than max_transfer
+  };
+  CHECK(got == want);
+  // Only the five good requests reached the device.
+  REQUIRE(fixed.dev.log.size() == 5);
+  CHECK(fixed.dev.log[0] == runtime_ram::request{op::write, 4096, 4096});
+  // The read back of the 4 KiB write, then of the last (never written) block.
+  CHECK(std::memcmp(readback + 512, pattern + 512, 4096 - 512) == 0);
+  CHECK(std::all_of(readback, readback + 512, [](std::byte x) { return x == std::byte{0}; }));
+  CHECK(std::memcmp(fixed.dev.memory() + 4096, pattern, 4096) == 0);
+  CHECK(fixed.d.geometry().max_transfer == 4096);
+  CHECK(fixed.d.geometry().block_count == runtime.d.geometry().block_count);
+}
+
+TEST_CASE("dispatcher over a constant geometry: splits as over a run-time one",
+          "[dispatch][geometry]") {
+  rig<constant_ram, split_policies> fixed;
+  rig<runtime_ram, split_policies> runtime;
+  const std::vector<outcome> got = script(fixed.d);
+  CHECK(got == script(runtime.d));
+  CHECK(fixed.dev.log == runtime.dev.log);
+
+  // The 8 KiB write now succeeds, in two pieces of max_transfer.
+  CHECK(got.back() == outcome{errc::ok, 0, 1});
+  REQUIRE(fixed.dev.log.size() == 7);
+  CHECK(fixed.dev.log[5] == runtime_ram::request{op::write, 16384, 4096});
+  CHECK(fixed.dev.log[6] == runtime_ram::request{op::write, 20480, 4096});
+  CHECK(std::memcmp(fixed.dev.memory() + 16384, pattern, 8192) == 0);
+  // Bad input is refused the same way.
+  CHECK(got[5] == outcome{errc::out_of_range, 512, 1});
+  CHECK(got[12] == outcome{errc::invalid_argument, 2560, 1});
+  CHECK(fixed.d.geometry().max_transfer == 0);
+  CHECK(runtime.d.geometry().max_transfer == 0);
+}
+
+TEST_CASE("dispatcher over a constant geometry: a layer above validates against its constant",
+          "[dispatch][geometry]") {
+  // What a cache over the dispatcher does with the constant: the same
+  // statuses as the dispatcher's geometry gives at run time.
+  using upper = dispatcher<constant_ram, split_policies>;
+  rig<constant_ram, split_policies> s;
+  const device_geometry g = s.d.geometry();
+  const auto agree = [&g](auto make) {
+    bio b;
+    make(b);
+    const errc want = validate(b, g);
+    CHECK(validate<upper::constant_geometry>(b) == want);
+    return want;
+  };
+  CHECK(agree(rw(op::write, 0, 8192, pattern)) == errc::ok); // no limit above a splitter
+  CHECK(agree(rw(op::read, capacity, 512, readback)) == errc::out_of_range);
+  CHECK(agree(rw(op::read, 0, 512, readback + 4)) == errc::misaligned);
+  CHECK(agree(rw(op::discard, 0, 512, nullptr)) == errc::not_supported);
+}
+
+TEST_CASE("dispatcher over a fault injector (run-time geometry) still works",
+          "[dispatch][geometry]") {
+  static static_ram_device<8192> disk;
+  faulty_disk faulty{disk};
+  dispatcher<faulty_disk, firmware_policies> d{faulty};
+  for (std::size_t i = 0; i < 1024; ++i) pattern[i] = static_cast<std::byte>(i + 3);
+  CHECK(run(d, rw(op::write, 1024, 1024, pattern)) == outcome{errc::ok, 0, 1});
+  CHECK(std::memcmp(disk.memory() + 1024, pattern, 1024) == 0);
+  CHECK(run(d, rw(op::read, 8192, 512, readback)) == outcome{errc::out_of_range, 512, 1});
+  CHECK(run(d, rw(op::read, 0, 100, readback)) == outcome{errc::misaligned, 100, 1});
+}
+
+} // namespace constant_geometry_test

@@ -459,3 +459,86 @@ TEST_CASE("after path loss a reserved request is reissued at once, ahead of shar
   CHECK(a.completions == 1);
   CHECK(d.idle());
 }
+
+namespace {
+// A held device that declares, as a RAM disk does, that it never completes a
+// bio with no_device, so a dispatcher over it leaves out path-loss handling;
+// the test then breaks that promise to see what comes of it.
+class pathless_device : public held_device {
+public:
+  static constexpr bool may_lose_path = false;
+};
+} // namespace
+
+static_assert(detail::may_lose_path<held_device>);
+static_assert(detail::may_lose_path<faulty_device<ram_device>>);
+static_assert(!detail::may_lose_path<pathless_device>);
+static_assert(!detail::may_lose_path<ram_device>);
+static_assert(!detail::may_lose_path<static_ram_device<4096>>);
+
+TEST_CASE("may_lose_path = false: no path-loss handling; a no_device anyway is passed on once") {
+  pathless_device dev;
+  dispatcher<pathless_device, policies<tags<2>, counters>> d{dev};
+  std::vector<int> order;
+  auto p = submit_n(d, 3, &order);
+  REQUIRE(dev.held() == 2);
+  dev.complete_next(errc::no_device);
+  // Not requeued: completed at once with the device's status, and the path
+  // is not considered down, so the queued bio goes out in its place.
+  CHECK(p[0]->completions == 1);
+  CHECK(p[0]->status == errc::no_device);
+  CHECK(p[0]->residual == 512);
+  CHECK_FALSE(d.path_down());
+  CHECK(d.requeued() == 0);
+  CHECK(dev.held() == 2);
+  CHECK(d.stats().get().requeues == 0);
+  // A fail-fast bio is issued like any other.
+  probe ff;
+  ff.prepare(op::read, 65536, 512, &order, bio_flags::fail_fast);
+  d.submit(ff.b);
+  dev.complete_all();
+  CHECK(ff.completions == 1);
+  CHECK(ff.status == errc::ok);
+  CHECK(order == std::vector<int>{0, 1, 2, 0});
+  for (std::size_t i = 1; i < 3; ++i) CHECK(p[i]->status == errc::ok);
+  CHECK(dev.submitted() == 4); // each bio reached the device once
+  CHECK(d.idle());
+}
+
+TEST_CASE("the same device without the declaration requeues on no_device") {
+  held_device dev;
+  dispatcher<held_device, policies<tags<2>, counters>> d{dev};
+  std::vector<int> order;
+  auto p = submit_n(d, 3, &order);
+  dev.complete_next(errc::no_device);
+  CHECK(p[0]->completions == 0);
+  CHECK(d.path_down());
+  CHECK(d.requeued() == 1);
+  CHECK(d.stats().get().requeues == 1);
+  d.notify_path_restored();
+  dev.complete_all();
+  // Bio 1 was still in flight; bio 0 went out again after it.
+  CHECK(order == std::vector<int>{1, 0, 2});
+  for (auto& x : p) CHECK(x->status == errc::ok);
+  CHECK(dev.submitted() == 4);
+}
+
+TEST_CASE("retry<0>: no_device is never retried and the path never goes down") {
+  held_device dev;
+  dispatcher<held_device, policies<tags<2>, retry<0>, counters>> d{dev};
+  std::vector<int> order;
+  auto p = submit_n(d, 3, &order);
+  dev.complete_next(errc::no_device);
+  CHECK(p[0]->completions == 1);
+  CHECK(p[0]->status == errc::no_device);
+  CHECK_FALSE(d.path_down());
+  CHECK(d.requeued() == 0);
+  CHECK(dev.held() == 2); // the queued bio went out in its place
+  probe ff;
+  ff.prepare(op::read, 65536, 512, &order, bio_flags::fail_fast);
+  d.submit(ff.b);
+  dev.complete_all();
+  CHECK(ff.status == errc::ok);
+  CHECK(order == std::vector<int>{0, 1, 2, 0}); // the fail-fast probe has id 0
+  CHECK(d.stats().get().requeues == 0);
+}

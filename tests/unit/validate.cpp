@@ -559,3 +559,182 @@ TEST_CASE("device_geometry::valid checks each field on its own", "[validate]") {
   CHECK(with([](device_geometry& g) { g.block_size = 4096; }));
   CHECK_FALSE(with([](device_geometry& g) { g.block_size = 8192; })); // 4096 not a multiple
 }
+
+// ---- validate<G>: the same checks against a geometry fixed at compile time --
+
+namespace {
+
+constexpr device_geometry constant_geo(std::uint32_t block, std::uint64_t count,
+                                       std::uint16_t max_segments, std::uint32_t align,
+                                       bool read_only, bool flush, bool discard, bool zeroes) {
+  device_geometry g;
+  g.block_size = block;
+  g.block_count = count;
+  g.max_segments = max_segments;
+  g.alignment = align;
+  g.read_only = read_only;
+  g.supports_flush = flush;
+  g.supports_discard = discard;
+  g.supports_write_zeroes = zeroes;
+  return g;
+}
+
+// Each decides some check differently: operations offered, read-only, block
+// size, capacity (up to 2^64 bytes), alignment, segment limit, and a block
+// size that is not a power of two (nothing fits).
+constexpr device_geometry geo_plain = constant_geo(bs, blocks, 0, 1, false, true, true, true);
+constexpr device_geometry geo_strict = constant_geo(4096, 16, 2, 64, false, false, false, true);
+constexpr device_geometry geo_ro = constant_geo(bs, blocks, 0, 8, true, true, false, false);
+constexpr device_geometry geo_huge =
+    constant_geo(bs, UINT64_MAX >> 9, 3, 1, false, true, true, false);
+constexpr device_geometry geo_odd_block = constant_geo(768, blocks, 0, 1, false, true, true, true);
+// Capacities on either side of 2^32 bytes (a constant capacity below it is
+// checked in 32-bit words).
+constexpr device_geometry geo_below_4g =
+    constant_geo(bs, (std::uint64_t{1} << 23) - 1, 0, 1, false, true, true, true);
+constexpr device_geometry geo_4g =
+    constant_geo(bs, std::uint64_t{1} << 23, 0, 1, false, true, true, true);
+
+alignas(64) std::byte big_mem[2][4096];
+const segment aligned_segs[] = {{big_mem[0], 4096}, {big_mem[1], 4096}};
+const segment odd_segs[] = {{big_mem[0] + 8, 512}, {big_mem[1], 4096}};
+const segment null_segs[] = {{big_mem[0], 512}, {nullptr, 4096}};
+
+// Every combination of operation, range and memory below, through both
+// overloads; returns how many bios were compared.
+template <device_geometry G>
+int compare_overloads() {
+  const op ops[] = {op::read,           op::write,        op::flush,
+                    op::discard,        op::write_zeroes, static_cast<op>(op_count),
+                    static_cast<op>(99)};
+  constexpr std::uint64_t g4 = std::uint64_t{1} << 32;
+  const std::uint64_t offsets[] = {0,
+                                   1,
+                                   512,
+                                   4096,
+                                   cap - 512,
+                                   cap,
+                                   cap - 4096,
+                                   8192,
+                                   g4 - 1024,
+                                   g4 - 512,
+                                   g4,
+                                   g4 + 512,
+                                   (UINT64_MAX >> 9) << 9,
+                                   UINT64_MAX - 511,
+                                   UINT64_MAX};
+  const std::uint32_t lengths[] = {0, 1, 512, 1024, 4096, 8192, static_cast<std::uint32_t>(cap)};
+  int compared = 0;
+  for (const op o : ops) {
+    for (const std::uint64_t off : offsets) {
+      for (const std::uint32_t len : lengths) {
+        for (int memory = 0; memory < 8; ++memory) {
+          for (const std::uint32_t mem_offset : {0u, 512u}) {
+            bio b;
+            switch (memory) {
+            case 0: b.prepare(o, off, len, buf); break;
+            case 1: b.prepare(o, off, len, buf + 8); break;
+            case 2: b.prepare(o, off, len, buf + 1); break;
+            case 3: b.prepare(o, off, len, nullptr); break;
+            case 4:
+              b.prepare(o, off, len);
+              b.segments = aligned_segs;
+              b.segment_count = 2;
+              break;
+            case 5:
+              b.prepare(o, off, len);
+              b.segments = odd_segs;
+              b.segment_count = 2;
+              break;
+            case 6:
+              b.prepare(o, off, len);
+              b.segments = null_segs;
+              b.segment_count = 2;
+              break;
+            default: // a list announced but absent
+              b.prepare(o, off, len);
+              b.segment_count = 3;
+              break;
+            }
+            b.mem_offset = mem_offset;
+            INFO("op " << static_cast<int>(o) << " offset " << off << " length " << len
+                       << " memory " << memory << " mem_offset " << mem_offset);
+            CHECK(validate<G>(b) == validate(b, G));
+            ++compared;
+          }
+        }
+      }
+    }
+  }
+  return compared;
+}
+
+} // namespace
+
+TEST_CASE("validate<G>: agrees with validate(b, G) on every kind of input", "[validate]") {
+  constexpr int per_geometry = 7 * 15 * 7 * 8 * 2;
+  CHECK(compare_overloads<geo_plain>() == per_geometry);
+  CHECK(compare_overloads<geo_strict>() == per_geometry);
+  CHECK(compare_overloads<geo_ro>() == per_geometry);
+  CHECK(compare_overloads<geo_huge>() == per_geometry);
+  CHECK(compare_overloads<geo_odd_block>() == per_geometry);
+  CHECK(compare_overloads<geo_below_4g>() == per_geometry);
+  CHECK(compare_overloads<geo_4g>() == per_geometry);
+}
+
+TEST_CASE("validate<G>: each check against the constant gives its status", "[validate]") {
+  const auto status = [](auto check, const std::function<void(bio&)>& make) {
+    bio b;
+    make(b);
+    return check(b);
+  };
+  const auto plain = [](const bio& b) { return validate<geo_plain>(b); };
+  const auto strict = [](const bio& b) { return validate<geo_strict>(b); };
+  const auto ro = [](const bio& b) { return validate<geo_ro>(b); };
+  const auto huge = [](const bio& b) { return validate<geo_huge>(b); };
+  const auto odd = [](const bio& b) { return validate<geo_odd_block>(b); };
+
+  CHECK(status(plain, rw(op::read, cap - bs, bs)) == errc::ok);
+  CHECK(status(plain, rw(op::read, cap, bs)) == errc::out_of_range);
+  CHECK(status(plain, rw(op::write, 100, bs)) == errc::misaligned);
+  CHECK(status(plain, rw(op::write, 0, 0)) == errc::invalid_argument);
+  CHECK(status(plain, rw(op::read, 0, bs, nullptr)) == errc::invalid_argument);
+  CHECK(status(plain, rw(static_cast<op>(99), 0, bs)) == errc::invalid_argument);
+  CHECK(status(plain, rw(op::flush, 0, 0, nullptr)) == errc::ok);
+  CHECK(status(plain, rw(op::flush, 0, bs, nullptr)) == errc::invalid_argument);
+
+  CHECK(status(strict, rw(op::flush, 0, 0, nullptr)) == errc::not_supported);
+  CHECK(status(strict, rw(op::discard, 0, 4096, nullptr)) == errc::not_supported);
+  CHECK(status(strict, rw(op::write_zeroes, 4096, 4096, nullptr)) == errc::ok);
+  CHECK(status(strict, rw(op::read, 512, 4096)) == errc::misaligned);
+  CHECK(status(strict, rw(op::read, 0, 4096, buf + 8)) == errc::misaligned);
+  CHECK(status(strict, rw(op::read, 0, 4096, buf)) == errc::ok);
+  // 8 KiB in three segments where two are allowed, and in two.
+  static const segment three_segs[] = {
+      {big_mem[0], 2048}, {big_mem[0] + 2048, 2048}, {big_mem[1], 4096}};
+  CHECK(status(strict, sg(op::write, 8192, 3, 0, three_segs)) == errc::invalid_argument);
+  CHECK(status(strict, sg(op::write, 8192, 2, 0, aligned_segs)) == errc::ok);
+  CHECK(status(strict, sg(op::write, 1024, 2)) == errc::misaligned); // not whole 4 KiB blocks
+
+  CHECK(status(ro, rw(op::write, 0, bs)) == errc::read_only);
+  CHECK(status(ro, rw(op::read, 0, bs, buf + 8)) == errc::ok);
+  CHECK(status(ro, rw(op::read, 0, bs, buf + 4)) == errc::misaligned);
+  CHECK(status(ro, rw(op::discard, 0, bs, nullptr)) == errc::not_supported);
+
+  CHECK(status(huge, rw(op::read, (UINT64_MAX >> 9) << 9, bs)) == errc::out_of_range);
+  CHECK(status(huge, rw(op::read, ((UINT64_MAX >> 9) - 1) << 9, bs)) == errc::ok);
+  CHECK(status(huge, rw(op::read, UINT64_MAX - 511, bs)) == errc::out_of_range);
+  CHECK(status(huge, sg(op::read, 2048, 4)) == errc::invalid_argument); // 4 segments > 3
+
+  CHECK(status(odd, rw(op::read, 0, 768)) == errc::out_of_range);
+
+  const auto below_4g = [](const bio& b) { return validate<geo_below_4g>(b); };
+  const auto at_4g = [](const bio& b) { return validate<geo_4g>(b); };
+  constexpr std::uint64_t g4 = std::uint64_t{1} << 32;
+  CHECK(status(below_4g, rw(op::read, g4 - 1024, bs)) == errc::ok);
+  CHECK(status(below_4g, rw(op::read, g4 - 512, bs)) == errc::out_of_range);
+  CHECK(status(below_4g, rw(op::read, g4 - 1024, 2 * bs)) == errc::out_of_range);
+  CHECK(status(below_4g, rw(op::read, g4 + 512, bs)) == errc::out_of_range);
+  CHECK(status(at_4g, rw(op::read, g4 - 512, bs)) == errc::ok);
+  CHECK(status(at_4g, rw(op::read, g4, bs)) == errc::out_of_range);
+}

@@ -33,13 +33,12 @@ namespace detail {
   return g;
 }
 
-// The whole of a RAM disk's `submit`: validates `b` against `g`, moves the
-// bytes between `b`'s memory and `mem` and completes `b`. After validation
-// the range lies inside the memory and every operation is allowed, so the
-// transfer itself cannot fail. One routine for every RAM disk type, not one
-// per template instance.
-inline void ram_submit(std::byte* mem, const device_geometry& g, bio& b) noexcept {
-  const errc st = validate(b, g);
+// The rest of a RAM disk's `submit` once `b` has been validated (`st`):
+// moves the bytes between `b`'s memory and `mem` and completes `b`. After
+// validation the range lies inside the memory and every operation is
+// allowed, so the transfer itself cannot fail. One routine for every RAM disk
+// type, not one per template instance.
+inline void ram_transfer(std::byte* mem, bio& b, errc st) noexcept {
   if (st == errc::ok && b.operation != op::flush) {
     // validate() bounded the offset by the capacity, which fits in memory.
     std::byte* at = mem + static_cast<std::size_t>(b.offset);
@@ -73,14 +72,19 @@ inline void ram_submit(std::byte* mem, const device_geometry& g, bio& b) noexcep
 
 // Everything a RAM disk offers, over the memory and geometry its Derived
 // class provides (private `ram_memory()` and `ram_geometry()`, with this class
-// a friend): one definition for ram_device and static_ram_device, which
-// differ only in where those two come from. Empty, so a Derived object holds
+// a friend, and `ram_validate()`, which checks a bio against that geometry):
+// one definition for ram_device and static_ram_device, which differ only in
+// where those come from. Empty, so a Derived object holds
 // nothing but its own members.
 template <class Derived>
 class ram_disk_interface {
 public:
+  /// A RAM disk has no path to lose: it never completes a bio with
+  /// `errc::no_device` (a dispatcher over it leaves out path-loss handling).
+  static constexpr bool may_lose_path = false;
+
   /// Validates `b`, performs it and completes it before returning.
-  void submit(bio& b) noexcept { ram_submit(self().ram_memory(), self().ram_geometry(), b); }
+  void submit(bio& b) noexcept { ram_transfer(self().ram_memory(), b, self().ram_validate(b)); }
 
   // ---- synchronous interface (byte offsets; callers validate) -----------
   errc read(std::uint64_t off, std::byte* dst, std::uint32_t n) noexcept {
@@ -145,6 +149,7 @@ private:
   friend class detail::ram_disk_interface<ram_device>;
   [[nodiscard]] std::byte* ram_memory() const noexcept { return mem_; }
   [[nodiscard]] const device_geometry& ram_geometry() const noexcept { return geo_; }
+  [[nodiscard]] errc ram_validate(const bio& b) const noexcept { return validate(b, geo_); }
 
   std::byte* mem_;
   device_geometry geo_;
@@ -193,6 +198,11 @@ private:
   [[nodiscard]] const std::byte* ram_memory() const noexcept { return storage_; }
   [[nodiscard]] static constexpr const device_geometry& ram_geometry() noexcept {
     return constant_geometry;
+  }
+  // Against the constant: the checks the geometry decides fold away, and a
+  // dispatcher over this device shares the instance.
+  [[nodiscard]] static errc ram_validate(const bio& b) noexcept {
+    return validate<constant_geometry>(b);
   }
 
   alignas(Align) std::byte storage_[Bytes] = {};

@@ -30,7 +30,13 @@
 /// - a residual never exceeds the request; short reads are reported, or
 ///   zero-extended with `zero_fill_short_reads`;
 /// - the dispatcher is itself a `block_device` (with `poll()`), so a cache or
-///   another layer can sit on top of it.
+///   another layer can sit on top of it; over a `constant_geometry_device` it
+///   is one too, keeps no copy of the geometry and validates against the
+///   constant;
+/// - over a device that declares `static constexpr bool may_lose_path =
+///   false` (it never completes a bio with `no_device`, as a RAM disk), or
+///   with `retry<0>`, path-loss handling is compiled out: it could never
+///   trigger, and a `no_device` that comes anyway is passed on once.
 
 #include <biostack/alloc/static_pool.hpp>
 #include <biostack/bio/chain.hpp>
@@ -61,6 +67,33 @@ struct request_segments<0> {};
 // stand-ins apart, so several of them take no space at all.
 template <int Id>
 struct absent {};
+
+// False for a device that declares `static constexpr bool may_lose_path =
+// false` (it never completes a bio with `errc::no_device`); true otherwise.
+template <class Device>
+inline constexpr bool may_lose_path = !requires {
+  requires !bool(std::remove_cvref_t<Device>::may_lose_path);
+};
+
+// The geometry a dispatcher shows above it: its device's, except that one
+// whose split policy splits accepts requests of any size.
+[[nodiscard]] constexpr device_geometry dispatcher_geometry(device_geometry g,
+                                                            bool splits) noexcept {
+  if (splits) g.max_transfer = 0;
+  return g;
+}
+
+// Over a device with a constant geometry the dispatcher has one too, so it
+// is a `constant_geometry_device` itself and the layers above it fold their
+// checks as well. Over any other device: nothing.
+template <class Device, bool Splits, bool = constant_geometry_device<Device>>
+struct dispatcher_constant_geometry {};
+template <class Device, bool Splits>
+struct dispatcher_constant_geometry<Device, Splits, true> {
+  /// The geometry `geometry()` always returns (see `constant_geometry_device`).
+  static constexpr device_geometry constant_geometry =
+      dispatcher_geometry(std::remove_cvref_t<Device>::constant_geometry, Splits);
+};
 } // namespace detail
 
 /// One device request: the bio the device sees, plus the dispatcher's
@@ -86,7 +119,8 @@ enum class dispatch_state : std::uint8_t {
 };
 
 template <class Device, class Policies = policies<>>
-class dispatcher {
+class dispatcher : public detail::dispatcher_constant_geometry<
+                       Device, select_policy_t<Policies, split_policy_tag, no_split>::splits> {
 public:
   using device_type = Device;
   using queue_type = select_policy_t<Policies, queue_policy_tag, fifo>;
@@ -124,9 +158,10 @@ public:
   using idle_fn = void (*)(void* context) noexcept;
 
   /// A dispatcher in front of `target`, which must outlive it. The device's
-  /// geometry is read once, here.
-  explicit dispatcher(Device& target) noexcept : dev_(target), geo_(target.geometry()) {
-    BIOSTACK_ASSERT(geo_.valid());
+  /// geometry is read once, here; a `constant_geometry_device`'s is not read
+  /// at all (its constant is used, and the dispatcher keeps no copy).
+  explicit dispatcher(Device& target) noexcept : dev_(target), geo_(initial_geometry(target)) {
+    if constexpr (!fixed_geometry) BIOSTACK_ASSERT(geo_.valid());
     // Everything else starts out zero, so a static dispatcher costs almost
     // no start-up code; only the tag stacks of the configurations that have
     // them need filling.
@@ -150,11 +185,14 @@ public:
   // ---- block_device -----------------------------------------------------
 
   /// The device's geometry; when the split policy splits, requests of any
-  /// size are accepted (max_transfer 0).
+  /// size are accepted (max_transfer 0). Over a `constant_geometry_device`
+  /// the dispatcher is one as well: this is then `constant_geometry`.
   [[nodiscard]] device_geometry geometry() const noexcept {
-    device_geometry g = geo_;
-    if constexpr (split_type::splits) g.max_transfer = 0;
-    return g;
+    if constexpr (fixed_geometry) {
+      return this->constant_geometry;
+    } else {
+      return detail::dispatcher_geometry(geo_, splitting);
+    }
   }
 
   /// Queues `b` and starts whatever the tags allow. `b` completes exactly
@@ -174,7 +212,7 @@ public:
       reject_locked(b, v);
     } else if (BIOSTACK_UNLIKELY(state_ != dispatch_state::open)) {
       reject_locked(b, errc::shutting_down);
-    } else if (BIOSTACK_UNLIKELY(path_down_ && has(b.flags, bio_flags::fail_fast))) {
+    } else if (BIOSTACK_UNLIKELY(path_down_locked() && has(b.flags, bio_flags::fail_fast))) {
       reject_locked(b, errc::no_device);
     } else {
       enqueue_locked(b);
@@ -192,7 +230,7 @@ public:
   void submit_reserved(bio& b) noexcept requires(tags_type::reserved != 0) {
     errc v = check(b);
     if constexpr (split_type::splits) {
-      if (v == errc::ok && b.length != 0 && split_.chunk(b, 0, geo_) < b.length)
+      if (v == errc::ok && b.length != 0 && split_.chunk(b, 0, device_geo()) < b.length)
         v = errc::invalid_argument;
     }
     lock_.lock();
@@ -201,7 +239,7 @@ public:
       reject_locked(b, v);
     else if (state_ != dispatch_state::open)
       reject_locked(b, errc::shutting_down);
-    else if (path_down_ && has(b.flags, bio_flags::fail_fast))
+    else if (path_down_locked() && has(b.flags, bio_flags::fail_fast))
       reject_locked(b, errc::no_device);
     else
       reserved_q_.push_back(b);
@@ -374,6 +412,14 @@ private:
   // (state and code), so a small configuration pays only for what it uses.
   static constexpr bool merging = merge_type::enabled;
   static constexpr bool splitting = split_type::splits;
+  // A device whose geometry is a constant: no copy, and checks that fold.
+  static constexpr bool fixed_geometry = constant_geometry_device<Device>;
+  // Path loss can happen at all: the device may complete with `no_device`
+  // (it does not declare `may_lose_path = false`) and the retry policy
+  // retries. Otherwise requeueing, the path state and the refusal of
+  // fail-fast bios while the path is down could never trigger: compiled out,
+  // and a `no_device` that comes anyway is passed on like any error.
+  static constexpr bool requeues = detail::may_lose_path<Device> && retry_type::max_retries != 0;
   static constexpr bool reserving = reserved_tags != 0;
   // A discipline that keeps arrival order never moves a bio across a
   // barrier, so barriers wait in its queue like everything else, and are
@@ -411,15 +457,42 @@ private:
     }
   }
 
+  // The device's geometry: its constant, or the copy read at construction.
+  // Through this the checks against a constant geometry fold.
+  const device_geometry& device_geo() const noexcept {
+    if constexpr (fixed_geometry) {
+      return Device::constant_geometry;
+    } else {
+      return geo_;
+    }
+  }
+
+  static auto initial_geometry([[maybe_unused]] Device& target) noexcept {
+    if constexpr (fixed_geometry) {
+      return detail::absent<17>{};
+    } else {
+      return device_geometry(target.geometry());
+    }
+  }
+
   // Validation that needs no dispatcher state (geometry is fixed), so it
   // runs before taking the lock.
   errc check(const bio& b) const noexcept {
-    const errc v = validate(b, geo_);
+    const errc v = validate_against_device(b);
     if constexpr (!splitting) {
-      if (v == errc::ok && geo_.max_transfer != 0 && b.length > geo_.max_transfer)
+      const device_geometry& g = device_geo();
+      if (v == errc::ok && g.max_transfer != 0 && b.length > g.max_transfer)
         return errc::invalid_argument;
     }
     return v;
+  }
+  // validate() against the device's geometry: its constant, or the copy.
+  errc validate_against_device(const bio& b) const noexcept {
+    if constexpr (fixed_geometry) {
+      return validate<Device::constant_geometry>(b);
+    } else {
+      return validate(b, geo_);
+    }
   }
 
   // Finished without reaching the device: nothing was transferred.
@@ -478,7 +551,7 @@ private:
       if (BIOSTACK_UNLIKELY(poll_pending_)) {
         poll_pending_ = false;
         if constexpr (timeouts) expire_locked();
-        if (path_down_) path_check_locked();
+        if (path_down_locked()) path_check_locked();
         continue;
       }
       if (BIOSTACK_UNLIKELY(!rejected_.empty())) {
@@ -530,13 +603,15 @@ private:
   // The next device request to issue, with its tag taken, or nullptr when
   // nothing may go now (plugged, path down, barrier, limit, shortage, empty).
   request* start_next_locked() noexcept {
-    if (BIOSTACK_UNLIKELY(plugged_ != 0 || path_down_)) return nullptr;
+    if (BIOSTACK_UNLIKELY(plugged_ != 0 || path_down_locked())) return nullptr;
     if constexpr (reserving) {
       // Reserved requests never wait for the shared lane, not even when path
       // loss put them in the requeue list behind shared ones (which may be
       // held back by the active limit).
-      for (request** pos = &requeue_; *pos != nullptr; pos = &(*pos)->next) {
-        if ((*pos)->lane != 0) return reissue_locked(pos);
+      if constexpr (requeues) {
+        for (request** pos = &requeue_; *pos != nullptr; pos = &(*pos)->next) {
+          if ((*pos)->lane != 0) return reissue_locked(pos);
+        }
       }
       if (!reserved_q_.empty() && reserved_free_count_ != 0) return start_reserved_locked();
     }
@@ -552,16 +627,21 @@ private:
     }
     // Requeued requests go first, in issue order: they were submitted before
     // anything still queued.
-    if (BIOSTACK_UNLIKELY(requeue_ != nullptr)) return reissue_locked(&requeue_);
+    if (BIOSTACK_UNLIKELY(requeue_head_locked() != nullptr)) return reissue_locked(&requeue_);
     if constexpr (splitting) {
       if (splitting_ != nullptr) return next_piece_locked();
     }
-    if (BIOSTACK_UNLIKELY(barrier_issued_)) {
-      // The barrier is done once everything issued with or before it is back
-      // (timed-out requests included: the device still holds them), the
-      // same condition that lets a barrier go.
-      if (!barrier_may_go_locked()) return nullptr;
-      barrier_issued_ = false;
+    // Behind an issued barrier nothing goes until it is done: once everything
+    // issued with or before it is back (timed-out requests included: the
+    // device still holds them), the same condition that lets a barrier go.
+    // A discipline that keeps arrival order tests this together with the
+    // next bio being a barrier, once it has a bio: until then nothing issues
+    // on the shared lane, so the answer cannot differ.
+    if constexpr (!in_order) {
+      if (BIOSTACK_UNLIKELY(barrier_issued_)) {
+        if (!barrier_may_go_locked()) return nullptr;
+        barrier_issued_ = false;
+      }
     }
 
     const std::uint64_t t = queue_now();
@@ -570,14 +650,17 @@ private:
     if constexpr (in_order) {
       if (b == nullptr) return nullptr;
       barrier = is_barrier(*b);
-      if (BIOSTACK_UNLIKELY(barrier) && !barrier_may_go_locked()) return nullptr;
+      if (BIOSTACK_UNLIKELY(barrier || barrier_issued_)) {
+        if (!barrier_may_go_locked()) return nullptr;
+        barrier_issued_ = false;
+      }
     } else if (BIOSTACK_UNLIKELY(b == nullptr)) {
       b = pick_held_locked(t);
       if (b == nullptr) return nullptr;
       barrier = held_.is_front(*b);
     }
     if constexpr (splitting) {
-      if (b->length != 0 && split_.chunk(*b, 0, geo_) < b->length) {
+      if (b->length != 0 && split_.chunk(*b, 0, device_geo()) < b->length) {
         take_picked_locked(b, t, barrier);
         splitting_ = b;
         split_done_ = 0;
@@ -611,7 +694,7 @@ private:
 
   // A barrier goes only once everything issued before it is back.
   bool barrier_may_go_locked() const noexcept {
-    return in_flight_ == 0 && requeue_ == nullptr && !split_active_locked();
+    return in_flight_ == 0 && requeue_head_locked() == nullptr && !split_active_locked();
   }
 
   // Takes the requeued request at `*pos` off the requeue list and issues it.
@@ -692,9 +775,10 @@ private:
 
   void try_merge_locked(request& q, bio& first, std::uint64_t t) noexcept {
     std::uint64_t limit = merge_type::max_bytes != 0 ? merge_type::max_bytes : UINT32_MAX;
-    if (geo_.max_transfer != 0 && geo_.max_transfer < limit) limit = geo_.max_transfer;
+    const device_geometry& g = device_geo();
+    if (g.max_transfer != 0 && g.max_transfer < limit) limit = g.max_transfer;
     std::size_t seg_limit = merge_type::max_segments;
-    if (geo_.max_segments != 0 && geo_.max_segments < seg_limit) seg_limit = geo_.max_segments;
+    if (g.max_segments != 0 && g.max_segments < seg_limit) seg_limit = g.max_segments;
 
     std::uint64_t total = first.length;
     std::size_t pieces = pieces_of(first);
@@ -711,7 +795,7 @@ private:
         bio probe;
         probe.offset = first.offset;
         probe.length = static_cast<std::uint32_t>(grown);
-        if (split_.chunk(probe, 0, geo_) != probe.length) break;
+        if (split_.chunk(probe, 0, g) != probe.length) break;
       }
       pop_expect(n, t);
       last->hook.next = n;
@@ -753,7 +837,7 @@ private:
       return nullptr;
     }
     bio& b = *splitting_;
-    const std::uint32_t len = split_.chunk(b, split_done_, geo_);
+    const std::uint32_t len = split_.chunk(b, split_done_, device_geo());
     BIOSTACK_ASSERT(len != 0 && len <= b.length - split_done_);
     init_child(*q, b, split_done_, len);
     q->on_done = completion{&device_done, this};
@@ -794,9 +878,13 @@ private:
       q.gen = tag_gen_[t];
       tag_req_[t] = &q;
     }
-    if (fresh) {
-      q.seq = seq_++;
-      q.retries = 0;
+    if constexpr (requeues) {
+      if (fresh) {
+        q.seq = seq_++;
+        q.retries = 0;
+      }
+    } else {
+      (void)fresh;
     }
     if constexpr (wants_time) q.started = now();
     stats_.on_dispatch(in_flight_);
@@ -875,7 +963,9 @@ private:
     if constexpr (stats_type::wants_latency) stats_.on_latency(now() - q.started);
     release_tag_locked(q);
     const errc st = q.status();
-    if (BIOSTACK_UNLIKELY(st == errc::no_device) && try_requeue_locked(q)) return;
+    if constexpr (requeues) {
+      if (BIOSTACK_UNLIKELY(st == errc::no_device) && try_requeue_locked(q)) return;
+    }
     if constexpr (timed_path_loss) {
       if (BIOSTACK_UNLIKELY(path_suspect_) && st != errc::no_device) path_suspect_ = false;
     }
@@ -997,6 +1087,23 @@ private:
     return true;
   }
 
+  // The path state, read where a configuration that never requeues knows it
+  // without looking: up, nothing requeued.
+  bool path_down_locked() const noexcept {
+    if constexpr (requeues) {
+      return path_down_;
+    } else {
+      return false;
+    }
+  }
+  request* requeue_head_locked() const noexcept {
+    if constexpr (requeues) {
+      return requeue_;
+    } else {
+      return nullptr;
+    }
+  }
+
   // On poll, with the path down: retry once the backoff has passed, or give
   // up on the path after the loss timeout. Without either, at once.
   void path_check_locked() noexcept {
@@ -1071,8 +1178,8 @@ private:
 
   bool idle_locked() const noexcept {
     bool idle = in_flight_ == 0 && queue_.empty() && held_size_locked() == 0 &&
-                !split_active_locked() && requeue_ == nullptr && done_head_ == nullptr &&
-                rejected_.empty();
+                !split_active_locked() && requeue_head_locked() == nullptr &&
+                done_head_ == nullptr && rejected_.empty();
     if constexpr (reserving)
       idle = idle && reserved_q_.empty() && reserved_free_count_ == reserved_tags;
     return idle;
@@ -1110,7 +1217,7 @@ private:
 
   // ---- state (hot fields first) -----------------------------------------------
   Device& dev_;
-  device_geometry geo_;
+  [[no_unique_address]] only_if<!fixed_geometry, device_geometry, 17> geo_;
   // The rest starts out zero (the constructor fills in only the tag stacks
   // of the configurations that have them, and the pool sets itself up).
   [[no_unique_address]] mutable lock_type lock_;
