@@ -76,6 +76,18 @@
 #define BIOSTACK_COLD
 #endif
 
+// BIOSTACK_NOINLINE_FOR_SIZE keeps a routine out of line only when optimising
+// for size (-Os, -Oz): for small routines with many call sites, such as a
+// bio's constructor, where one shared copy is smaller than the inlined bodies
+// but a call would cost time on a host's hot path.
+#ifndef BIOSTACK_NOINLINE_FOR_SIZE
+#if defined(__OPTIMIZE_SIZE__) && (defined(__GNUC__) || defined(__clang__))
+#define BIOSTACK_NOINLINE_FOR_SIZE __attribute__((noinline))
+#else
+#define BIOSTACK_NOINLINE_FOR_SIZE
+#endif
+#endif
+
 #define BIOSTACK_NAMESPACE_BEGIN                                                                   \
   namespace biostack {                                                                             \
   inline namespace v1 {

@@ -98,10 +98,12 @@ private:
   constexpr void destroy() noexcept {
     if (has_value()) storage_.value.~T();
   }
+  // No member is active until a value is constructed into it: an error
+  // result writes nothing here (C++20 lets a constexpr constructor leave a
+  // union without an active member).
   union storage {
-    constexpr storage() noexcept : none() {}
+    constexpr storage() noexcept {}
     constexpr ~storage() {}
-    char none;
     T value;
   } storage_;
   errc error_;

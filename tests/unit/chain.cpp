@@ -4,6 +4,7 @@
 #include <biostack/bio/chain.hpp>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <cstring>
 #include <numeric>
 #include <random>
 #include <test_support.hpp>
@@ -294,6 +295,12 @@ TEST_CASE("fan-in misuse panics", "[chain][panic]") {
     complete(p, errc::ok);
     begin_fan_in(p);
   }));
+  // begin_fan_in on a parent whose fan-in is still open (children pending).
+  CHECK(biostack_test::panics([] {
+    bio p(op::read, 0, 1024);
+    begin_fan_in(p);
+    begin_fan_in(p);
+  }));
   // end_fan_in twice: caught at the second call, whether or not children
   // are outstanding (otherwise the parent would complete early).
   CHECK(biostack_test::panics([] {
@@ -455,5 +462,67 @@ TEST_CASE("children completing concurrently from several threads", "[chain][thre
     REQUIRE((error_mask & (1u << static_cast<unsigned>(st))) != 0);
     REQUIRE(parent.residual() == 512 * threads);
     for (auto& c : children) REQUIRE(c.completed());
+  }
+}
+
+// Each child's device thread fills the child's slice of the parent's memory
+// (plain stores, published only by the completion) and the parent's callback,
+// in whichever context completes it, checks the whole buffer. Under
+// ThreadSanitizer (the tsan gates) this checks the memory order of the
+// hand-over too (memset and memcmp: it tracks their ranges whole, where a
+// loop of byte accesses would crowd the children's stores out of its shadow).
+TEST_CASE("a parent's completion sees every child's data and result", "[chain][threads]") {
+  static constexpr std::uint32_t n = 8;
+  static constexpr std::uint32_t slice = 64;
+  struct check_t {
+    const std::byte* mem;
+    unsigned round;
+    int calls = 0;
+    bool data_ok = false;
+    errc status = errc::ok;
+    std::uint32_t residual = 0;
+  };
+  for (unsigned round = 0; round < 100; ++round) {
+    CAPTURE(round);
+    std::byte mem[n * slice];
+    check_t seen{mem, round};
+    completion_fn check_parent = [](bio& p, void* ctx) noexcept {
+      auto* s = static_cast<check_t*>(ctx);
+      ++s->calls;
+      // The data first: reading the status would synchronise on its own.
+      s->data_ok = true;
+      std::byte want[slice];
+      for (std::uint32_t i = 0; i < n; ++i) { // child i filled its slice with round + i
+        std::memset(want, static_cast<int>((s->round + i) & 0xFF), slice);
+        s->data_ok = s->data_ok && std::memcmp(s->mem + i * slice, want, slice) == 0;
+      }
+      s->status = p.status();
+      s->residual = p.residual();
+      return completion_action::proceed;
+    };
+    bio parent(op::read, 0, n * slice, mem, completion{check_parent, &seen});
+    bio children[n];
+    begin_fan_in(parent);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      init_child(children[i], parent, i * slice, slice);
+      add_child(parent, children[i]);
+    }
+    std::vector<std::thread> devices;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      devices.emplace_back([&children, i, round] {
+        bio& c = children[i];
+        std::memset(c.data + c.mem_offset, static_cast<int>((round + i) & 0xFF), c.length);
+        // Child 3 fails, reporting its whole slice as residual (its bytes
+        // are written all the same, so the buffer check still holds).
+        complete(c, i == 3 ? errc::media_error : errc::ok, i == 3 ? slice : 0);
+      });
+    }
+    end_fan_in(parent);
+    for (auto& d : devices) d.join();
+    REQUIRE(parent.completed());
+    CHECK(seen.calls == 1);
+    CHECK(seen.data_ok);
+    CHECK(seen.status == errc::media_error);
+    CHECK(seen.residual == slice);
   }
 }

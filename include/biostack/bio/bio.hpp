@@ -148,6 +148,11 @@ struct bio_hook {
 /// an offset, without copying the list).
 ///
 /// Not copyable: a bio has an identity (queues and children point at it).
+///
+/// Memory order: a thread that sees `completed()` return true also sees the
+/// final status and residual and everything the completing side wrote before
+/// completing the bio (the data of a read). A parent's completion (its
+/// callback, and whoever sees it completed) sees the same of every child.
 class bio {
 public:
   // ---- request description, owned by the submitter --------------------
@@ -171,10 +176,18 @@ public:
   bio(const bio&) = delete;
   bio& operator=(const bio&) = delete;
 
-  /// Convenience constructor for contiguous memory.
-  bio(op o, std::uint64_t off, std::uint32_t len, std::byte* mem = nullptr,
-      completion done = {}) noexcept
-      : offset(off), length(len), operation(o), data(mem), on_done(done) {}
+  /// Convenience constructors for contiguous memory: operation `o` on
+  /// `len` bytes at device offset `off`, memory `mem`, callback `done` (none
+  /// if omitted); every other field as in a default-constructed bio.
+  bio(op o, std::uint64_t off, std::uint32_t len, std::byte* mem = nullptr) noexcept
+      : bio(mem, len, o) {
+    offset = off;
+  }
+  bio(op o, std::uint64_t off, std::uint32_t len, std::byte* mem, completion done) noexcept
+      : bio(mem, len, o) {
+    offset = off;
+    on_done = done;
+  }
 
   /// Status so far: `ok` until an error is recorded; final once completed.
   [[nodiscard]] errc status() const noexcept { return status_.load(std::memory_order_acquire); }
@@ -193,30 +206,34 @@ public:
   /// even when children of one parent race. `ok` is ignored. ISR-safe.
   void record_error(errc e) noexcept {
     if (e == errc::ok) return;
+    // Release pairs with status(); the completion publishes it in any case.
     errc expected = errc::ok;
-    status_.compare_exchange_strong(expected, e, std::memory_order_acq_rel,
-                                    std::memory_order_acquire);
+    status_.compare_exchange_strong(expected, e, std::memory_order_release,
+                                    std::memory_order_relaxed);
   }
 
   /// Sets the residual (bytes not transferred). A device calls it before
-  /// completing a short transfer.
-  void set_residual(std::uint32_t r) noexcept { residual_.store(r, std::memory_order_release); }
+  /// completing a short transfer (the completion publishes it, hence relaxed).
+  void set_residual(std::uint32_t r) noexcept { residual_.store(r, std::memory_order_relaxed); }
 
-  /// Adds to the residual (used when children report into a parent).
+  /// Adds to the residual (used when children report into a parent; the
+  /// release of the parent's count orders it).
   void add_residual(std::uint32_t r) noexcept {
-    if (r != 0) residual_.fetch_add(r, std::memory_order_acq_rel);
+    if (r != 0) residual_.fetch_add(r, std::memory_order_relaxed);
   }
 
   /// Makes a completed bio submittable again with the same request fields:
   /// status ok, residual 0, no pending children. Used for retries from a
   /// callback that returned `completion_action::stop`, and to reuse a bio.
+  /// Only the bio's owner calls it, and submitting the bio again publishes
+  /// it, so every store is relaxed.
   void rearm() noexcept {
     status_.store(errc::ok, std::memory_order_relaxed);
     residual_.store(0, std::memory_order_relaxed);
     pending_.store(0, std::memory_order_relaxed);
     fan_in_ = false;
     fan_in_open_ = false;
-    state_.store(state_idle, std::memory_order_release);
+    state_.store(state_idle, std::memory_order_relaxed);
   }
 
   /// Re-initialises every request field for a new contiguous request and
@@ -243,6 +260,14 @@ public:
 
 private:
   friend struct detail::bio_access;
+
+  // The shared part of the public constructors: every field but the offset
+  // and the callback, which those set. Out of line when optimising for size:
+  // a call passing three registers is much smaller than the dozen stores of
+  // a whole bio at every construction. (The arguments are in a different
+  // order, so no call meant for a public constructor can land here.)
+  BIOSTACK_NOINLINE_FOR_SIZE bio(std::byte* mem, std::uint32_t len, op o) noexcept
+      : length(len), operation(o), data(mem) {}
 
   // Clears the linkage and rearms: the tail of every re-initialisation.
   void unlink() noexcept {
@@ -277,6 +302,11 @@ struct bio_access {
   // parent's count is released: from then on the parent's completion may
   // free it. A template on `RunB`, so that a program which never calls
   // continue_completion carries no test of it.
+  //
+  // Memory order: marking a bio done is a release (completed() acquires);
+  // releasing a parent's count is acq_rel, so the context that completes the
+  // parent sees what every child contributed. Everything else a child hands
+  // over (status, residual) is ordered by that release, so relaxed.
   template <bool RunB>
   static void walk(bio& b) noexcept {
     bio* cur = &b;
@@ -284,7 +314,7 @@ struct bio_access {
     for (;;) {
       if (run_b) {
         // A second completion would deliver a result twice: panic instead.
-        const std::uint8_t prev = cur->state_.exchange(bio::state_done, std::memory_order_acq_rel);
+        const std::uint8_t prev = cur->state_.exchange(bio::state_done, std::memory_order_release);
         BIOSTACK_ASSERT(prev != bio::state_done && "bio completed twice");
         // Read before the callback: a top-level bio (no parent) belongs to
         // its owner again the moment its callback runs (the owner may hand
@@ -299,11 +329,13 @@ struct bio_access {
       run_b = true;
       bio* const p = cur->parent;
       if (p == nullptr) return;
-      errc st = cur->status();
-      if (const std::uint32_t res = cur->residual(); res != 0) {
+      // Written in this context, or by children whose count release this
+      // context acquired.
+      errc st = cur->status_.load(std::memory_order_relaxed);
+      if (const std::uint32_t res = cur->residual_.load(std::memory_order_relaxed); res != 0) {
         // A short child of a fan-in leaves a hole in the parent's data.
         if (st == errc::ok && p->fan_in_) st = errc::io_error;
-        p->residual_.fetch_add(res, std::memory_order_acq_rel);
+        p->residual_.fetch_add(res, std::memory_order_relaxed);
       }
       p->record_error(st);
       const std::uint32_t before = p->pending_.fetch_sub(1, std::memory_order_acq_rel);
@@ -315,16 +347,28 @@ struct bio_access {
 
   static void unlink(bio& b) noexcept { b.unlink(); }
 
+  // Whether `b` may become a parent: not completed, no children. Only its
+  // owner changes either while it is not in flight, so relaxed loads do.
+  static bool may_become_parent(const bio& b) noexcept {
+    return b.state_.load(std::memory_order_relaxed) != bio::state_done &&
+           b.pending_.load(std::memory_order_relaxed) == 0;
+  }
+
+  // Relaxed like the other fields a submitter sets up: submitting the child
+  // publishes them.
   static void set_pending(bio& b, std::uint32_t n, bool fan_in) noexcept {
     b.fan_in_ = fan_in;
     b.fan_in_open_ = fan_in;
-    b.pending_.store(n, std::memory_order_release);
+    b.pending_.store(n, std::memory_order_relaxed);
   }
   // The submitter's view of a fan-in under construction; children never look
   // at it, so it needs no atomicity.
   static bool fan_in_open(const bio& b) noexcept { return b.fan_in_open_; }
   static void close_fan_in(bio& b) noexcept { b.fan_in_open_ = false; }
-  static void add_pending(bio& b) noexcept { b.pending_.fetch_add(1, std::memory_order_acq_rel); }
+  // Atomic (children may be releasing theirs meanwhile) but relaxed: the
+  // placeholder count keeps the parent from completing until end_fan_in,
+  // whose release orders everything the submitter did.
+  static void add_pending(bio& b) noexcept { b.pending_.fetch_add(1, std::memory_order_relaxed); }
   static bool drop_pending(bio& b) noexcept {
     const std::uint32_t before = b.pending_.fetch_sub(1, std::memory_order_acq_rel);
     BIOSTACK_ASSERT(before != 0);

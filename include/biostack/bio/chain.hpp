@@ -21,8 +21,8 @@ BIOSTACK_NAMESPACE_BEGIN
 /// Opens a fan-in on `parent`. Requires: `parent` is not yet completed and
 /// has no children outstanding.
 inline void begin_fan_in(bio& parent) noexcept {
-  BIOSTACK_ASSERT(!parent.completed());
-  BIOSTACK_ASSERT(parent.pending() == 0);
+  BIOSTACK_ASSERT(detail::bio_access::may_become_parent(parent) &&
+                  "begin_fan_in on a completed parent or one with children");
   detail::bio_access::set_pending(parent, 1, true);
 }
 
@@ -72,8 +72,8 @@ inline void init_child(bio& child, const bio& parent, std::uint32_t delta,
 /// completion. When `lower` completes (and its callback proceeds), `upper`
 /// completes with lower's status and residual.
 inline void link_layer(bio& upper, bio& lower) noexcept {
-  BIOSTACK_ASSERT(!upper.completed());
-  BIOSTACK_ASSERT(upper.pending() == 0 && "upper already has a layer below it");
+  BIOSTACK_ASSERT(detail::bio_access::may_become_parent(upper) &&
+                  "link_layer onto a completed bio or one with a layer below it");
   init_child(lower, upper, 0, upper.length);
   lower.parent = &upper;
   detail::bio_access::set_pending(upper, 1, false);
