@@ -47,8 +47,8 @@ using dispatcher_type = bs::dispatcher<
     lower_type, bs::policies<bs::fifo, bs::tags<4>, bs::static_pool<4>, bs::deferred_completion>>;
 // 32-bit block numbers: 2^32 blocks of 512 B is 2 TiB, plenty for a
 // microcontroller, and saves 4 bytes of RAM per buffer.
-using cache_type =
-    bs::buffer_cache<dispatcher_type, bs::policies<bs::static_storage<8, block_size>,
-                                                   bs::io_slots<4>, bs::block_key<std::uint32_t>>>;
+using cache_type = bs::buffer_cache<dispatcher_type,
+                                    bs::policies<bs::static_storage<8, block_size>, bs::io_slots<4>,
+                                                 bs::block_key<std::uint32_t>, bs::async_ops<0>>>;
 
 } // namespace fw

@@ -17,9 +17,8 @@ namespace {
 constexpr std::uint32_t bs = 4096;
 
 template <class Repl = biostack::clock_eviction, std::size_t N = 8, class... More>
-using cache_of =
-    buffer_cache<rig_device,
-                 policies<static_storage<N, bs>, Repl, poll_wait<10000>, io_slots<8>, More...>>;
+using cache_of = buffer_cache<rig_device, policies<static_storage<N, bs>, Repl, poll_wait<10000>,
+                                                   io_slots<8>, ops_mode, More...>>;
 
 // A cache whose dirty thresholds never trigger, so tests control every
 // write; the threshold behaviour is tested on its own with explicit limits.
@@ -316,7 +315,7 @@ TEST_CASE("vfs 9: read_async of a failing read reports the error and caches noth
 }
 
 TEST_CASE("vfs 9: read_async and write_async never wait: no_resources when out of slots") {
-  using C = buffer_cache<rig_device, policies<static_storage<8, bs>, io_slots<1>>>;
+  using C = buffer_cache<rig_device, policies<static_storage<8, bs>, io_slots<1>, ops_mode>>;
   rig_t r;
   REQUIRE(r.faulty.add_rule(fault_rule::delay().always()) == errc::ok);
   auto c = std::make_unique<C>(r.dev);
@@ -664,7 +663,8 @@ TEST_CASE("vfs 22: the flusher writes oldest first, skips locked, drops INVAL, d
 TEST_CASE("vfs 22: the flusher stops when no I/O slot is free and respects the budget") {
   rig_t r;
   REQUIRE(r.faulty.add_rule(fault_rule::delay().only(op::write).always()) == errc::ok);
-  auto c = make<buffer_cache<rig_device, policies<static_storage<16, bs>, io_slots<3>>>>(r);
+  auto c =
+      make<buffer_cache<rig_device, policies<static_storage<16, bs>, io_slots<3>, ops_mode>>>(r);
   for (std::uint64_t b = 0; b < 10; ++b) {
     auto h = c->get(b);
     c->write_delayed(std::move(*h), true);
@@ -681,8 +681,9 @@ TEST_CASE("vfs 22: one flush_step starts at most 1024 writes, whatever the budge
   // slots nor the running-write limit stop the pass: only the cap does.
   using rig_big = rig<1100 * 512>;
   rig_big r;
-  using cache_t = buffer_cache<decltype(rig_big::dev),
-                               policies<static_storage<1100, 512>, lru, poll_wait<10000>>>;
+  using cache_t =
+      buffer_cache<decltype(rig_big::dev),
+                   policies<static_storage<1100, 512>, lru, poll_wait<10000>, ops_mode>>;
   auto c = quiet_cache<cache_t>(r.dev);
   for (std::uint64_t b = 0; b < 1100; ++b) {
     auto h = c->get(b);
@@ -722,7 +723,8 @@ TEST_CASE("cache: a write's buffer stays busy until the device's held completion
 TEST_CASE("cache: an exhausted I/O slot pool skips read-ahead and never fails the read") {
   rig_t r;
   REQUIRE(r.faulty.add_rule(fault_rule::delay(1).only(op::read).always()) == errc::ok);
-  auto c = make<buffer_cache<rig_device, policies<static_storage<16, bs>, io_slots<1>>>>(r);
+  auto c =
+      make<buffer_cache<rig_device, policies<static_storage<16, bs>, io_slots<1>, ops_mode>>>(r);
   const std::uint64_t ra[] = {1, 2, 3};
   auto h = c->read(0, {}, ra); // read-ahead finds no free slot: skipped, not failed
   REQUIRE(h);

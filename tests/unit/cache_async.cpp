@@ -491,11 +491,12 @@ TEST_CASE("flush_block_async: clean or absent inline; waits for I/O and for a sl
   CHECK(r.writes() == 3);
 }
 
-TEST_CASE("blocking barriers give up with timed_out when the device stops completing") {
+// Queued (the default) and in place (async_ops<0>): the same statuses.
+TEMPLATE_TEST_CASE("blocking barriers give up with timed_out when the device stops completing", "",
+                   async_ops<4>, async_ops<0>) {
   rig_t r;
-  using C =
-      buffer_cache<rig_device,
-                   policies<static_storage<8, bs>, lru, poll_wait<50>, two_stages, io_slots<1>>>;
+  using C = buffer_cache<rig_device, policies<static_storage<8, bs>, lru, poll_wait<50>, two_stages,
+                                              io_slots<1>, TestType>>;
   auto c = quiet_cache<C>(r.dev);
   REQUIRE(r.faulty.add_rule(fault_rule::delay(1000000).only(op::write).always()) == errc::ok);
   dirty_blocks(*c, {2, 4});

@@ -31,14 +31,16 @@ bool has_stamp(const std::byte* p, std::uint64_t lbn, std::uint32_t v) {
 }
 } // namespace
 
-TEST_CASE("cache over the dispatcher: random operations keep the cache equal to the model") {
+// Both ways of running the blocking forms: queued (the default) and in
+// place (async_ops<0>), over the deferred completions of the dispatcher.
+TEMPLATE_TEST_CASE("cache over the dispatcher: random operations keep the cache equal to the model",
+                   "", async_ops<4>, async_ops<0>) {
   using faulty_t = faulty_device<ram_device&>;
   using disp_t =
       dispatcher<faulty_t,
                  policies<elevator<16>, max_transfer<1024>, deferred_completion, tags<4>>>;
-  using cache_t =
-      buffer_cache<disp_t,
-                   policies<static_storage<12, bs>, s3_fifo, io_slots<6>, poll_wait<100000>>>;
+  using cache_t = buffer_cache<
+      disp_t, policies<static_storage<12, bs>, s3_fifo, io_slots<6>, poll_wait<100000>, TestType>>;
   std::unique_ptr<std::byte[]> mem(new std::byte[256 * 1024]());
   ram_device ram(mem.get(), 256 * 1024, 512);
   faulty_t faulty(ram);

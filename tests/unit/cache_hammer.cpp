@@ -38,9 +38,8 @@ struct owner {
 };
 
 template <class Classes = hammer_classes, class... More>
-using hcache =
-    buffer_cache<rig_device,
-                 policies<static_storage<8, bs>, lru, poll_wait<10000>, Classes, owner, More...>>;
+using hcache = buffer_cache<rig_device, policies<static_storage<8, bs>, lru, poll_wait<10000>,
+                                                 Classes, owner, ops_mode, More...>>;
 
 template <class C>
 void dirty(C& c, std::uint64_t lbn, std::uint8_t cls, std::uint32_t seed) {

@@ -13,6 +13,18 @@
 namespace cache_test {
 using namespace biostack;
 
+/// How the blocking forms (get's slow path, flush_block, wait_all, sync,
+/// modify, interlock) run in the tests that exercise them. Those test files
+/// are compiled twice: as written, with queued operations advanced by the
+/// completions (async_ops<4>, the default), and once more with
+/// CACHE_TEST_IN_PLACE defined (tests/unit/*_in_place.cpp), where
+/// async_ops<0> steps each blocking form on the caller's stack.
+#ifdef CACHE_TEST_IN_PLACE
+using ops_mode = async_ops<0>;
+#else
+using ops_mode = async_ops<4>;
+#endif
+
 /// RAM disk → faulty_device (real fault injection: rules, held completions,
 /// power cuts) → recording_device (counts every request the cache issues).
 template <std::size_t Bytes = 256 * 1024, class Limits = faulty_limits<>>

@@ -20,7 +20,8 @@
 /// storage [static_storage<64, 4096>], replacement [clock], lock [null_lock],
 /// wait [poll_wait<>], clock [no_clock], integrity [no_integrity], write
 /// classes [single_class], owner hooks [no_owner_hooks], I/O slots
-/// [io_slots<8>], pending async barriers [async_ops<4>], key
+/// [io_slots<8>], pending async barriers [async_ops<4>; async_ops<0>: none,
+/// the blocking forms step their operations in place], key
 /// [block_key<std::uint64_t>].
 ///
 /// States (vfs_bio): a buffer is resident (in the index) or EMPTY (on the free
@@ -57,6 +58,7 @@
 /// modification or interlock may run the callback of an async twin waiting
 /// for it, in that context, without the cache lock).
 
+#include <array>
 #include <biostack/bio/bio.hpp>
 #include <biostack/cache/index_list.hpp>
 #include <biostack/cache/ordered_classes.hpp>
@@ -93,11 +95,20 @@ struct io_slots {
 /// How many `get_async` / `modify_async` / `interlock_async` /
 /// `flush_block_async` / `wait_all_async` / `sync_async` requests may be
 /// pending at once (the blocking forms keep theirs on the caller's
-/// stack and never use this table). 1..255.
+/// stack and never use this table). 0..255.
+///
+/// `async_ops<0>`: no asynchronous operations. Those six entry points do
+/// not exist, and each blocking form (`get`'s slow path, `flush_block`,
+/// `wait_all`, `sync`, `modify`, `interlock`) steps its operation on the
+/// caller's stack between waits instead of queueing it for the completions
+/// to advance: the operation list, its pump and the table compile out.
+/// Requires a single-context wait policy (`poll_wait`): with several
+/// threads the queue is what keeps blocking syncs ordered and fair; in one
+/// context nothing is ever queued ahead of the caller.
 template <std::size_t K>
 struct async_ops {
   using category = async_ops_tag;
-  static_assert(K >= 1 && K < 256, "1 to 255 pending async operations");
+  static_assert(K < 256, "0 to 255 pending async operations");
   static constexpr std::size_t count = K;
 };
 
@@ -161,6 +172,9 @@ namespace detail {
 /// cache's internals (for example to prove an internal assertion fires).
 template <class Cache>
 struct cache_test_access;
+/// A member a configuration does without: empty, one type per Tag.
+template <int Tag>
+struct absent_member {};
 } // namespace detail
 
 template <block_device Device, class Pack = policies<>>
@@ -190,6 +204,11 @@ public:
   static constexpr std::size_t slot_count = select_policy_t<Pack, io_slots_tag, io_slots<8>>::count;
   static constexpr std::size_t async_op_count =
       select_policy_t<Pack, async_ops_tag, async_ops<4>>::count;
+  /// False with `async_ops<0>`: no async twins; blocking forms run in place.
+  static constexpr bool async_enabled = async_op_count != 0;
+  static_assert(async_enabled || wait_type::single_context,
+                "async_ops<0> (blocking forms run in place) requires a single-context wait "
+                "policy: with threads, queued blocking operations keep syncs ordered and fair");
   static constexpr std::size_t class_count = classes_type::count;
   using index_type = detail::slot_index_t<capacity>;
   static constexpr index_type npos = detail::no_slot<index_type>;
@@ -207,6 +226,63 @@ private:
   // when that fits, so small targets do no 64-bit arithmetic on them.
   using bytes_type = std::conditional_t<(std::uint64_t{capacity} * block_size <= UINT32_MAX),
                                         std::uint32_t, std::uint64_t>;
+  // Byte thresholds as the cache compares them: native width when four
+  // times the cache's bytes fit (the largest quantity they are compared
+  // with is twice those; see set_limits), saturated there.
+  using limit_type = std::conditional_t<(std::uint64_t{capacity} * block_size <= UINT32_MAX / 4),
+                                        std::uint32_t, std::uint64_t>;
+  struct limit_state {
+    std::size_t hi_buffers, lo_buffers;
+    limit_type hi_dirty, lo_dirty, hi_running, lo_running;
+    std::uint32_t retry_pause;
+  };
+  [[nodiscard]] static constexpr limit_type saturate(std::uint64_t v) noexcept {
+    constexpr limit_type top = ~limit_type{0};
+    return v > top ? top : static_cast<limit_type>(v);
+  }
+  // vfs_bio's bufinit thresholds for `cap` buffers, as an L (cache_limits
+  // or limit_state) with byte counts computed in B (wide enough for
+  // cap * block_size). One formula for default_limits and the constructor.
+  template <class L, class B>
+  [[nodiscard]] static constexpr L make_limits(std::size_t cap) noexcept {
+    L l{};
+    l.hi_buffers = cap;
+    l.lo_buffers = cap; // reclaim one buffer per miss; lower it for batched reclaim
+    const B space = static_cast<B>(cap) * block_size;
+    l.hi_dirty = space / 2;
+    l.lo_dirty = l.hi_dirty / 2;
+    // The running-write window, vfs_bio's hirunning = max(space / 16, 4
+    // blocks), is worked out in whole blocks so that its 4/6 threshold is a
+    // native-width division rather than a 64-bit one (which would pull a
+    // libgcc routine into small images). For full-size buffers, rounding the
+    // thresholds down to whole blocks changes no throttling decision.
+    const std::size_t hirun_blocks = cap / 16 > 4u ? cap / 16 : 4u;
+    l.hi_running = static_cast<B>(hirun_blocks * 4u / 6u) * block_size;
+    l.lo_running = static_cast<B>(hirun_blocks) * block_size / 2;
+    l.retry_pause = 4;
+    return l;
+  }
+
+  // A device whose geometry is a compile-time constant
+  // (constant_geometry_device) needs no copy of it: the constructor's
+  // checks and the block-size arithmetic fold to constants.
+  static constexpr bool fixed_geometry = constant_geometry_device<Device>;
+  struct no_geometry {};
+  using geometry_store = std::conditional_t<fixed_geometry, no_geometry, device_geometry>;
+  [[nodiscard]] static geometry_store geometry_of(Device& d) noexcept {
+    if constexpr (fixed_geometry) {
+      (void)d;
+      return {};
+    } else {
+      return d.geometry();
+    }
+  }
+  [[nodiscard]] const device_geometry& geo() const noexcept {
+    if constexpr (fixed_geometry)
+      return std::remove_cvref_t<Device>::constant_geometry;
+    else
+      return geo_;
+  }
 
   enum flag : std::uint16_t {
     f_resident = 1u << 0,   // in the index
@@ -316,11 +392,14 @@ public:
   /// `block_size`, and its alignment to be met by the storage (panics
   /// otherwise: a configuration error).
   explicit buffer_cache(Device& dev, std::size_t cap = capacity) noexcept
-      : dev_(dev), cap_(cap), geo_(dev.geometry()), limits_(default_limits(cap)) {
-    BIOSTACK_ASSERT(geo_.valid() && geo_.block_size <= block_size &&
-                    block_size % geo_.block_size == 0 && "device block size must divide BlockSize");
-    BIOSTACK_ASSERT(storage_.attach(geo_.alignment) && "storage alignment below the device's");
-    BIOSTACK_ASSERT(block_size / geo_.block_size <= static_cast<units_type>(~units_type{0}) &&
+      : dev_(dev), cap_(cap), geo_(geometry_of(dev)),
+        limits_(make_limits<limit_state, limit_type>(cap)) {
+    // With a constant geometry these checks are constants and fold away.
+    BIOSTACK_ASSERT(geo().valid() && geo().block_size <= block_size &&
+                    block_size % geo().block_size == 0 &&
+                    "device block size must divide BlockSize");
+    BIOSTACK_ASSERT(storage_.attach(geo().alignment) && "storage alignment below the device's");
+    BIOSTACK_ASSERT(block_size / geo().block_size <= static_cast<units_type>(~units_type{0}) &&
                     "device blocks too small for this BlockSize");
     BIOSTACK_ASSERT(cap >= 1 && cap <= capacity);
     for (auto& b : bucket_) b = npos;
@@ -339,38 +418,37 @@ public:
   /// `sync()` first to keep it.
   ~buffer_cache() {
     BIOSTACK_ASSERT(inflight_ == 0 && "buffer_cache destroyed with I/O in flight");
-    BIOSTACK_ASSERT(ops_head_ == nullptr &&
-                    "buffer_cache destroyed with an async operation pending");
+    if constexpr (async_enabled)
+      BIOSTACK_ASSERT(ops_head_ == nullptr &&
+                      "buffer_cache destroyed with an async operation pending");
   }
 
   /// Thresholds sized like vfs_bio's bufinit for `cap` buffers.
-  [[nodiscard]] static cache_limits default_limits(std::size_t cap) noexcept {
-    cache_limits l{};
-    l.hi_buffers = cap;
-    l.lo_buffers = cap; // reclaim one buffer per miss; lower it for batched reclaim
-    const std::uint64_t space = std::uint64_t{cap} * block_size;
-    l.hi_dirty = space / 2;
-    l.lo_dirty = l.hi_dirty / 2;
-    // The running-write window, vfs_bio's hirunning = max(space / 16, 4
-    // blocks), is worked out in whole blocks so that its 4/6 threshold is a
-    // native-width division rather than a 64-bit one (which would pull a
-    // libgcc routine into small images). For full-size buffers, rounding the
-    // thresholds down to whole blocks changes no throttling decision.
-    const std::size_t hirun_blocks = cap / 16 > 4u ? cap / 16 : 4u;
-    l.hi_running = std::uint64_t{hirun_blocks * 4u / 6u} * block_size;
-    l.lo_running = std::uint64_t{hirun_blocks} * block_size / 2;
-    l.retry_pause = 4;
-    return l;
+  [[nodiscard]] static constexpr cache_limits default_limits(std::size_t cap) noexcept {
+    return make_limits<cache_limits, std::uint64_t>(cap);
   }
   /// Replaces the thresholds. Requires lo <= hi for each pair and hi_buffers
-  /// in [1, capacity used].
+  /// in [1, capacity used]. A byte threshold of four times the cache's
+  /// bytes or more decides exactly like an infinite one (dirty and running
+  /// bytes never exceed the cache's bytes, and their sum is compared with
+  /// half of lo_dirty): such values may be kept saturated, at the largest
+  /// value of the narrowest type holding that bound (UINT32_MAX for caches
+  /// up to 1 GiB), and `limits()` then reports them so.
   void set_limits(const cache_limits& l) noexcept {
     BIOSTACK_ASSERT(l.lo_buffers <= l.hi_buffers && l.hi_buffers >= 1 && l.hi_buffers <= cap_);
     BIOSTACK_ASSERT(l.lo_dirty <= l.hi_dirty && l.lo_running <= l.hi_running);
+    const limit_state s{l.hi_buffers,         l.lo_buffers,           saturate(l.hi_dirty),
+                        saturate(l.lo_dirty), saturate(l.hi_running), saturate(l.lo_running),
+                        l.retry_pause};
     lock_guard<lock_type> g(lock_);
-    limits_ = l;
+    limits_ = s;
   }
-  [[nodiscard]] cache_limits limits() const noexcept { return read_locked(limits_); }
+  /// The thresholds in force (byte values saturated as `set_limits` says).
+  [[nodiscard]] cache_limits limits() const noexcept {
+    const limit_state s = read_locked(limits_);
+    return cache_limits{s.hi_buffers, s.lo_buffers, s.hi_dirty,   s.lo_dirty,
+                        s.hi_running, s.lo_running, s.retry_pause};
+  }
 
   // ---------------------------------------------------------------- lookup
 
@@ -395,18 +473,17 @@ public:
     // overtaken), a buffer that can be had at once needs no queued operation
     // and no callback. Anything else goes through the operation below, whose
     // first step makes this same attempt again.
-    if (ops_head_ == nullptr) {
+    if (!ops_pending()) {
       I i = npos;
       const try_result r = try_get_locked(static_cast<lbn_type>(lbn), units, opt.flags, i);
       if (r == try_result::ok) return handle(this, i);
       if (r == try_result::size_mismatch) return errc::invalid_argument;
     }
-    // `get_async`'s operation, on this stack, waited for with the wait policy.
-    op_waiter w{errc::ok, npos, false};
+    // `get_async`'s operation, on this stack.
     async_op o; // init_op fills it
-    begin_get(o, lbn, units, opt.flags, &deliver_waiter, nullptr, &w, false);
-    if (const errc e = wait_op_locked(o, w, deadline); e != errc::ok) return e;
-    return handle(this, w.slot);
+    begin_get(o, lbn, units, opt.flags, nullptr, nullptr, nullptr, false);
+    if (const errc e = finish_blocking(o, deadline); e != errc::ok) return e;
+    return handle(this, o.slot);
   }
 
   /// getblk without blocking: `done(ctx, status, handle)` runs exactly once,
@@ -421,7 +498,8 @@ public:
   /// completion); a failure of that write is reported. `opt.timeout` is not
   /// used (nothing here waits). ISR-safe as far as the lock policy is;
   /// `done` runs without the cache lock.
-  void get_async(std::uint64_t lbn, get_options opt, read_done done, void* ctx) noexcept {
+  void get_async(std::uint64_t lbn, get_options opt, read_done done,
+                 void* ctx) noexcept requires async_enabled {
     BIOSTACK_ASSERT(done != nullptr);
     units_type units = 0;
     if (const errc e = check(lbn, opt.size, units); e != errc::ok) {
@@ -436,6 +514,7 @@ public:
       return;
     }
     begin_get(*o, lbn, units, opt.flags, &deliver_get, done, ctx, true);
+    link_op(*o);
     lock_.unlock();
   }
 
@@ -647,7 +726,7 @@ public:
     if (dirty_bytes_ <= limits_.hi_dirty) return;
     flush_step_locked(1024);
     if (nowait) return;
-    const std::uint64_t mid = limits_.lo_dirty + (limits_.hi_dirty - limits_.lo_dirty) / 2;
+    const limit_type mid = limits_.lo_dirty + (limits_.hi_dirty - limits_.lo_dirty) / 2;
     (void)wait_.wait(
         lock_, [&] { return dirty_bytes_ <= mid || running_writes_ == 0; }, progress(), no_deadline,
         clock_);
@@ -763,7 +842,8 @@ public:
   /// above lo_dirty / 2).
   [[nodiscard]] bool needs_flush() const noexcept {
     lock_guard<lock_type> g(lock_);
-    return std::uint64_t{running_bytes_} + dirty_bytes_ > limits_.lo_dirty / 2;
+    // Each at most the cache's bytes: the sum fits limit_type.
+    return limit_type{running_bytes_} + dirty_bytes_ > limits_.lo_dirty / 2;
   }
 
   // ------------------------------------------------------ barriers and sync
@@ -772,7 +852,8 @@ public:
   // below: a small state machine per request, advanced by every I/O
   // completion (so by `poll()` on a polled device) and by the call that
   // starts it. The blocking forms start the same operation and wait for its
-  // callback with the wait policy.
+  // callback with the wait policy; with async_ops<0> they step it themselves
+  // between waits (run_in_place), and nothing is queued.
   //
   // None of them waits for a buffer owned by a handle: only that owner can
   // release it, and it may be the very context waiting (a blocking form would
@@ -791,7 +872,8 @@ public:
   /// Runs `done` before returning when nothing has to be waited for.
   /// ISR-safe as far as the lock policy is; `done` runs in the context of the
   /// call or of the completion that finishes it, without the cache lock.
-  void flush_block_async(std::uint64_t lbn, write_done done, void* ctx) noexcept {
+  void flush_block_async(std::uint64_t lbn, write_done done,
+                         void* ctx) noexcept requires async_enabled {
     start_async(op_kind::flush_block, &step_flush_block_op, lbn, done, ctx);
   }
   /// Blocking `flush_block_async`: returns once the write is submitted.
@@ -805,7 +887,7 @@ public:
   /// `done` before returning when no such write is in flight;
   /// `no_resources` if the async-operation table is full. Never waits;
   /// ISR-safety and the context of `done` as for `flush_block_async`.
-  void wait_all_async(write_done done, void* ctx) noexcept {
+  void wait_all_async(write_done done, void* ctx) noexcept requires async_enabled {
     start_async(op_kind::wait_all, &step_wait_all_op, 0, done, ctx);
   }
   /// Blocking `wait_all_async`.
@@ -825,7 +907,7 @@ public:
   /// Never waits: writes are started as I/O slots free up; `done` may run
   /// before this returns. The owner's `check_write` runs from whichever
   /// context advances the sync (the call or a completion).
-  void sync_async(write_done done, void* ctx) noexcept {
+  void sync_async(write_done done, void* ctx) noexcept requires async_enabled {
     start_async(op_kind::sync, &step_sync_op, 0, done, ctx);
   }
   /// Blocking `sync_async`.
@@ -885,13 +967,11 @@ public:
   /// wait policy gave up.
   [[nodiscard]] result<modify_guard> modify(std::uint64_t lbn,
                                             get_flags flags = get_flags::none) noexcept {
-    op_waiter w{errc::ok, npos, false};
     async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    begin_slot_op(o, op_kind::modify, lbn, flags, &deliver_waiter, &w, false);
-    link_op(o);
-    if (const errc e = wait_op_locked(o, w, no_deadline); e != errc::ok) return e;
-    return modify_guard(this, w.slot);
+    begin_slot_op(o, op_kind::modify, lbn, flags, nullptr, nullptr, false);
+    if (const errc e = finish_blocking(o, no_deadline); e != errc::ok) return e;
+    return modify_guard(this, o.slot);
   }
   /// Completion of `modify_async`: `status` and, on success, the guard.
   using modify_done = void (*)(void* ctx, errc status, modify_guard g) noexcept;
@@ -901,7 +981,8 @@ public:
   /// full), else from the I/O completion or the end of the interlock it
   /// waits for. ISR-safe as far as the lock policy is; `done` runs without
   /// the cache lock.
-  void modify_async(std::uint64_t lbn, get_flags flags, modify_done done, void* ctx) noexcept {
+  void modify_async(std::uint64_t lbn, get_flags flags, modify_done done,
+                    void* ctx) noexcept requires async_enabled {
     BIOSTACK_ASSERT(done != nullptr);
     async_op* o = start_slot_op(op_kind::modify, &deliver_modify, lbn, flags, ctx);
     if (o == nullptr) {
@@ -916,13 +997,11 @@ public:
   /// modifier is done, then excludes new ones. `timed_out` if the wait
   /// policy gave up.
   [[nodiscard]] result<write_interlock> interlock(std::uint64_t lbn) noexcept {
-    op_waiter w{errc::ok, npos, false};
     async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    begin_slot_op(o, op_kind::interlock, lbn, get_flags::none, &deliver_waiter, &w, false);
-    link_op(o);
-    if (const errc e = wait_op_locked(o, w, no_deadline); e != errc::ok) return e;
-    return write_interlock(this, w.slot);
+    begin_slot_op(o, op_kind::interlock, lbn, get_flags::none, nullptr, nullptr, false);
+    if (const errc e = finish_blocking(o, no_deadline); e != errc::ok) return e;
+    return write_interlock(this, o.slot);
   }
   /// Completion of `interlock_async`: `status` and, on success, the interlock.
   using interlock_done = void (*)(void* ctx, errc status, write_interlock il) noexcept;
@@ -930,7 +1009,8 @@ public:
   /// exactly once, before this returns when it can be decided now (or with
   /// `no_resources` if the async-operation table is full), else from the end
   /// of the last modification. ISR-safe as far as the lock policy is.
-  void interlock_async(std::uint64_t lbn, interlock_done done, void* ctx) noexcept {
+  void interlock_async(std::uint64_t lbn, interlock_done done,
+                       void* ctx) noexcept requires async_enabled {
     BIOSTACK_ASSERT(done != nullptr);
     async_op* o = start_slot_op(op_kind::interlock, &deliver_interlock, lbn, get_flags::none, ctx);
     if (o == nullptr) {
@@ -1085,6 +1165,19 @@ private:
     I slot;
     bool done;
   };
+  // The type of a member that only async operations use: T, or with
+  // async_ops<0> an empty placeholder (a distinct one per Tag, so that
+  // [[no_unique_address]] lets them all take no room). The operation list,
+  // its pump's flags and the operation table are such members.
+  template <class T, int Tag>
+  using async_only = std::conditional_t<async_enabled, T, detail::absent_member<Tag>>;
+  // True when async operations are pending (they need a pump).
+  [[nodiscard]] bool ops_pending() const noexcept {
+    if constexpr (async_enabled)
+      return ops_head_ != nullptr;
+    else
+      return false;
+  }
 
   template <class T>
   T read_locked(const T& v) const noexcept {
@@ -1093,7 +1186,7 @@ private:
   }
 
   [[nodiscard]] std::uint32_t size_of(I i) const noexcept {
-    return std::uint32_t{hdr_[i].units} * geo_.block_size;
+    return std::uint32_t{hdr_[i].units} * geo().block_size;
   }
   [[nodiscard]] std::uint64_t deadline_of(std::uint64_t timeout) noexcept {
     // A clock that never advances never reaches a deadline.
@@ -1109,23 +1202,23 @@ private:
   errc check(std::uint64_t lbn, std::uint32_t size, units_type& units) const noexcept {
     if (size == 0) size = block_size;
     if (size > block_size) return errc::invalid_argument;
-    if (size % geo_.block_size != 0) return errc::misaligned;
+    if (size % geo().block_size != 0) return errc::misaligned;
     if constexpr (sizeof(lbn_type) <= 4) {
       // Counted in device blocks (the constructor made them divide
       // BlockSize): the same test as the byte range below, since both sides
       // are whole device blocks, but one 32x32->64 multiply on small targets
       // instead of 64-bit shifts. A 32-bit key times at most 2^16 device
       // blocks per buffer cannot overflow.
-      const std::uint32_t n = size / geo_.block_size;
+      const std::uint32_t n = size / geo().block_size;
       if (lbn > UINT32_MAX ||
-          std::uint64_t{static_cast<std::uint32_t>(lbn)} * (block_size / geo_.block_size) + n >
-              geo_.block_count)
+          std::uint64_t{static_cast<std::uint32_t>(lbn)} * (block_size / geo().block_size) + n >
+              geo().block_count)
         return errc::out_of_range;
     } else {
       if (lbn > UINT64_MAX / block_size) return errc::out_of_range;
-      if (!range_fits(lbn * block_size, size, geo_.capacity())) return errc::out_of_range;
+      if (!range_fits(lbn * block_size, size, geo().capacity())) return errc::out_of_range;
     }
-    units = static_cast<units_type>(size / geo_.block_size);
+    units = static_cast<units_type>(size / geo().block_size);
     return errc::ok;
   }
 
@@ -1573,7 +1666,7 @@ private:
     c.slot_[s].status = st;
     c.slot_[s].done = true;
     c.bump();
-    const bool pending = c.ops_head_ != nullptr;
+    const bool pending = c.ops_pending();
     c.lock_.unlock();
     return pending;
   }
@@ -1585,7 +1678,7 @@ private:
     const I i = sl.buf;
     const io_kind kind = sl.kind;
     if (kind != io_kind::read_async) --c.inflight_;
-    const bool pending = c.ops_head_ != nullptr;
+    const bool pending = c.ops_pending();
     c.read_settled_locked(i, st, kind == io_kind::read_ahead);
     const read_done cb = sl.rd;
     void* ctx = sl.ctx;
@@ -1603,7 +1696,7 @@ private:
     lock_guard<lock_type> g(c.lock_);
     --c.inflight_;
     c.bump();
-    return c.ops_head_ != nullptr;
+    return c.ops_pending();
   }
   // A sync's device flush barrier: the operation waits in `flushing` and is
   // still linked, so it can be updated here.
@@ -1630,7 +1723,7 @@ private:
     io_slot& sl = c.slot_[s];
     const I i = sl.buf;
     header& b = c.hdr_[i];
-    const bool pending = c.ops_head_ != nullptr;
+    const bool pending = c.ops_pending();
     b.flags = static_cast<std::uint16_t>(b.flags & ~f_io);
     // The running bytes are returned at once (throttled writers may go on,
     // as in vfs_bio's biodone); the rest once the hooks ran.
@@ -1667,13 +1760,13 @@ private:
         sl.status = st;
         sl.done = true;
         c.bump();
-        return pending || c.ops_head_ != nullptr;
+        return pending || c.ops_pending();
       }
       // A write_sync whose waiter gave up while the hooks ran is ours now.
       if (waited) c.release_locked(i, release_mode::normal);
     }
     c.put_slot(s);
-    return pending || c.ops_head_ != nullptr;
+    return pending || c.ops_pending();
   }
   // A failed write of buffer i: recorded; the data is kept (back on the
   // dirty set, tail), retried after a pause or, for critical classes,
@@ -1922,16 +2015,63 @@ private:
   // completing), the operation is withdrawn unless I/O of its own still
   // refers to it; then this keeps waiting, since that I/O points here.
   errc run_blocking(op_kind k, step_fn step, std::uint64_t lbn) noexcept {
-    op_waiter w{errc::ok, npos, false};
     async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    begin_op(o, k, step, &deliver_waiter, lbn, &w, false);
-    link_op(o);
-    while (!wait_.wait(
-        lock_, [&] { return w.done; }, progress(), no_deadline, clock_)) {
-      if (withdraw_locked<true>(o)) return errc::timed_out;
+    if constexpr (!async_enabled) {
+      begin_op(o, k, step, nullptr, lbn, nullptr, false);
+      return run_in_place<true>(o, no_deadline);
+    } else {
+      op_waiter w{errc::ok, npos, false};
+      begin_op(o, k, step, &deliver_waiter, lbn, &w, false);
+      link_op(o);
+      while (!wait_.wait(
+          lock_, [&] { return w.done; }, progress(), no_deadline, clock_)) {
+        if (withdraw_locked<true>(o)) return errc::timed_out;
+      }
+      return w.status;
     }
-    return w.status;
+  }
+  // async_ops<0>: operation `o` (not linked anywhere) stepped here, with the
+  // lock held, until it finishes; between steps the wait policy polls until
+  // something changes (any bump: a completion, a release, a freed slot).
+  // The same statuses as when queued: in the single context this mode
+  // requires, an operation that only another handle's owner could let go
+  // on ends with `no_resources`, and one whose wait the policy gives up
+  // with `timed_out` (a sync whose device flush is in flight waits it out,
+  // since that completion refers to `o`; one that had tagged buffers for
+  // its writes untags them).
+  template <bool MaybeSync>
+  errc run_in_place(async_op& o, std::uint64_t deadline) noexcept {
+    for (;;) {
+      // Taken before the step: a completion delivered inside it (an inline
+      // device) must lead to another step, not to a wait.
+      const std::uint32_t gen = generation_;
+      bool sync_seen = false;
+      if (o.step(*this, o, sync_seen)) return o.status;
+      if (o.hopeless) return errc::no_resources;
+      if (wait_.wait(
+              lock_, [&] { return generation_ != gen; }, progress(), deadline, clock_))
+        continue;
+      if (MaybeSync && o.kind == op_kind::sync) {
+        if (o.phase == sync_phase::flushing) continue;
+        if (o.phase == sync_phase::write) (void)tag_stage(o.stage, false);
+      }
+      return errc::timed_out;
+    }
+  }
+  // Runs the get / modify / interlock operation `o` (filled, with no
+  // callback, not linked) from a blocking form to its end; with the lock
+  // held. Its status; on success `o.slot` is the buffer it obtained.
+  errc finish_blocking(async_op& o, std::uint64_t deadline) noexcept {
+    if constexpr (!async_enabled) {
+      return run_in_place<false>(o, deadline);
+    } else {
+      op_waiter w{errc::ok, npos, false};
+      o.deliver = &deliver_waiter;
+      o.ctx = &w;
+      link_op(o);
+      return wait_op_locked(o, w, deadline); // the step set o.slot
+    }
   }
   // The callback of every blocking form: hands the outcome to the waiter on
   // the caller's stack. What a get, modify or interlock obtained is the
@@ -2016,7 +2156,6 @@ private:
     o.cb.got = done;
     o.units = units;
     o.flags = flags;
-    link_op(o);
   }
 
   // A flush_block / wait_all / sync operation (the caller sets its callback,
@@ -2077,39 +2216,41 @@ private:
   // asks it to walk the list once more, so submissions never recurse. The
   // lock (and the pump) are let go while a `done` callback runs.
   void pump_locked() noexcept {
-    if (pumping_) {
-      pump_again_ = true;
-      return;
-    }
-    pumping_ = true;
-    for (;;) {
-      pump_again_ = false;
-      async_op* prev = nullptr;
-      async_op* o = ops_head_;
-      bool sync_seen = false; // syncs run one at a time, in order
-      while (o != nullptr && !o->step(*this, *o, sync_seen)) {
-        prev = o;
-        o = o->next;
+    if constexpr (async_enabled) { // else nothing is ever queued
+      if (pumping_) {
+        pump_again_ = true;
+        return;
       }
-      if (o == nullptr) {
-        if (pump_again_) continue;
-        break;
-      }
-      unlink_op(*o, prev);
-      const deliver_fn deliver = o->deliver;
-      const op_result r{o->cb, o->ctx, o->status, o->slot};
-      if (o->pooled) {
-        o->next = op_free_;
-        op_free_ = o;
+      pumping_ = true;
+      for (;;) {
+        pump_again_ = false;
+        async_op* prev = nullptr;
+        async_op* o = ops_head_;
+        bool sync_seen = false; // syncs run one at a time, in order
+        while (o != nullptr && !o->step(*this, *o, sync_seen)) {
+          prev = o;
+          o = o->next;
+        }
+        if (o == nullptr) {
+          if (pump_again_) continue;
+          break;
+        }
+        unlink_op(*o, prev);
+        const deliver_fn deliver = o->deliver;
+        const op_result r{o->cb, o->ctx, o->status, o->slot};
+        if (o->pooled) {
+          o->next = op_free_;
+          op_free_ = o;
+        }
+        pumping_ = false;
+        lock_.unlock();
+        deliver(*this, r);
+        lock_.lock();
+        if (pumping_) return; // another context pumps now and sees all of this
+        pumping_ = true;
       }
       pumping_ = false;
-      lock_.unlock();
-      deliver(*this, r);
-      lock_.lock();
-      if (pumping_) return; // another context pumps now and sees all of this
-      pumping_ = true;
     }
-    pumping_ = false;
   }
 
   // The steps and callbacks of each kind, as stored in an operation.
@@ -2293,7 +2434,7 @@ private:
         o.phase = sync_phase::flush;
         break;
       case sync_phase::flush: {
-        if (!device_flush_needed_ || !geo_.supports_flush) {
+        if (!device_flush_needed_ || !geo().supports_flush) {
           device_flush_needed_ = false;
           o.phase = sync_phase::next;
           break;
@@ -2357,8 +2498,9 @@ private:
   // The state touched on every path comes first: on Thumb-2 a load or store
   // near the start of the object has a 16-bit encoding.
   Device& dev_;
-  async_op* ops_head_ = nullptr; // pending operations, oldest first
-  async_op* ops_tail_ = nullptr;
+  // Pending operations, oldest first (async_only: none with async_ops<0>).
+  [[no_unique_address]] async_only<async_op*, 0> ops_head_{};
+  [[no_unique_address]] async_only<async_op*, 1> ops_tail_{};
   std::size_t cap_;
   std::size_t resident_ = 0;
   std::size_t inflight_ = 0;
@@ -2376,19 +2518,19 @@ private:
   slot_t free_slot_ = no_io;
   slot_t fresh_slot_ = 0; // slots [fresh_slot_, slot_count) were never used
   slot_t run_head_ = no_io, run_tail_ = no_io;
-  bool pumping_ = false;
-  bool pump_again_ = false;
+  [[no_unique_address]] async_only<bool, 2> pumping_{};
+  [[no_unique_address]] async_only<bool, 3> pump_again_{};
   bool device_flush_needed_ = false;
-  std::uint8_t op_fresh_ = 0; // op_pool_[op_fresh_..] were never used
-  async_op* op_free_ = nullptr;
+  [[no_unique_address]] async_only<std::uint8_t, 4> op_fresh_{}; // op_pool_[op_fresh_..] never used
+  [[no_unique_address]] async_only<async_op*, 5> op_free_{};
   detail::index_list<I> dirty_[class_count]; // one per write class: a few bytes
-  device_geometry geo_;
+  [[no_unique_address]] geometry_store geo_;
   mutable lock_type lock_{};
   [[no_unique_address]] wait_type wait_{};
   [[no_unique_address]] clock_type clock_{};
   [[no_unique_address]] integrity_type integrity_{};
   [[no_unique_address]] hooks_type hooks_{};
-  cache_limits limits_;
+  limit_state limits_;
   cache_stats stats_{};
   std::uint32_t throttle_next_ = 0, throttle_serving_ = 0, throttle_waiting_ = 0;
   static constexpr std::uint32_t failure_history = 8;
@@ -2398,7 +2540,7 @@ private:
   policy_state policy_;
   io_slot slot_[slot_count];
   bio bios_[slot_count];
-  async_op op_pool_[async_op_count];
+  [[no_unique_address]] async_only<std::array<async_op, async_op_count>, 6> op_pool_;
   storage_type storage_;
 };
 
