@@ -135,3 +135,87 @@ TEST_CASE("limits: values a cache can never reach are kept saturated and decide 
   CHECK(r.writes() == 0);
   CHECK_FALSE(c->needs_flush());
 }
+
+namespace {
+template <class C>
+void on_read_status(void* ctx, errc st, typename C::handle) noexcept {
+  *static_cast<errc*>(ctx) = st;
+}
+} // namespace
+
+TEMPLATE_TEST_CASE("one-block buffers (constant geometry, BlockSize = device block): sizes checked "
+                   "as before, every buffer one block",
+                   "", async_ops<4>, async_ops<0>) {
+  // Here a buffer can only ever be one device block, so the cache keeps no
+  // size and compiles its resize paths out: the answers must not change.
+  using C = buffer_cache<disk_t, policies<static_storage<4, small_bs>, io_slots<2>, TestType>>;
+  static disk_t disk;
+  auto c = quiet_cache<C>(disk);
+  CHECK(c->get(3, {.size = 2 * small_bs}).error() == errc::invalid_argument);
+  CHECK(c->get(3, {.size = 256}).error() == errc::misaligned);
+  CHECK(c->get(3, {.size = 2 * small_bs, .flags = get_flags::size_match}).error() ==
+        errc::invalid_argument);
+  CHECK(c->read(3, {.size = 100}).error() == errc::misaligned);
+  errc st = errc::ok;
+  CHECK(c->read_async(3, &on_read_status<C>, &st, {.size = 2 * small_bs}) ==
+        errc::invalid_argument);
+  std::byte out[small_bs];
+  CHECK(c->read_into(3, out, nullptr, {.size = 3 * small_bs}) == errc::invalid_argument);
+  CHECK_FALSE(c->contains(3)); // nothing was cached by the refused calls
+  {
+    auto h = c->get(3, {.size = small_bs, .flags = get_flags::size_match});
+    REQUIRE(h);
+    CHECK(h->size() == small_bs);
+    fill(h->data(), h->size(), 7);
+    c->write_delayed(std::move(*h));
+  }
+  // The block size given explicitly or as 0 is the same buffer: a hit.
+  const std::uint64_t hits = c->stats().hits;
+  {
+    auto h = c->get(3, {.size = 0, .flags = get_flags::size_match});
+    REQUIRE(h);
+    CHECK(h->valid());
+    CHECK(h->dirty());
+    CHECK(h->size() == small_bs);
+  }
+  CHECK(c->stats().hits == hits + 1);
+  CHECK(c->inspect(3).size == small_bs);
+  CHECK(c->dirty_bytes() == small_bs);
+  CHECK(c->sync() == errc::ok);
+  CHECK(c->dirty_bytes() == 0);
+  CHECK(has_pattern(disk.memory() + 3 * small_bs, small_bs, 7));
+  CHECK(c->read_into(3, out, nullptr, {.size = small_bs}) == errc::ok);
+  CHECK(has_pattern(out, small_bs, 7));
+}
+
+TEMPLATE_TEST_CASE("two-block buffers over a constant geometry still change size", "", async_ops<4>,
+                   async_ops<0>) {
+  // BlockSize is two device blocks: sizes may differ, and the resize paths
+  // (size_match's failure, re-creation, write-first) are all there.
+  using C = buffer_cache<disk_t, policies<static_storage<4, 2 * small_bs>, io_slots<2>, TestType>>;
+  static disk_t disk;
+  auto c = quiet_cache<C>(disk);
+  {
+    auto h = c->get(2, {.size = small_bs});
+    REQUIRE(h);
+    CHECK(h->size() == small_bs);
+    fill(h->data(), h->size(), 11);
+    c->write_delayed(std::move(*h));
+  }
+  CHECK(c->dirty_bytes() == small_bs);
+  CHECK(c->get(2, {.flags = get_flags::size_match}).error() == errc::invalid_argument);
+  {
+    // Another size: the dirty half-size buffer is written first, then re-created.
+    auto h = c->get(2);
+    REQUIRE(h);
+    CHECK(h->size() == 2 * small_bs);
+    CHECK_FALSE(h->valid());
+  }
+  CHECK(has_pattern(disk.memory() + 2 * 2 * small_bs, small_bs, 11));
+  CHECK(c->dirty_bytes() == 0);
+  auto h = c->read(2);
+  REQUIRE(h);
+  CHECK(h->size() == 2 * small_bs);
+  CHECK(has_pattern(h->data(), small_bs, 11));
+  CHECK(c->inspect(2).size == 2 * small_bs);
+}

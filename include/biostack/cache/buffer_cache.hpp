@@ -283,6 +283,19 @@ private:
     else
       return geo_;
   }
+  // True when every buffer is exactly one device block: a constant geometry
+  // whose block size is the storage block size. `check` then accepts only
+  // that size, so a cached buffer never has another one: the size
+  // comparisons, `size_match`'s failure, the re-creation of a buffer and its
+  // write-first are dead code, compiled out (and no size is stored).
+  static constexpr bool one_unit = [] {
+    if constexpr (fixed_geometry)
+      return std::remove_cvref_t<Device>::constant_geometry.block_size == block_size;
+    else
+      return false;
+  }();
+  // Whether try_get_locked can answer size_mismatch or must_write.
+  static constexpr bool resizable = !one_unit;
 
   enum flag : std::uint16_t {
     f_resident = 1u << 0,   // in the index
@@ -310,11 +323,13 @@ private:
     I hnext;
     I dprev, dnext;
     std::uint16_t flags;
-    units_type units; // size in device blocks
+    // Size in device blocks; none kept when it is always one.
+    [[no_unique_address]] std::conditional_t<one_unit, detail::absent_member<0>, units_type> units;
     std::uint8_t holds;
     std::uint8_t cls;
     std::int8_t modrefs; // >0 modifiers, -1 write interlock
   };
+  static_assert(std::is_trivially_copyable_v<header>, "headers are zeroed with memset");
 
 public:
   /// Metadata bytes the cache keeps per buffer: header, hash bucket and the
@@ -372,10 +387,7 @@ public:
   private:
     friend class buffer_cache;
     handle(buffer_cache* c, I i) noexcept : c_(c), i_(i) {}
-    [[nodiscard]] bool has(std::uint16_t f) const noexcept {
-      lock_guard<lock_type> g(c_->lock_);
-      return (c_->hdr_[i_].flags & f) != 0;
-    }
+    [[nodiscard]] bool has(std::uint16_t f) const noexcept { return c_->test_flag(i_, f); }
     void set(std::uint16_t f) noexcept {
       lock_guard<lock_type> g(c_->lock_);
       c_->hdr_[i_].flags = static_cast<std::uint16_t>(c_->hdr_[i_].flags | f);
@@ -407,7 +419,8 @@ public:
     // I/O slots and operations start empty and are fed in index order by
     // their "fresh" counters, which hands things out exactly as lists built
     // here in index order would, without a store per element.
-    for (std::size_t i = 0; i < cap; ++i) hdr_[i] = header{};
+    // Headers are trivial: one memset, not a store loop.
+    std::memset(static_cast<void*>(hdr_), 0, cap * sizeof(header));
     policy_.reset(cap);
   }
   buffer_cache(const buffer_cache&) = delete;
@@ -465,25 +478,9 @@ public:
   /// handle could release what it needs in a single-context configuration).
   /// Complexity: O(1) expected, plus a bounded victim search on a miss.
   [[nodiscard]] result<handle> get(std::uint64_t lbn, get_options opt = {}) noexcept {
-    units_type units = 0;
-    if (const errc e = check(lbn, opt.size, units); e != errc::ok) return e;
-    const std::uint64_t deadline = deadline_of(opt.timeout);
-    lock_guard<lock_type> g(lock_);
-    // Fast path: with no operation queued ahead of this one (so nobody is
-    // overtaken), a buffer that can be had at once needs no queued operation
-    // and no callback. Anything else goes through the operation below, whose
-    // first step makes this same attempt again.
-    if (!ops_pending()) {
-      I i = npos;
-      const try_result r = try_get_locked(static_cast<lbn_type>(lbn), units, opt.flags, i);
-      if (r == try_result::ok) return handle(this, i);
-      if (r == try_result::size_mismatch) return errc::invalid_argument;
-    }
-    // `get_async`'s operation, on this stack.
-    async_op o; // init_op fills it
-    begin_get(o, lbn, units, opt.flags, nullptr, nullptr, nullptr, false);
-    if (const errc e = finish_blocking(o, deadline); e != errc::ok) return e;
-    return handle(this, o.slot);
+    I i = npos;
+    if (const errc e = acquire(lbn, opt, i); e != errc::ok) return e;
+    return handle(this, i);
   }
 
   /// getblk without blocking: `done(ctx, status, handle)` runs exactly once,
@@ -546,16 +543,12 @@ public:
   /// completes, caches the block (or nothing) and frees its buffer.
   [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt,
                                     std::span<const std::uint64_t> readahead) noexcept {
-    result<handle> h = get(lbn, opt);
-    if (!h || h->valid()) return h;
-    return read_miss<true>(h->i_, h->c_, readahead, opt.size);
+    return read_with<true>(lbn, opt, readahead);
   }
   /// `read` without read-ahead (a program that never reads ahead does not
   /// link the read-ahead machinery).
   [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt = {}) noexcept {
-    result<handle> h = get(lbn, opt);
-    if (!h || h->valid()) return h;
-    return read_miss<false>(h->i_, h->c_, {}, 0);
+    return read_with<false>(lbn, opt, {});
   }
 
   /// breadcb: starts a read of `lbn`. On a hit `done` runs before this
@@ -573,7 +566,8 @@ public:
         try_get_locked(static_cast<lbn_type>(lbn), units, opt.flags | get_flags::nowait, i);
     if (r != try_result::ok) {
       lock_.unlock();
-      return r == try_result::size_mismatch ? errc::invalid_argument : errc::no_resources;
+      return resizable && r == try_result::size_mismatch ? errc::invalid_argument
+                                                         : errc::no_resources;
     }
     if ((hdr_[i].flags & f_valid) != 0) {
       lock_.unlock();
@@ -609,7 +603,7 @@ public:
       if (const errc e = check(lbn, opt.size, units); e != errc::ok) return e;
       lock_.lock();
       const I i = lookup(static_cast<lbn_type>(lbn)); // check() made it fit
-      if (i != npos && hdr_[i].units == units &&
+      if (i != npos && size_is(i, units) &&
           (hdr_[i].flags & (f_busy | f_valid | f_inval)) == f_valid && dst.size() <= size_of(i)) {
         take_hit(i);
         lock_.unlock();
@@ -878,7 +872,7 @@ public:
   }
   /// Blocking `flush_block_async`: returns once the write is submitted.
   errc flush_block(std::uint64_t lbn) noexcept {
-    return run_blocking(op_kind::flush_block, &step_flush_block_op, lbn);
+    return run_blocking<&step_flush_block_op>(op_kind::flush_block, lbn);
   }
 
   /// Barrier over writes: `done(ctx, status)` runs exactly once, when every
@@ -891,7 +885,7 @@ public:
     start_async(op_kind::wait_all, &step_wait_all_op, 0, done, ctx);
   }
   /// Blocking `wait_all_async`.
-  errc wait_all() noexcept { return run_blocking(op_kind::wait_all, &step_wait_all_op, 0); }
+  errc wait_all() noexcept { return run_blocking<&step_wait_all_op>(op_kind::wait_all, 0); }
 
   /// Writes every dirty buffer, class stage by class stage (`ordered_classes`
   /// stage 0 first): all the stage's dirty buffers are written, their writes
@@ -911,7 +905,7 @@ public:
     start_async(op_kind::sync, &step_sync_op, 0, done, ctx);
   }
   /// Blocking `sync_async`.
-  [[nodiscard]] errc sync() noexcept { return run_blocking(op_kind::sync, &step_sync_op, 0); }
+  [[nodiscard]] errc sync() noexcept { return run_blocking<&step_sync_op>(op_kind::sync, 0); }
   // ------------------------------------------------------- modify interlock
 
   /// RAII bracket around a change to a held buffer (hammer modify /
@@ -970,7 +964,7 @@ public:
     async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
     begin_slot_op(o, op_kind::modify, lbn, flags, nullptr, nullptr, false);
-    if (const errc e = finish_blocking(o, no_deadline); e != errc::ok) return e;
+    if (const errc e = finish_blocking<&step_modify_op>(o, no_deadline); e != errc::ok) return e;
     return modify_guard(this, o.slot);
   }
   /// Completion of `modify_async`: `status` and, on success, the guard.
@@ -1000,7 +994,7 @@ public:
     async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
     begin_slot_op(o, op_kind::interlock, lbn, get_flags::none, nullptr, nullptr, false);
-    if (const errc e = finish_blocking(o, no_deadline); e != errc::ok) return e;
+    if (const errc e = finish_blocking<&step_interlock_op>(o, no_deadline); e != errc::ok) return e;
     return write_interlock(this, o.slot);
   }
   /// Completion of `interlock_async`: `status` and, on success, the interlock.
@@ -1184,9 +1178,24 @@ private:
     lock_guard<lock_type> g(lock_);
     return v;
   }
+  // True when buffer i has any of flags `f`; takes the lock.
+  [[nodiscard]] bool test_flag(I i, std::uint16_t f) const noexcept {
+    lock_guard<lock_type> g(lock_);
+    return (hdr_[i].flags & f) != 0;
+  }
 
   [[nodiscard]] std::uint32_t size_of(I i) const noexcept {
-    return std::uint32_t{hdr_[i].units} * geo().block_size;
+    if constexpr (one_unit)
+      return block_size;
+    else
+      return std::uint32_t{hdr_[i].units} * geo().block_size;
+  }
+  // True when cached buffer i has `units` device blocks.
+  [[nodiscard]] bool size_is(I i, units_type units) const noexcept {
+    if constexpr (one_unit)
+      return true;
+    else
+      return hdr_[i].units == units;
   }
   [[nodiscard]] std::uint64_t deadline_of(std::uint64_t timeout) noexcept {
     // A clock that never advances never reaches a deadline.
@@ -1196,6 +1205,34 @@ private:
   }
   auto progress() noexcept {
     return [this]() noexcept -> std::size_t { return poll_if_pollable(dev_); };
+  }
+
+  // getblk for get and read: the buffer for `lbn` in `out`, busy and owned
+  // by the caller (f_handle; the caller makes the handle), or get's error.
+  errc acquire(std::uint64_t lbn, get_options opt, I& out) noexcept {
+    units_type units = 0;
+    if (const errc e = check(lbn, opt.size, units); e != errc::ok) return e;
+    const std::uint64_t deadline = deadline_of(opt.timeout);
+    lock_guard<lock_type> g(lock_);
+    // Fast path: with no operation queued ahead of this one (so nobody is
+    // overtaken), a buffer that can be had at once needs no queued operation
+    // and no callback. Anything else goes through the operation below, whose
+    // first step makes this same attempt again. In place (async_ops<0>)
+    // nothing is ever queued and that first step, called directly, is the
+    // fast path: no second copy of it.
+    if constexpr (async_enabled) {
+      if (!ops_pending()) {
+        const try_result r = try_get_locked(static_cast<lbn_type>(lbn), units, opt.flags, out);
+        if (r == try_result::ok) return errc::ok;
+        if (resizable && r == try_result::size_mismatch) return errc::invalid_argument;
+      }
+    }
+    // `get_async`'s operation, on this stack.
+    async_op o; // init_op fills it
+    begin_get(o, lbn, units, opt.flags, nullptr, nullptr, nullptr, false);
+    if (const errc e = finish_blocking<&step_get_op>(o, deadline); e != errc::ok) return e;
+    out = o.slot;
+    return errc::ok;
   }
 
   // Validates a block number and a size; computes the size in device blocks.
@@ -1218,7 +1255,7 @@ private:
       if (lbn > UINT64_MAX / block_size) return errc::out_of_range;
       if (!range_fits(lbn * block_size, size, geo().capacity())) return errc::out_of_range;
     }
-    units = static_cast<units_type>(size / geo().block_size);
+    units = one_unit ? units_type{1} : static_cast<units_type>(size / geo().block_size);
     return errc::ok;
   }
 
@@ -1398,7 +1435,7 @@ private:
     header& b = hdr_[i];
     out = i;
     if ((b.flags & f_busy) != 0) return busy_reason(i);
-    if (b.units != units) return resize_locked(i, units, flags, out);
+    if (!size_is(i, units)) return resize_locked(i, units, flags, out);
     take_hit(i);
     if ((b.flags & f_inval) != 0)
       b.flags = static_cast<std::uint16_t>(b.flags & ~(f_inval | f_valid));
@@ -1427,7 +1464,7 @@ private:
     if (i == npos) return try_result::no_victim;
     header& b = hdr_[i];
     b.lbn = lbn;
-    b.units = units;
+    if constexpr (!one_unit) b.units = units;
     b.flags = f_resident | f_busy | f_handle;
     index_insert(i);
     ++resident_;
@@ -1517,12 +1554,9 @@ private:
       free_slot_ = slot_[s].next;
     else if (fresh_slot_ < slot_count)
       s = fresh_slot_++;
-    if (s != no_io) {
+    if (s != no_io) { // the callback and its context are set by the kinds that have one
       slot_[s].done = false;
       slot_[s].remodified = false;
-      slot_[s].rd = nullptr;
-      slot_[s].wd = nullptr;
-      slot_[s].ctx = nullptr;
     }
     return s;
   }
@@ -1680,8 +1714,9 @@ private:
     if (kind != io_kind::read_async) --c.inflight_;
     const bool pending = c.ops_pending();
     c.read_settled_locked(i, st, kind == io_kind::read_ahead);
-    const read_done cb = sl.rd;
-    void* ctx = sl.ctx;
+    // Only a read_async's slot (or an abandoned read's) carries a callback.
+    const read_done cb = kind == io_kind::read_async ? sl.rd : nullptr;
+    void* ctx = kind == io_kind::read_async ? sl.ctx : nullptr;
     c.put_slot(s);
     if (st != errc::ok) {
       c.destroy_busy(i); // a failed read caches nothing
@@ -1743,8 +1778,12 @@ private:
       critical = c.write_failed_locked(i, st);
     }
     const bool waited = Kind == io_kind::write_sync && sl.kind == io_kind::write_sync;
-    const write_done cb = sl.wd;
-    void* ctx = sl.ctx;
+    write_done cb = nullptr; // only a write_async's slot carries a callback
+    void* ctx = nullptr;
+    if constexpr (Kind == io_kind::write_async) {
+      cb = sl.wd;
+      ctx = sl.ctx;
+    }
     if (!waited) c.release_locked(i, release_mode::normal);
     c.lock_.unlock();
     c.hooks_.on_complete(bi, st);
@@ -1790,16 +1829,18 @@ private:
     return false;
   }
 
-  // Blocking read of busy buffer i (owned by the caller's handle, whose
-  // cache pointer is `owner`), then of the blocks in `readahead` when
-  // ReadAhead. The cache owns the buffer until the read is done: `owner` is
-  // cleared, and the buffer comes back in a new handle on success.
+  // bread: getblk, then on a miss the blocking read of the buffer (and of
+  // the blocks in `readahead` when ReadAhead). The buffer is handed out in
+  // a handle only once valid: until then the cache owns it, and a failed
+  // read destroys it.
   template <bool ReadAhead>
-  result<handle> read_miss(I i, buffer_cache*& owner, std::span<const std::uint64_t> readahead,
-                           std::uint32_t ra_size) noexcept {
-    owner = nullptr;
-    const errc e = read_locked_sync<ReadAhead>(i, readahead, ra_size);
-    if (e != errc::ok) return e;
+  result<handle> read_with(std::uint64_t lbn, get_options opt,
+                           std::span<const std::uint64_t> readahead) noexcept {
+    I i = npos;
+    if (const errc e = acquire(lbn, opt, i); e != errc::ok) return e;
+    if (!test_flag(i, f_valid))
+      if (const errc e = read_locked_sync<ReadAhead>(i, readahead, opt.size); e != errc::ok)
+        return e;
     return handle(this, i);
   }
   template <bool ReadAhead>
@@ -2014,15 +2055,16 @@ private:
   // the wait policy. Should the policy give up (a device that stopped
   // completing), the operation is withdrawn unless I/O of its own still
   // refers to it; then this keeps waiting, since that I/O points here.
-  errc run_blocking(op_kind k, step_fn step, std::uint64_t lbn) noexcept {
+  template <step_fn Step>
+  errc run_blocking(op_kind k, std::uint64_t lbn) noexcept {
     async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
     if constexpr (!async_enabled) {
-      begin_op(o, k, step, nullptr, lbn, nullptr, false);
-      return run_in_place<true>(o, no_deadline);
+      begin_op(o, k, Step, nullptr, lbn, nullptr, false);
+      return run_in_place<Step, true>(o, no_deadline);
     } else {
       op_waiter w{errc::ok, npos, false};
-      begin_op(o, k, step, &deliver_waiter, lbn, &w, false);
+      begin_op(o, k, Step, &deliver_waiter, lbn, &w, false);
       link_op(o);
       while (!wait_.wait(
           lock_, [&] { return w.done; }, progress(), no_deadline, clock_)) {
@@ -2039,15 +2081,16 @@ private:
   // on ends with `no_resources`, and one whose wait the policy gives up
   // with `timed_out` (a sync whose device flush is in flight waits it out,
   // since that completion refers to `o`; one that had tagged buffers for
-  // its writes untags them).
-  template <bool MaybeSync>
+  // its writes untags them). `Step` is o's step, called by name (no
+  // pointer to it is kept); `MaybeSync`: o may be a sync (run_blocking).
+  template <step_fn Step, bool MaybeSync>
   errc run_in_place(async_op& o, std::uint64_t deadline) noexcept {
     for (;;) {
       // Taken before the step: a completion delivered inside it (an inline
       // device) must lead to another step, not to a wait.
       const std::uint32_t gen = generation_;
       bool sync_seen = false;
-      if (o.step(*this, o, sync_seen)) return o.status;
+      if (Step(*this, o, sync_seen)) return o.status;
       if (o.hopeless) return errc::no_resources;
       if (wait_.wait(
               lock_, [&] { return generation_ != gen; }, progress(), deadline, clock_))
@@ -2062,9 +2105,10 @@ private:
   // Runs the get / modify / interlock operation `o` (filled, with no
   // callback, not linked) from a blocking form to its end; with the lock
   // held. Its status; on success `o.slot` is the buffer it obtained.
+  template <step_fn Step>
   errc finish_blocking(async_op& o, std::uint64_t deadline) noexcept {
     if constexpr (!async_enabled) {
-      return run_in_place<false>(o, deadline);
+      return run_in_place<Step, false>(o, deadline);
     } else {
       op_waiter w{errc::ok, npos, false};
       o.deliver = &deliver_waiter;
@@ -2118,8 +2162,13 @@ private:
   BIOSTACK_NOINLINE void init_op(async_op& o, op_kind k, step_fn step, deliver_fn deliver,
                                  std::uint64_t lbn, void* ctx, bool pooled) noexcept {
     o = async_op{};
-    o.step = step;
-    o.deliver = deliver;
+    if constexpr (async_enabled) { // in place, run_in_place calls the step by name
+      o.step = step;
+      o.deliver = deliver;
+    } else {
+      (void)step;
+      (void)deliver;
+    }
     o.ctx = ctx;
     o.lbn = lbn;
     o.kind = k;
@@ -2299,7 +2348,7 @@ private:
   // the lock (the flusher's owner hooks, submissions).
   bool step_get(async_op& o) noexcept {
     o.hopeless = false;
-    if (o.wrote) {
+    if (resizable && o.wrote) {
       // The write-first of a size change: wait for it, report its failure.
       if (!drained(o.target)) return false;
       o.wrote = false;
@@ -2317,11 +2366,12 @@ private:
       o.slot = i;
       return true;
     }
-    if (r == try_result::size_mismatch || has(o.flags, get_flags::nowait)) {
-      o.status = r == try_result::size_mismatch ? errc::invalid_argument : errc::no_resources;
+    const bool mismatch = resizable && r == try_result::size_mismatch;
+    if (mismatch || has(o.flags, get_flags::nowait)) {
+      o.status = mismatch ? errc::invalid_argument : errc::no_resources;
       return true;
     }
-    if (r == try_result::must_write) {
+    if (resizable && r == try_result::must_write) {
       // Size change of a dirty buffer: write it first, then try again.
       const slot_t s = take_slot();
       if (s == no_io) return false; // a completion frees one and pumps
