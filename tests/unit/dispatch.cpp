@@ -733,4 +733,111 @@ TEST_CASE("dispatcher over a fault injector (run-time geometry) still works",
   CHECK(run(d, rw(op::read, 0, 100, readback)) == outcome{errc::misaligned, 100, 1});
 }
 
+// A constant-geometry RAM disk that also takes validated bios, and logs which
+// entry each request came through and whether it really was valid.
+class validated_ram : public constant_ram {
+public:
+  void submit_validated(bio& b) noexcept {
+    ++validated_submits;
+    if (validate<geo>(b) != errc::ok) ++invalid_validated;
+    submit(b);
+  }
+  int validated_submits = 0;
+  int invalid_validated = 0;
+};
+
+static_assert(validated_submit_device<validated_ram>);
+static_assert(!validated_submit_device<constant_ram>);
+static_assert(validated_submit_device<static_ram_device<8192>>);
+// Only over a constant geometry: the caller's validation must have used the
+// geometry the device has.
+static_assert(!validated_submit_device<ram_device>);
+
+using merge_policies = policies<fifo, tags<4>, static_pool<4>, back_merge<4>>;
+
+TEST_CASE("dispatcher over a validated_submit_device: validated once, same results",
+          "[dispatch][geometry]") {
+  rig<validated_ram, firmware_policies> v;
+  rig<constant_ram, firmware_policies> plain;
+  const std::vector<outcome> got = script(v.d);
+  CHECK(got == script(plain.d));
+  CHECK(v.dev.log == plain.dev.log);
+  // The five good requests, all through submit_validated, all valid; the
+  // bad ones never reached the device.
+  CHECK(v.dev.log.size() == 5);
+  CHECK(v.dev.validated_submits == 5);
+  CHECK(v.dev.invalid_validated == 0);
+  CHECK(std::memcmp(v.dev.memory() + 4096, pattern, 4096) == 0);
+}
+
+TEST_CASE("dispatcher that splits or merges: the device validates for itself",
+          "[dispatch][geometry]") {
+  // Split pieces and merged runs are not copies of one validated bio: they
+  // go through the device's own submit.
+  rig<validated_ram, split_policies> split;
+  rig<constant_ram, split_policies> split_plain;
+  CHECK(script(split.d) == script(split_plain.d));
+  CHECK(split.dev.log.size() == 7);
+  CHECK(split.dev.validated_submits == 0);
+
+  rig<validated_ram, merge_policies> merge;
+  merge.d.plug(); // let three adjacent writes queue up and merge
+  probe a, b, c;
+  a.b.prepare(op::write, 0, 512, pattern, completion{&probe::done, &a});
+  b.b.prepare(op::write, 512, 512, pattern + 512, completion{&probe::done, &b});
+  c.b.prepare(op::write, 1024, 512, pattern + 1024, completion{&probe::done, &c});
+  merge.d.submit(a.b);
+  merge.d.submit(b.b);
+  merge.d.submit(c.b);
+  merge.d.unplug();
+  for (int i = 0; i < 10; ++i) merge.d.poll();
+  CHECK((a.completions == 1 && b.completions == 1 && c.completions == 1));
+  CHECK((a.b.status() == errc::ok && b.b.status() == errc::ok && c.b.status() == errc::ok));
+  REQUIRE(merge.dev.log.size() == 1);
+  CHECK(merge.dev.log[0] == runtime_ram::request{op::write, 0, 1536});
+  CHECK(merge.dev.validated_submits == 0);
+  CHECK(std::memcmp(merge.dev.memory(), pattern, 1536) == 0);
+}
+
+TEST_CASE("static_ram_device: submit_validated does what submit does", "[dispatch][geometry]") {
+  static static_ram_device<8192> one;
+  static static_ram_device<8192> two;
+  for (std::size_t i = 0; i < 4096; ++i) pattern[i] = static_cast<std::byte>(i * 3 + 5);
+  alignas(64) static std::byte back_one[2048];
+  alignas(64) static std::byte back_two[2048];
+  const segment pieces[] = {{pattern + 1024, 1024}, {pattern + 3072, 1024}};
+  const auto both = [&](auto make) {
+    bio x;
+    bio y;
+    make(x, back_one);
+    make(y, back_two);
+    REQUIRE(validate<static_ram_device<8192>::constant_geometry>(x) == errc::ok);
+    one.submit(x);
+    two.submit_validated(y);
+    REQUIRE(x.completed());
+    REQUIRE(y.completed());
+    CHECK(x.status() == y.status());
+    CHECK(x.residual() == y.residual());
+    CHECK(std::memcmp(one.memory(), two.memory(), 8192) == 0);
+    CHECK(std::memcmp(back_one, back_two, sizeof back_one) == 0);
+  };
+  both([](bio& b, std::byte*) { b.prepare(op::write, 0, 4096, pattern); });
+  both([&](bio& b, std::byte*) { // scatter-gather, from 512 bytes into the list
+    b.prepare(op::write, 4096, 1536);
+    b.segments = pieces;
+    b.segment_count = 2;
+    b.mem_offset = 512;
+  });
+  both([](bio& b, std::byte* mem) { b.prepare(op::read, 512, 2048, mem); });
+  both([](bio& b, std::byte* mem) { b.prepare(op::read, 4096, 2048, mem); });
+  both([](bio& b, std::byte*) { b.prepare(op::write_zeroes, 1024, 1024); });
+  both([](bio& b, std::byte*) { b.prepare(op::discard, 0, 512); });
+  both([](bio& b, std::byte*) { b.prepare(op::flush, 0, 0); });
+  both([](bio& b, std::byte* mem) { b.prepare(op::read, 0, 2048, mem); });
+  CHECK(std::memcmp(one.memory() + 4096, pattern + 1536, 512) == 0);
+  CHECK(std::memcmp(one.memory() + 4608, pattern + 3072, 1024) == 0);
+  CHECK(std::all_of(one.memory() + 1024, one.memory() + 2048,
+                    [](std::byte x) { return x == std::byte{0}; }));
+}
+
 } // namespace constant_geometry_test

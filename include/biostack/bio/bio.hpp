@@ -347,6 +347,17 @@ struct bio_access {
 
   static void unlink(bio& b) noexcept { b.unlink(); }
 
+  // The final status and residual of a completed bio, for a layer that has
+  // already synchronised with its completion (took it off a queue with an
+  // acquire, or under the lock its completion callback took): what
+  // status() and residual() return, without a second acquire.
+  static errc final_status(const bio& b) noexcept {
+    return b.status_.load(std::memory_order_relaxed);
+  }
+  static std::uint32_t final_residual(const bio& b) noexcept {
+    return b.residual_.load(std::memory_order_relaxed);
+  }
+
   // Whether `b` may become a parent: not completed, no children. Only its
   // owner changes either while it is not in flight, so relaxed loads do.
   static bool may_become_parent(const bio& b) noexcept {

@@ -33,6 +33,19 @@ concept constant_geometry_device = block_device<D> && requires {
   { std::remove_cvref_t<D>::constant_geometry } -> std::convertible_to<device_geometry>;
 } && std::remove_cvref_t<D>::constant_geometry.valid();
 
+/// A `constant_geometry_device` that also takes bios already known to be
+/// valid: `submit_validated(b)` does what `submit(b)` does, without checking
+/// `b` again. Requires: `validate<D::constant_geometry>(b) == errc::ok`
+/// (anything else is undefined: the device trusts the caller with its
+/// memory). A layer that has validated every bio against that same constant
+/// (the dispatcher, when it neither merges nor splits) uses it, so the checks
+/// run once per request instead of twice. Optional.
+template <class D>
+concept validated_submit_device = constant_geometry_device<D> && requires(D& d, bio& b) {
+  { d.submit_validated(b) }
+  noexcept->std::same_as<void>;
+};
+
 /// A device that makes progress (delivers completions, retries, restores
 /// paths) only when polled. `poll()` returns how much work it did (0: idle).
 template <class D>

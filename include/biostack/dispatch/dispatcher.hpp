@@ -33,6 +33,10 @@
 ///   another layer can sit on top of it; over a `constant_geometry_device` it
 ///   is one too, keeps no copy of the geometry and validates against the
 ///   constant;
+/// - over a `validated_submit_device` (a static RAM disk), a dispatcher that
+///   neither merges nor splits hands requests to `submit_validated`: each one
+///   copies a bio it validated against the same constant geometry, so the
+///   device does not check it again;
 /// - over a device that declares `static constexpr bool may_lose_path =
 ///   false` (it never completes a bio with `no_device`, as a RAM disk), or
 ///   with `retry<0>`, path-loss handling is compiled out: it could never
@@ -257,7 +261,7 @@ public:
     if constexpr (completion_type::deferred) work += take_deferred_locked();
     // Timeouts and path checks complete bios, so they run in the dispatch
     // loop: whichever context runs it now will do them.
-    poll_pending_ = true;
+    if constexpr (polled_checks) poll_pending_ = true;
     run_or_unlock();
     return work;
   }
@@ -436,6 +440,9 @@ private:
   // With the low-water mark just below the limit, a released tag carries the
   // next request at once: there is no hysteresis to remember.
   static constexpr bool hysteresis = low_water + 1 != active_limit;
+  // Work a `poll()` hands to the dispatch loop: expiring timeouts, checking
+  // a lost path. Without either, `poll()` only collects completions.
+  static constexpr bool polled_checks = timeouts || requeues;
   static constexpr bool wants_time =
       queue_type::uses_clock || stats_type::wants_latency || timeouts || timed_path_loss;
 
@@ -548,11 +555,13 @@ private:
       }
       // After the completions already in: an answer that arrived in time is
       // not a timeout.
-      if (BIOSTACK_UNLIKELY(poll_pending_)) {
-        poll_pending_ = false;
-        if constexpr (timeouts) expire_locked();
-        if (path_down_locked()) path_check_locked();
-        continue;
+      if constexpr (polled_checks) {
+        if (BIOSTACK_UNLIKELY(poll_pending_)) {
+          poll_pending_ = false;
+          if constexpr (timeouts) expire_locked();
+          if (path_down_locked()) path_check_locked();
+          continue;
+        }
       }
       if (BIOSTACK_UNLIKELY(!rejected_.empty())) {
         complete_rejected_locked();
@@ -561,12 +570,24 @@ private:
       request* q = start_next_locked();
       if (q == nullptr) break;
       lock_.unlock();
-      dev_.submit(*q);
+      submit_to_device(*q);
       lock_.lock();
     }
     if (BIOSTACK_UNLIKELY(drain_end_ != nullptr)) return drain_end_(*this);
     running_ = false;
     lock_.unlock();
+  }
+
+  // Hands `q` to the device. Without merging or splitting every request is
+  // a copy of one bio's request fields (`build_whole_locked`), and that bio
+  // passed `check()`, i.e. validate() against the device's constant
+  // geometry: a device that can skip its own validation then may.
+  void submit_to_device(request& q) noexcept {
+    if constexpr (validated_submit_device<Device> && !merging && !splitting) {
+      dev_.submit_validated(q);
+    } else {
+      dev_.submit(q);
+    }
   }
 
   // A bio that never reached the device (invalid, refused, cancelled): its
@@ -962,14 +983,16 @@ private:
     }
     if constexpr (stats_type::wants_latency) stats_.on_latency(now() - q.started);
     release_tag_locked(q);
-    const errc st = q.status();
+    // The completion is ours already: `deferred_` handed it over with an
+    // acquire, or `device_done` linked it under the lock we hold.
+    const errc st = detail::bio_access::final_status(q);
     if constexpr (requeues) {
       if (BIOSTACK_UNLIKELY(st == errc::no_device) && try_requeue_locked(q)) return;
     }
     if constexpr (timed_path_loss) {
       if (BIOSTACK_UNLIKELY(path_suspect_) && st != errc::no_device) path_suspect_ = false;
     }
-    std::uint32_t residual = q.residual();
+    std::uint32_t residual = detail::bio_access::final_residual(q);
     if (BIOSTACK_UNLIKELY(residual != 0)) residual = short_transfer_locked(q, st, residual);
     deliver_locked(q, st, residual, true);
   }
@@ -1224,7 +1247,7 @@ private:
   bool running_ = false;
   bool path_down_ = false;
   bool barrier_issued_ = false;
-  bool poll_pending_ = false;
+  [[no_unique_address]] only_if<polled_checks, bool, 18> poll_pending_{};
   [[no_unique_address]] only_if<hysteresis, bool, 0> throttled_{};
   [[no_unique_address]] only_if<timed_path_loss, bool, 1> path_suspect_{};
   dispatch_state state_ = dispatch_state::open;

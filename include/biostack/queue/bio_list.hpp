@@ -21,7 +21,9 @@ public:
   [[nodiscard]] bio* back() const noexcept { return tail_; }
   [[nodiscard]] static bio* next(const bio& b) noexcept { return b.hook.next; }
 
-  void push_back(bio& b) noexcept {
+  // Out of line at -Os: the queue disciplines and the dispatcher's own lists
+  // share one copy.
+  BIOSTACK_NOINLINE_FOR_SIZE void push_back(bio& b) noexcept {
     b.hook.next = nullptr;
     b.hook.prev = tail_;
     if (tail_ != nullptr)
