@@ -29,6 +29,16 @@ struct find_policy<Category, Default, Head, Tail...> {
 template <class Category, class... P>
 inline constexpr std::size_t count_category =
     (std::size_t{0} + ... + (std::is_same_v<typename P::category, Category> ? 1u : 0u));
+
+// Stands in for a member that a configuration does without: empty, and a
+// distinct type per `Id`, so that several [[no_unique_address]] stand-ins in
+// one object take no room at all.
+template <int Id>
+struct absent {};
+// A member only the configurations that use it have: `T` when `Used`, else
+// an empty stand-in.
+template <bool Used, class T, int Id>
+using only_if = std::conditional_t<Used, T, absent<Id>>;
 } // namespace detail
 
 /// The policy of `Category` in `Pack`, or `Default` when the pack names none.

@@ -172,9 +172,6 @@ namespace detail {
 /// cache's internals (for example to prove an internal assertion fires).
 template <class Cache>
 struct cache_test_access;
-/// A member a configuration does without: empty, one type per Tag.
-template <int Tag>
-struct absent_member {};
 } // namespace detail
 
 template <block_device Device, class Pack = policies<>>
@@ -267,21 +264,8 @@ private:
   // (constant_geometry_device) needs no copy of it: the constructor's
   // checks and the block-size arithmetic fold to constants.
   static constexpr bool fixed_geometry = constant_geometry_device<Device>;
-  struct no_geometry {};
-  using geometry_store = std::conditional_t<fixed_geometry, no_geometry, device_geometry>;
-  [[nodiscard]] static geometry_store geometry_of(Device& d) noexcept {
-    if constexpr (fixed_geometry) {
-      (void)d;
-      return {};
-    } else {
-      return d.geometry();
-    }
-  }
   [[nodiscard]] const device_geometry& geo() const noexcept {
-    if constexpr (fixed_geometry)
-      return std::remove_cvref_t<Device>::constant_geometry;
-    else
-      return geo_;
+    return detail::geometry_in<Device>(geo_);
   }
   // True when every buffer is exactly one device block: a constant geometry
   // whose block size is the storage block size. `check` then accepts only
@@ -324,7 +308,7 @@ private:
     I dprev, dnext;
     std::uint16_t flags;
     // Size in device blocks; none kept when it is always one.
-    [[no_unique_address]] std::conditional_t<one_unit, detail::absent_member<0>, units_type> units;
+    [[no_unique_address]] detail::only_if<!one_unit, units_type, 0> units;
     std::uint8_t holds;
     std::uint8_t cls;
     std::int8_t modrefs; // >0 modifiers, -1 write interlock
@@ -404,7 +388,7 @@ public:
   /// `block_size`, and its alignment to be met by the storage (panics
   /// otherwise: a configuration error).
   explicit buffer_cache(Device& dev, std::size_t cap = capacity) noexcept
-      : dev_(dev), cap_(cap), geo_(geometry_of(dev)),
+      : dev_(dev), cap_(cap), geo_(detail::copy_geometry(dev)),
         limits_(make_limits<limit_state, limit_type>(cap)) {
     // With a constant geometry these checks are constants and fold away.
     BIOSTACK_ASSERT(geo().valid() && geo().block_size <= block_size &&
@@ -1164,7 +1148,7 @@ private:
   // [[no_unique_address]] lets them all take no room). The operation list,
   // its pump's flags and the operation table are such members.
   template <class T, int Tag>
-  using async_only = std::conditional_t<async_enabled, T, detail::absent_member<Tag>>;
+  using async_only = detail::only_if<async_enabled, T, Tag>;
   // True when async operations are pending (they need a pump).
   [[nodiscard]] bool ops_pending() const noexcept {
     if constexpr (async_enabled)
@@ -2574,7 +2558,7 @@ private:
   [[no_unique_address]] async_only<std::uint8_t, 4> op_fresh_{}; // op_pool_[op_fresh_..] never used
   [[no_unique_address]] async_only<async_op*, 5> op_free_{};
   detail::index_list<I> dirty_[class_count]; // one per write class: a few bytes
-  [[no_unique_address]] geometry_store geo_;
+  [[no_unique_address]] detail::geometry_copy<Device> geo_;
   mutable lock_type lock_{};
   [[no_unique_address]] wait_type wait_{};
   [[no_unique_address]] clock_type clock_{};

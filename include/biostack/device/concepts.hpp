@@ -6,6 +6,7 @@
 
 #include <biostack/bio/bio.hpp>
 #include <biostack/device/geometry.hpp>
+#include <biostack/policy.hpp>
 #include <concepts>
 #include <cstddef>
 #include <type_traits>
@@ -32,6 +33,36 @@ template <class D>
 concept constant_geometry_device = block_device<D> && requires {
   { std::remove_cvref_t<D>::constant_geometry } -> std::convertible_to<device_geometry>;
 } && std::remove_cvref_t<D>::constant_geometry.valid();
+
+namespace detail {
+// A layer's copy of its device's geometry (the dispatcher's, the cache's):
+// the geometry read once at construction, or, over a
+// `constant_geometry_device`, an empty stand-in (hold it
+// [[no_unique_address]]), with `geometry_in` naming the constant so that
+// every check against it folds. The copy is a plain device_geometry, so a
+// layer's layout is the same as with a member of that type.
+template <class Device>
+using geometry_copy = only_if<!constant_geometry_device<Device>, device_geometry, 0x6e0>;
+template <class Device>
+[[nodiscard]] constexpr geometry_copy<Device> copy_geometry(const Device& d) noexcept {
+  if constexpr (constant_geometry_device<Device>) {
+    (void)d;
+    return {};
+  } else {
+    return d.geometry();
+  }
+}
+template <class Device>
+[[nodiscard]] constexpr const device_geometry&
+geometry_in(const geometry_copy<Device>& copy) noexcept {
+  if constexpr (constant_geometry_device<Device>) {
+    (void)copy;
+    return std::remove_cvref_t<Device>::constant_geometry;
+  } else {
+    return copy;
+  }
+}
+} // namespace detail
 
 /// A `constant_geometry_device` that also takes bios already known to be
 /// valid: `submit_validated(b)` does what `submit(b)` does, without checking

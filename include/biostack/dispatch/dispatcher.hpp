@@ -67,11 +67,6 @@ struct request_segments {
 template <>
 struct request_segments<0> {};
 
-// Stands in for a member that a configuration does not need; `Id` keeps
-// stand-ins apart, so several of them take no space at all.
-template <int Id>
-struct absent {};
-
 // False for a device that declares `static constexpr bool may_lose_path =
 // false` (it never completes a bio with `errc::no_device`); true otherwise.
 template <class Device>
@@ -164,8 +159,8 @@ public:
   /// A dispatcher in front of `target`, which must outlive it. The device's
   /// geometry is read once, here; a `constant_geometry_device`'s is not read
   /// at all (its constant is used, and the dispatcher keeps no copy).
-  explicit dispatcher(Device& target) noexcept : dev_(target), geo_(initial_geometry(target)) {
-    if constexpr (!fixed_geometry) BIOSTACK_ASSERT(geo_.valid());
+  explicit dispatcher(Device& target) noexcept : dev_(target), geo_(detail::copy_geometry(target)) {
+    if constexpr (!fixed_geometry) BIOSTACK_ASSERT(device_geo().valid());
     // Everything else starts out zero, so a static dispatcher costs almost
     // no start-up code; only the tag stacks of the configurations that have
     // them need filling.
@@ -195,7 +190,7 @@ public:
     if constexpr (fixed_geometry) {
       return this->constant_geometry;
     } else {
-      return detail::dispatcher_geometry(geo_, splitting);
+      return detail::dispatcher_geometry(device_geo(), splitting);
     }
   }
 
@@ -466,21 +461,7 @@ private:
 
   // The device's geometry: its constant, or the copy read at construction.
   // Through this the checks against a constant geometry fold.
-  const device_geometry& device_geo() const noexcept {
-    if constexpr (fixed_geometry) {
-      return Device::constant_geometry;
-    } else {
-      return geo_;
-    }
-  }
-
-  static auto initial_geometry([[maybe_unused]] Device& target) noexcept {
-    if constexpr (fixed_geometry) {
-      return detail::absent<17>{};
-    } else {
-      return device_geometry(target.geometry());
-    }
-  }
+  const device_geometry& device_geo() const noexcept { return detail::geometry_in<Device>(geo_); }
 
   // Validation that needs no dispatcher state (geometry is fixed), so it
   // runs before taking the lock.
@@ -498,7 +479,7 @@ private:
     if constexpr (fixed_geometry) {
       return validate<Device::constant_geometry>(b);
     } else {
-      return validate(b, geo_);
+      return validate(b, device_geo());
     }
   }
 
@@ -1235,12 +1216,12 @@ private:
   // A member only the configurations that use it have (see `merging` and
   // friends above); the others get an empty stand-in that takes no space.
   template <bool Used, class T, int Id>
-  using only_if = std::conditional_t<Used, T, detail::absent<Id>>;
+  using only_if = detail::only_if<Used, T, Id>;
   using request_ptr = request*;
 
   // ---- state (hot fields first) -----------------------------------------------
   Device& dev_;
-  [[no_unique_address]] only_if<!fixed_geometry, device_geometry, 17> geo_;
+  [[no_unique_address]] detail::geometry_copy<Device> geo_;
   // The rest starts out zero (the constructor fills in only the tag stacks
   // of the configurations that have them, and the pool sets itself up).
   [[no_unique_address]] mutable lock_type lock_;
