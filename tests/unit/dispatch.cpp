@@ -532,6 +532,7 @@ private:
 
 class constant_ram : public runtime_ram {
 public:
+  using promises_of = constant_ram;
   static constexpr device_geometry constant_geometry = geo;
 };
 
@@ -737,6 +738,7 @@ TEST_CASE("dispatcher over a fault injector (run-time geometry) still works",
 // entry each request came through and whether it really was valid.
 class validated_ram : public constant_ram {
 public:
+  using promises_of = validated_ram;
   void submit_validated(bio& b) noexcept {
     ++validated_submits;
     if (validate<geo>(b) != errc::ok) ++invalid_validated;

@@ -466,6 +466,7 @@ namespace {
 // the test then breaks that promise to see what comes of it.
 class pathless_device : public held_device {
 public:
+  using promises_of = pathless_device;
   static constexpr bool may_lose_path = false;
 };
 } // namespace
@@ -502,6 +503,58 @@ TEST_CASE("may_lose_path = false: no path-loss handling; a no_device anyway is p
   CHECK(order == std::vector<int>{0, 1, 2, 0});
   for (std::size_t i = 1; i < 3; ++i) CHECK(p[i]->status == errc::ok);
   CHECK(dev.submitted() == 4); // each bio reached the device once
+  CHECK(d.idle());
+}
+
+namespace {
+// A user's wrapper derived from a RAM disk that replaces `submit`, here to
+// report a lost path once. It inherits the disk's promises (no path to
+// lose, a constant geometry, submit_validated), but they are not its own:
+// the dispatcher must call its `submit` and requeue.
+class flaky_disk : public static_ram_device<8192> {
+public:
+  void submit(bio& b) noexcept {
+    ++submits;
+    if (lose_next) {
+      lose_next = false;
+      complete(b, errc::no_device);
+      return;
+    }
+    static_ram_device<8192>::submit(b);
+  }
+  bool lose_next = true;
+  int submits = 0;
+};
+class wrapped_ram : public ram_device {
+public:
+  using ram_device::ram_device;
+};
+} // namespace
+
+static_assert(!constant_geometry_device<flaky_disk>);
+static_assert(!validated_submit_device<flaky_disk>);
+static_assert(detail::may_lose_path<flaky_disk>);
+static_assert(detail::may_lose_path<wrapped_ram>);
+static_assert(constant_geometry_device<static_ram_device<8192>>);
+
+TEST_CASE("a device derived from a RAM disk does not inherit its promises") {
+  static flaky_disk disk;
+  dispatcher<flaky_disk, policies<fifo, tags<2>, static_pool<2>>> d{disk};
+  alignas(64) static std::byte buf[512];
+  std::memcpy(disk.memory(), "promise", 8);
+  bio b(op::read, 0, 512, buf);
+  d.submit(b);
+  // The override ran (not an inherited submit_validated) and lost the path:
+  // the bio is requeued, not completed with no_device.
+  CHECK(disk.submits == 1);
+  CHECK_FALSE(b.completed());
+  CHECK(d.path_down());
+  CHECK(d.requeued() == 1);
+  d.notify_path_restored();
+  CHECK(disk.submits == 2);
+  REQUIRE(b.completed());
+  CHECK(b.status() == errc::ok);
+  CHECK(std::memcmp(buf, "promise", 8) == 0);
   CHECK(d.idle());
 }
 

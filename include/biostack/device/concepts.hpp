@@ -24,13 +24,27 @@ concept block_device = requires(D& d, const D& cd, bio& b) {
   noexcept->std::same_as<void>;
 };
 
+/// The optional declarations below (`constant_geometry`,
+/// `submit_validated`, and the dispatcher's `may_lose_path`) are promises a
+/// device makes to the layers above it, which then leave out checks or
+/// code. A class derived from a device inherits them, yet it may have
+/// replaced `submit` or `geometry` and so broken them: they count only for
+/// the type that names itself as their owner, `using promises_of = D;`
+/// (inherited, the alias names the base, and the layers above take the
+/// general path). A derived class that keeps the promises says so again.
+template <class D>
+concept makes_own_promises = requires {
+  requires std::is_same_v<typename std::remove_cvref_t<D>::promises_of, std::remove_cvref_t<D>>;
+};
+
 /// A device whose geometry is fixed at compile time: it has a
 /// `static constexpr device_geometry constant_geometry` equal to what
 /// `geometry()` always returns. Layers above (dispatcher, cache) then check
 /// requests against constants: no runtime copy of the geometry, and the
 /// checks fold at compile time. Optional; any `block_device` works without.
+/// A promise: see `makes_own_promises`.
 template <class D>
-concept constant_geometry_device = block_device<D> && requires {
+concept constant_geometry_device = block_device<D> && makes_own_promises<D> && requires {
   { std::remove_cvref_t<D>::constant_geometry } -> std::convertible_to<device_geometry>;
 } && std::remove_cvref_t<D>::constant_geometry.valid();
 
@@ -70,7 +84,8 @@ geometry_in(const geometry_copy<Device>& copy) noexcept {
 /// (anything else is undefined: the device trusts the caller with its
 /// memory). A layer that has validated every bio against that same constant
 /// (the dispatcher, when it neither merges nor splits) uses it, so the checks
-/// run once per request instead of twice. Optional.
+/// run once per request instead of twice. Optional; a promise (see
+/// `makes_own_promises`).
 template <class D>
 concept validated_submit_device = constant_geometry_device<D> && requires(D& d, bio& b) {
   { d.submit_validated(b) }

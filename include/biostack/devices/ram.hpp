@@ -85,6 +85,11 @@ inline void ram_transfer(std::byte* mem, bio& b, errc st) noexcept {
 template <class Derived>
 class ram_disk_interface {
 public:
+  /// The promises below, and the Derived class's `constant_geometry` and
+  /// `submit_validated` if it has them, are the Derived class's own: a class
+  /// derived from it (which may replace `submit`) does not inherit them (see
+  /// `makes_own_promises`).
+  using promises_of = Derived;
   /// A RAM disk has no path to lose: it never completes a bio with
   /// `errc::no_device` (a dispatcher over it leaves out path-loss handling).
   static constexpr bool may_lose_path = false;

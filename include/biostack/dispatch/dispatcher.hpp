@@ -68,11 +68,12 @@ template <>
 struct request_segments<0> {};
 
 // False for a device that declares `static constexpr bool may_lose_path =
-// false` (it never completes a bio with `errc::no_device`); true otherwise.
+// false` (it never completes a bio with `errc::no_device`) as a promise of
+// its own (`makes_own_promises`); true otherwise.
 template <class Device>
-inline constexpr bool may_lose_path = !requires {
+inline constexpr bool may_lose_path = !(makes_own_promises<Device> && requires {
   requires !bool(std::remove_cvref_t<Device>::may_lose_path);
-};
+});
 
 // The geometry a dispatcher shows above it: its device's, except that one
 // whose split policy splits accepts requests of any size.
@@ -121,6 +122,9 @@ template <class Device, class Policies = policies<>>
 class dispatcher : public detail::dispatcher_constant_geometry<
                        Device, select_policy_t<Policies, split_policy_tag, no_split>::splits> {
 public:
+  /// The dispatcher's promise, `constant_geometry` when its device has one,
+  /// is its own (see `makes_own_promises`).
+  using promises_of = dispatcher;
   using device_type = Device;
   using queue_type = select_policy_t<Policies, queue_policy_tag, fifo>;
   using split_type = select_policy_t<Policies, split_policy_tag, no_split>;
