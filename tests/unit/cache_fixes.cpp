@@ -626,3 +626,118 @@ TEST_CASE("fix 7: a size change waits for the modifier to finish, then writes it
   CHECK(has_pattern(r.media(4, bs), bs, 2)); // not the half-made pattern 1
 }
 #endif // CACHE_TEST_IN_PLACE
+
+// ------------------------------------------- buffer and slot numbering edges
+//
+// The edges of the cache's buffer and I/O slot numbers, whose "none" values
+// (npos, and the I/O slot list's end) sit just past the largest number: a
+// cache of one buffer and one I/O slot, the highest buffer a 16-bit index
+// can name, and the highest I/O slot.
+
+TEST_CASE("numbering: a cache of one buffer and one I/O slot") {
+  rig_t r;
+  using C = cache_of<1, io_slots<1>>;
+  auto c = make<C>(r);
+  {
+    auto h = c->get(7);
+    REQUIRE(h);
+    CHECK(h->slot() == 0);
+    fill(h->data(), bs, 7);
+    c->write_delayed(std::move(*h)); // the only buffer, alone on the dirty set
+  }
+  CHECK(c->inspect(7).slot == 0);
+  CHECK(c->dirty_count() == 1);
+  CHECK(c->get(8, {.flags = get_flags::nowait}).error() == errc::no_resources); // dirty
+  CHECK(c->sync() == errc::ok); // through the one I/O slot
+  CHECK(has_pattern(r.media(7, bs), bs, 7));
+  fill(r.mem.get() + 8 * bs, bs, 8);
+  {
+    auto h = c->read(8); // reclaims block 7's buffer, reads through the slot
+    REQUIRE(h);
+    CHECK(h->slot() == 0);
+    CHECK(has_pattern(h->data(), bs, 8));
+  }
+  CHECK_FALSE(c->contains(7));
+  CHECK(c->inspect(7).slot == C::npos);
+  CHECK(c->invalidate(0, 1000) == 1); // the scan over every buffer
+  CHECK(c->resident() == 0);
+  auto h = c->read(7); // the freed buffer again
+  REQUIRE(h);
+  CHECK(h->slot() == 0);
+  CHECK(has_pattern(h->data(), bs, 7));
+  CHECK(r.reads() == 2);
+}
+
+TEST_CASE("numbering: the highest buffer of a 16-bit index") {
+  // 65534 buffers: the largest cache whose slots are 16-bit. Its last buffer
+  // is slot 65533, one below npos (0xFFFF).
+  constexpr std::size_t n = 0xFFFE;
+  using C = buffer_cache<null_device,
+                         policies<no_data_storage<n, 512>, poll_wait<>, ops_mode, io_slots<2>>>;
+  static_assert(std::is_same_v<C::index_type, std::uint16_t> && C::npos == 0xFFFF);
+  null_device dev(512, 1u << 20);
+  auto c = std::make_unique<C>(dev);
+  for (std::uint64_t b = 0; b < n; ++b) {
+    auto h = c->get(b);
+    REQUIRE(h);
+    REQUIRE(h->slot() == b); // fresh buffers are handed out in order
+    h->mark_valid();
+  }
+  CHECK(c->resident() == n);
+  const auto last = c->inspect(n - 1);
+  CHECK(last.found);
+  CHECK(last.slot == n - 1);
+  {
+    auto h = c->get(n - 1); // a hit on the highest buffer
+    REQUIRE(h);
+    CHECK(h->slot() == n - 1);
+    CHECK(h->valid());
+    CHECK(h->lbn() == n - 1);
+  }
+  // A full cache: one more block reclaims a victim, never a slot past the end.
+  {
+    auto h = c->get(n);
+    REQUIRE(h);
+    CHECK(h->slot() < n);
+    CHECK(c->stats().evictions == 1);
+    h->mark_valid(); // kept at release
+  }
+  CHECK(c->resident() == n);
+  CHECK(c->invalidate(0, 2 * n) == n);
+  CHECK(c->resident() == 0);
+  CHECK_FALSE(c->contains(n - 1));
+  auto h = c->get(n - 1); // an EMPTY header again
+  REQUIRE(h);
+  CHECK(h->slot() < n);
+}
+
+TEST_CASE("numbering: the highest I/O slot (254) in flight, then reused") {
+  // Every read held by the device: all 254 slots in flight at once.
+  rig<256 * 1024, faulty_limits<4, 256, 0, 1, 4>> r;
+  REQUIRE(r.faulty.add_rule(fault_rule::delay().only(op::read).always()) == errc::ok);
+  using C = buffer_cache<decltype(r.dev),
+                         policies<static_storage<256, 512>, poll_wait<>, ops_mode, io_slots<254>>>;
+  auto c = std::make_unique<C>(r.dev);
+  for (std::uint32_t b = 0; b < 256; ++b) fill(r.mem.get() + b * 512, 512, b);
+  struct seen {
+    std::uint32_t ok = 0, good = 0;
+  } s;
+  const C::read_done done = [](void* ctx, errc st, C::handle h) noexcept {
+    auto& v = *static_cast<seen*>(ctx);
+    if (st != errc::ok || !h) return;
+    ++v.ok;
+    if (has_pattern(h.data(), 512, static_cast<std::uint32_t>(h.lbn()))) ++v.good;
+  };
+  for (std::uint64_t b = 0; b < 254; ++b) REQUIRE(c->read_async(b, done, &s) == errc::ok);
+  CHECK(c->in_flight() == 254);
+  CHECK(c->read_async(254, done, &s) == errc::no_resources); // no slot left
+  // The recorder parks what its children cannot carry and passes it on as
+  // they complete, to be held again: release until nothing is held.
+  while (r.faulty.held() != 0) r.faulty.release_all();
+  CHECK(s.ok == 254);
+  CHECK(s.good == 254);
+  CHECK(c->in_flight() == 0);
+  r.faulty.clear_rules();
+  REQUIRE(c->read_async(255, done, &s) == errc::ok); // a freed slot, completed inline
+  CHECK(s.good == 255);
+}

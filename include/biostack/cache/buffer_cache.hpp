@@ -353,12 +353,12 @@ public:
     [[nodiscard]] std::byte* data() const noexcept { return c_->storage_.data(i_); }
     [[nodiscard]] std::uint32_t size() const noexcept { return c_->size_of(i_); }
     [[nodiscard]] std::span<std::byte> bytes() const noexcept { return {data(), size()}; }
-    [[nodiscard]] std::uint64_t lbn() const noexcept { return c_->hdr_[i_].lbn; }
+    [[nodiscard]] std::uint64_t lbn() const noexcept { return c_->z_.hdr[i_].lbn; }
     /// True when the contents are valid (CACHE); false after a miss.
     [[nodiscard]] bool valid() const noexcept { return has(f_valid); }
     [[nodiscard]] bool dirty() const noexcept { return has(f_dirty); }
     [[nodiscard]] bool pinned() const noexcept { return has(f_pinned | f_ownerpin); }
-    [[nodiscard]] std::uint8_t write_class() const noexcept { return c_->hdr_[i_].cls; }
+    [[nodiscard]] std::uint8_t write_class() const noexcept { return c_->z_.hdr[i_].cls; }
     /// Declares the contents valid after the caller filled them itself.
     void mark_valid() noexcept { set(f_valid); }
     /// Marks the buffer garbage: it is destroyed at release (B_INVAL).
@@ -374,7 +374,7 @@ public:
     [[nodiscard]] bool has(std::uint16_t f) const noexcept { return c_->test_flag(i_, f); }
     void set(std::uint16_t f) noexcept {
       lock_guard<lock_type> g(c_->lock_);
-      c_->hdr_[i_].flags = static_cast<std::uint16_t>(c_->hdr_[i_].flags | f);
+      c_->z_.hdr[i_].flags = static_cast<std::uint16_t>(c_->z_.hdr[i_].flags | f);
     }
     void reset() noexcept {
       if (c_ != nullptr) std::exchange(c_, nullptr)->release_slot(i_, release_mode::normal);
@@ -399,13 +399,15 @@ public:
                     "device blocks too small for this BlockSize");
     BIOSTACK_ASSERT(cap >= 1 && cap <= capacity);
     for (auto& b : bucket_) b = npos;
-    // Zeroed headers, none of them linked yet: the free lists of headers,
-    // I/O slots and operations start empty and are fed in index order by
-    // their "fresh" counters, which hands things out exactly as lists built
-    // here in index order would, without a store per element.
-    // Headers are trivial: one memset, not a store loop.
-    std::memset(static_cast<void*>(hdr_), 0, cap * sizeof(header));
+    // Zeroed headers (z_), none of them linked yet: the free lists of
+    // headers, I/O slots and operations start empty and are fed in index
+    // order by their "fresh" counters, which hands things out exactly as
+    // lists built here in index order would, without a store per element.
     policy_.reset(cap);
+    // Empty dirty sets, as their member initialisers already made them:
+    // stated once more so the compiler stores two words here instead of
+    // copying the initial value from a constant (half the start-up code).
+    for (auto& d : dirty_) d.clear();
   }
   buffer_cache(const buffer_cache&) = delete;
   buffer_cache& operator=(const buffer_cache&) = delete;
@@ -504,7 +506,7 @@ public:
   [[nodiscard]] result<handle> get_cached(std::uint64_t lbn) noexcept {
     lock_guard<lock_type> g(lock_);
     const I i = find(lbn);
-    if (i == npos || (hdr_[i].flags & (f_busy | f_valid | f_inval)) != f_valid)
+    if (i == npos || (z_.hdr[i].flags & (f_busy | f_valid | f_inval)) != f_valid)
       return errc::no_resources;
     take_hit(i);
     return handle(this, i);
@@ -553,7 +555,7 @@ public:
       return resizable && r == try_result::size_mismatch ? errc::invalid_argument
                                                          : errc::no_resources;
     }
-    if ((hdr_[i].flags & f_valid) != 0) {
+    if ((z_.hdr[i].flags & f_valid) != 0) {
       lock_.unlock();
       done(ctx, errc::ok, handle(this, i));
       return errc::ok;
@@ -588,7 +590,7 @@ public:
       lock_.lock();
       const I i = lookup(static_cast<lbn_type>(lbn)); // check() made it fit
       if (i != npos && size_is(i, units) &&
-          (hdr_[i].flags & (f_busy | f_valid | f_inval)) == f_valid && dst.size() <= size_of(i)) {
+          (z_.hdr[i].flags & (f_busy | f_valid | f_inval)) == f_valid && dst.size() <= size_of(i)) {
         take_hit(i);
         lock_.unlock();
         std::memcpy(dst.data(), storage_.data(i), dst.size());
@@ -605,8 +607,8 @@ public:
       bool drop = false;
       {
         lock_guard<lock_type> g(lock_);
-        ++stats_.integrity_errors;
-        const header& hb = hdr_[b.i_];
+        ++z_.stats.integrity_errors;
+        const header& hb = z_.hdr[b.i_];
         drop =
             (hb.flags & (f_dirty | f_pinned | f_ownerpin)) == 0 && hb.holds == 0 && hb.modrefs == 0;
       }
@@ -637,11 +639,11 @@ public:
     const I i = h.i_;
     h.c_ = nullptr;
     lock_guard<lock_type> g(lock_);
-    if ((hdr_[i].flags & f_inval) != 0) {
+    if ((z_.hdr[i].flags & f_inval) != 0) {
       release_locked(i, release_mode::normal);
       return errc::ok;
     }
-    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_valid);
+    z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_valid);
     make_dirty(i);
     if (!throttle_running()) {
       release_locked(i, release_mode::normal); // dirty, with its data, for the flusher
@@ -665,12 +667,12 @@ public:
     const I i = h.i_;
     h.c_ = nullptr;
     lock_.lock();
-    if ((hdr_[i].flags & f_inval) != 0) {
+    if ((z_.hdr[i].flags & f_inval) != 0) {
       release_locked(i, release_mode::normal);
       lock_.unlock();
       return errc::ok;
     }
-    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_valid);
+    z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_valid);
     make_dirty(i);
     // The running-write throttle applies as to write_sync, but this never
     // waits: over the limit it is refused like a missing slot.
@@ -696,8 +698,8 @@ public:
     const I i = h.i_;
     h.c_ = nullptr;
     lock_guard<lock_type> g(lock_);
-    if ((hdr_[i].flags & f_inval) == 0) {
-      hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_valid);
+    if ((z_.hdr[i].flags & f_inval) == 0) {
+      z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_valid);
       make_dirty(i);
     }
     release_locked(i, release_mode::normal);
@@ -732,16 +734,16 @@ public:
   /// bqhold: one more hold on the buffer; a held buffer is never reclaimed.
   void hold(const handle& h) noexcept {
     lock_guard<lock_type> g(lock_);
-    BIOSTACK_ASSERT(hdr_[h.i_].holds != 0xFF && "hold count overflow");
-    ++hdr_[h.i_].holds;
+    BIOSTACK_ASSERT(z_.hdr[h.i_].holds != 0xFF && "hold count overflow");
+    ++z_.hdr[h.i_].holds;
   }
   /// bqdrop: drops a hold on cached block `lbn`. Dropping a hold that was
   /// never taken panics.
   void drop(std::uint64_t lbn) noexcept {
     lock_guard<lock_type> g(lock_);
     const I i = find(lbn);
-    BIOSTACK_ASSERT(i != npos && hdr_[i].holds != 0 && "bqdrop without a hold");
-    --hdr_[i].holds;
+    BIOSTACK_ASSERT(i != npos && z_.hdr[i].holds != 0 && "bqdrop without a hold");
+    --z_.hdr[i].holds;
     bump();
     pump_locked();
   }
@@ -752,7 +754,7 @@ public:
   /// on the buffer; it stays dirty and is written by the next flush or sync.
   void clear_error(const handle& h) noexcept {
     lock_guard<lock_type> g(lock_);
-    header& b = hdr_[h.i_];
+    header& b = z_.hdr[h.i_];
     b.flags = static_cast<std::uint16_t>(b.flags & ~(f_ownerpin | f_error | f_deferred));
     bump();
   }
@@ -760,7 +762,7 @@ public:
   void set_class(const handle& h, std::uint8_t cls) noexcept {
     BIOSTACK_ASSERT(cls < class_count);
     lock_guard<lock_type> g(lock_);
-    header& b = hdr_[h.i_];
+    header& b = z_.hdr[h.i_];
     const bool linked = (b.flags & f_ondirty) != 0;
     if (linked) unlink_dirty(h.i_);
     b.cls = cls;
@@ -776,7 +778,7 @@ public:
     std::size_t n = 0;
     const auto one = [&](I i) {
       ++n;
-      header& b = hdr_[i];
+      header& b = z_.hdr[i];
       if ((b.flags & f_busy) != 0) {
         b.flags = static_cast<std::uint16_t>(b.flags | f_inval);
         return;
@@ -789,7 +791,7 @@ public:
         if (const I i = find(first + k); i != npos) one(i);
     } else {
       for (std::size_t i = 0; i < cap_; ++i) {
-        const header& b = hdr_[i];
+        const header& b = z_.hdr[i];
         if ((b.flags & f_resident) != 0 && b.lbn >= first && b.lbn - first < count)
           one(static_cast<I>(i));
       }
@@ -1004,7 +1006,7 @@ public:
 
   [[nodiscard]] cache_stats stats() const noexcept {
     lock_guard<lock_type> g(lock_);
-    return stats_;
+    return z_.stats;
   }
   [[nodiscard]] std::uint64_t dirty_bytes() const noexcept { return read_locked(dirty_bytes_); }
   [[nodiscard]] std::size_t dirty_count() const noexcept { return read_locked(dirty_count_); }
@@ -1031,7 +1033,7 @@ public:
     lock_guard<lock_type> g(lock_);
     const I i = find(lbn);
     if (i == npos) return block_state{false, false, false, false, false, false, false, 0, 0, npos};
-    const header& b = hdr_[i];
+    const header& b = z_.hdr[i];
     return block_state{true,
                        (b.flags & f_valid) != 0,
                        (b.flags & f_dirty) != 0,
@@ -1165,21 +1167,21 @@ private:
   // True when buffer i has any of flags `f`; takes the lock.
   [[nodiscard]] bool test_flag(I i, std::uint16_t f) const noexcept {
     lock_guard<lock_type> g(lock_);
-    return (hdr_[i].flags & f) != 0;
+    return (z_.hdr[i].flags & f) != 0;
   }
 
   [[nodiscard]] std::uint32_t size_of(I i) const noexcept {
     if constexpr (one_unit)
       return block_size;
     else
-      return std::uint32_t{hdr_[i].units} * geo().block_size;
+      return std::uint32_t{z_.hdr[i].units} * geo().block_size;
   }
   // True when cached buffer i has `units` device blocks.
   [[nodiscard]] bool size_is(I i, units_type units) const noexcept {
     if constexpr (one_unit)
       return true;
     else
-      return hdr_[i].units == units;
+      return z_.hdr[i].units == units;
   }
   [[nodiscard]] std::uint64_t deadline_of(std::uint64_t timeout) noexcept {
     // A clock that never advances never reaches a deadline.
@@ -1268,8 +1270,8 @@ private:
     }
   }
   [[nodiscard]] I lookup(lbn_type lbn) const noexcept {
-    for (I i = bucket_[bucket_of(lbn)]; i != npos; i = hdr_[i].hnext)
-      if (hdr_[i].lbn == lbn) return i;
+    for (I i = bucket_[bucket_of(lbn)]; i != npos; i = z_.hdr[i].hnext)
+      if (z_.hdr[i].lbn == lbn) return i;
     return npos;
   }
   // `lookup` for a block number from the API that nothing validated: one the
@@ -1280,26 +1282,26 @@ private:
     return lookup(static_cast<lbn_type>(lbn));
   }
   void index_insert(I i) noexcept {
-    const std::size_t b = bucket_of(hdr_[i].lbn);
-    hdr_[i].hnext = bucket_[b];
+    const std::size_t b = bucket_of(z_.hdr[i].lbn);
+    z_.hdr[i].hnext = bucket_[b];
     bucket_[b] = i;
   }
   void index_remove(I i) noexcept {
-    I* pp = &bucket_[bucket_of(hdr_[i].lbn)];
-    while (*pp != i) pp = &hdr_[*pp].hnext;
-    *pp = hdr_[i].hnext;
+    I* pp = &bucket_[bucket_of(z_.hdr[i].lbn)];
+    while (*pp != i) pp = &z_.hdr[*pp].hnext;
+    *pp = z_.hdr[i].hnext;
   }
 
   // ---- dirty sets -------------------------------------------------------------
   void link_dirty(I i) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     BIOSTACK_ASSERT((b.flags & f_ondirty) == 0 && "buffer already on a dirty set");
     auto dl = dlinks();
     dirty_[set_of(b.cls)].push_back(dl, i);
     b.flags = static_cast<std::uint16_t>(b.flags | f_ondirty);
   }
   void unlink_dirty(I i) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     if ((b.flags & f_ondirty) == 0) return;
     auto dl = dlinks();
     dirty_[set_of(b.cls)].remove(dl, i);
@@ -1321,19 +1323,19 @@ private:
     link_array<&header::dprev> prev;
     link_array<&header::dnext> next;
   };
-  dirty_links dlinks() noexcept { return dirty_links{{hdr_}, {hdr_}}; }
+  dirty_links dlinks() noexcept { return dirty_links{{z_.hdr}, {z_.hdr}}; }
 
   void make_dirty(I i) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     if ((b.flags & f_dirty) != 0) return; // bdirty on a dirty buffer: no counter change
     b.flags = static_cast<std::uint16_t>(b.flags | f_dirty);
     ++dirty_count_;
     dirty_bytes_ += size_of(i);
-    if (dirty_bytes_ > stats_.dirty_high_water) stats_.dirty_high_water = dirty_bytes_;
+    if (dirty_bytes_ > z_.stats.dirty_high_water) z_.stats.dirty_high_water = dirty_bytes_;
     if ((b.flags & f_io) == 0) link_dirty(i);
   }
   void undirty(I i) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     if ((b.flags & f_dirty) == 0) return;
     unlink_dirty(i);
     b.flags = static_cast<std::uint16_t>(b.flags & ~(f_dirty | f_error | f_deferred));
@@ -1343,21 +1345,21 @@ private:
 
   // ---- buffer life --------------------------------------------------------------
   [[nodiscard]] bool reclaimable(I i) noexcept {
-    const header& b = hdr_[i];
+    const header& b = z_.hdr[i];
     if ((b.flags & (f_busy | f_dirty | f_pinned | f_ownerpin)) != 0 || b.holds != 0 ||
         b.modrefs != 0)
       return false;
     return hooks_.may_reclaim(info(i));
   }
   [[nodiscard]] buffer_info info(I i) const noexcept {
-    const header& b = hdr_[i];
+    const header& b = z_.hdr[i];
     return buffer_info{b.lbn, size_of(i), b.cls, b.holds, false};
   }
   // Returns a resident, idle buffer to the EMPTY list (head: reused first).
   // Headers on that list are all zero but for their link, which a miss
   // relies on.
   void destroy(I i) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     BIOSTACK_ASSERT((b.flags & (f_dirty | f_io)) == 0);
     if ((b.flags & f_tracked) != 0) policy_.erase(i);
     index_remove(i);
@@ -1367,7 +1369,7 @@ private:
     free_ = i;
   }
   void destroy_busy(I i) noexcept {
-    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags & ~(f_busy | f_handle));
+    z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags & ~(f_busy | f_handle));
     destroy(i);
     bump();
   }
@@ -1377,12 +1379,12 @@ private:
     if (resident_ < limits_.hi_buffers)
       if (const I i = take_free(); i != npos) return i;
     const auto eligible = [this](I i) noexcept { return reclaimable(i); };
-    const auto key_of = [this](I i) noexcept { return std::uint64_t{hdr_[i].lbn}; };
+    const auto key_of = [this](I i) noexcept { return std::uint64_t{z_.hdr[i].lbn}; };
     do {
       const I v = policy_.evict(eligible, key_of, incoming);
       if (v == npos) break;
-      hdr_[v].flags = static_cast<std::uint16_t>(hdr_[v].flags & ~f_tracked);
-      ++stats_.evictions;
+      z_.hdr[v].flags = static_cast<std::uint16_t>(z_.hdr[v].flags & ~f_tracked);
+      ++z_.stats.evictions;
       // Like may_reclaim, with the lock held: the victim is not reusable
       // by anyone else until the hook returns.
       if constexpr (owner_hooks_with_reclaim<hooks_type>) hooks_.on_reclaim(info(v));
@@ -1395,17 +1397,17 @@ private:
   I take_free() noexcept {
     const I i = free_;
     if (i != npos) {
-      free_ = hdr_[i].hnext;
+      free_ = z_.hdr[i].hnext;
       return i;
     }
     return fresh_ < cap_ ? fresh_++ : npos;
   }
   void take_hit(I i) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     b.flags = static_cast<std::uint16_t>(b.flags | f_busy | f_handle);
-    ++stats_.hits;
+    ++z_.stats.hits;
     if ((b.flags & f_readahead) != 0) {
-      ++stats_.readahead_hits;
+      ++z_.stats.readahead_hits;
       b.flags = static_cast<std::uint16_t>(b.flags & ~f_readahead);
     }
     if ((b.flags & f_tracked) != 0) policy_.access(i);
@@ -1416,7 +1418,7 @@ private:
   try_result try_get_locked(lbn_type lbn, units_type units, get_flags flags, I& out) noexcept {
     const I i = lookup(lbn);
     if (i == npos) return miss_locked(lbn, units, out);
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     out = i;
     if ((b.flags & f_busy) != 0) return busy_reason(i);
     if (!size_is(i, units)) return resize_locked(i, units, flags, out);
@@ -1427,7 +1429,7 @@ private:
   }
   // A block cached with another size than asked for.
   BIOSTACK_COLD try_result resize_locked(I i, units_type units, get_flags flags, I& out) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     if (has(flags, get_flags::size_match)) return try_result::size_mismatch;
     if ((b.flags & f_dirty) != 0) {
       // A critical write error pinned it: only the owner may write it.
@@ -1446,23 +1448,23 @@ private:
   BIOSTACK_NOINLINE try_result miss_locked(lbn_type lbn, units_type units, I& out) noexcept {
     const I i = new_buffer(lbn);
     if (i == npos) return try_result::no_victim;
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     b.lbn = lbn;
     if constexpr (!one_unit) b.units = units;
     b.flags = f_resident | f_busy | f_handle;
     index_insert(i);
     ++resident_;
-    ++stats_.misses;
+    ++z_.stats.misses;
     out = i;
     return try_result::ok;
   }
   [[nodiscard]] try_result busy_reason(I i) const noexcept {
-    return (hdr_[i].flags & f_handle) != 0 ? try_result::busy_handle : try_result::busy_io;
+    return (z_.hdr[i].flags & f_handle) != 0 ? try_result::busy_handle : try_result::busy_io;
   }
 
   void set_flag(I i, std::uint16_t f, bool on) noexcept {
     lock_guard<lock_type> g(lock_);
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     b.flags = static_cast<std::uint16_t>(on ? (b.flags | f) : (b.flags & ~f));
     bump();
     pump_locked();
@@ -1479,7 +1481,7 @@ private:
   }
   // brelse / bqrelse: clears busy and puts the buffer where it belongs.
   void release_locked(I i, release_mode m) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     BIOSTACK_ASSERT((b.flags & f_busy) != 0 && "release of a buffer not owned");
     b.flags = static_cast<std::uint16_t>(b.flags & ~(f_busy | f_handle));
     if (m == release_mode::invalidate) {
@@ -1505,11 +1507,11 @@ private:
 
   void end_modify(I i) noexcept {
     lock_guard<lock_type> g(lock_);
-    BIOSTACK_ASSERT(hdr_[i].modrefs > 0);
-    --hdr_[i].modrefs;
+    BIOSTACK_ASSERT(z_.hdr[i].modrefs > 0);
+    --z_.hdr[i].modrefs;
     // A write issued while this modifier was active may have taken a half-
     // made change: that write must not leave the buffer clean.
-    if ((hdr_[i].flags & f_io) != 0) note_modified_during_write(i);
+    if ((z_.hdr[i].flags & f_io) != 0) note_modified_during_write(i);
     bump();
     pump_locked();
   }
@@ -1521,8 +1523,8 @@ private:
   }
   void end_interlock(I i) noexcept {
     lock_guard<lock_type> g(lock_);
-    BIOSTACK_ASSERT(hdr_[i].modrefs == -1);
-    hdr_[i].modrefs = 0;
+    BIOSTACK_ASSERT(z_.hdr[i].modrefs == -1);
+    z_.hdr[i].modrefs = 0;
     bump();
     pump_locked();
   }
@@ -1578,7 +1580,7 @@ private:
     std::uint32_t len = 0;
     std::byte* mem = nullptr;
     if (i != npos) {
-      lbn = hdr_[i].lbn;
+      lbn = z_.hdr[i].lbn;
       len = size_of(i);
       mem = storage_.data(i);
     }
@@ -1593,7 +1595,7 @@ private:
   // Submits the read of busy buffer i on slot s, to be settled by `settle`;
   // called with the lock held, returns with it released.
   void start_read_unlock(I i, slot_t s, io_kind kind, settle_fn settle) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     b.flags = static_cast<std::uint16_t>(b.flags | f_io);
     slot_[s].settle = settle;
     slot_[s].kind = kind;
@@ -1610,7 +1612,7 @@ private:
     submit_write_unlock(i, s);
   }
   void submit_write_unlock(I i, slot_t s) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     unlink_dirty(i); // off the dirty set, on the run list; dirty until done
     b.flags = static_cast<std::uint16_t>((b.flags | f_io | f_busy) & ~f_handle);
     slot_[s].buf = i;
@@ -1667,13 +1669,13 @@ private:
 
   // The read of buffer i ended: valid, or counted as a read error.
   void read_settled_locked(I i, errc st, bool readahead) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     b.flags = static_cast<std::uint16_t>(b.flags & ~f_io);
     if (st == errc::ok) {
       b.flags = static_cast<std::uint16_t>(b.flags | f_valid);
       if (readahead) b.flags = static_cast<std::uint16_t>(b.flags | f_readahead);
     } else {
-      ++stats_.read_errors;
+      ++z_.stats.read_errors;
     }
   }
   // A read whose caller waits for it (read / read_into): the caller ends it.
@@ -1707,7 +1709,7 @@ private:
     } else if (kind == io_kind::read_ahead) {
       c.release_locked(i, release_mode::normal);
     } else {
-      c.hdr_[i].flags = static_cast<std::uint16_t>(c.hdr_[i].flags | f_handle);
+      c.z_.hdr[i].flags = static_cast<std::uint16_t>(c.z_.hdr[i].flags | f_handle);
     }
     c.lock_.unlock();
     if (kind != io_kind::read_async) return pending;
@@ -1741,7 +1743,7 @@ private:
     c.lock_.lock();
     io_slot& sl = c.slot_[s];
     const I i = sl.buf;
-    header& b = c.hdr_[i];
+    header& b = c.z_.hdr[i];
     const bool pending = c.ops_pending();
     b.flags = static_cast<std::uint16_t>(b.flags & ~f_io);
     // The running bytes are returned at once (throttled writers may go on,
@@ -1751,7 +1753,7 @@ private:
     const buffer_info bi = c.info(i);
     bool critical = false;
     if (st == errc::ok) {
-      ++c.stats_.writebacks;
+      ++c.z_.stats.writebacks;
       // Modified after (or while) the write was issued: the data written may
       // predate the change, so the buffer must stay dirty for another write.
       if (!sl.remodified && b.modrefs <= 0)
@@ -1795,9 +1797,9 @@ private:
   // dirty set, tail), retried after a pause or, for critical classes,
   // pinned until the owner clears the error. True when it became critical.
   BIOSTACK_COLD bool write_failed_locked(I i, errc st) noexcept {
-    header& b = hdr_[i];
-    ++stats_.write_errors;
-    failure_code_[write_failures_ % failure_history] = st;
+    header& b = z_.hdr[i];
+    ++z_.stats.write_errors;
+    z_.failure_code[write_failures_ % failure_history] = st;
     ++write_failures_;
     if ((b.flags & f_inval) != 0) {
       undirty(i); // the owner already discarded it
@@ -1876,14 +1878,14 @@ private:
       lock_.unlock();
       return;
     }
-    --stats_.misses; // speculative: not a demand miss
+    --z_.stats.misses; // speculative: not a demand miss
     start_read_unlock(i, take_slot(), io_kind::read_ahead, &settle_read_owned);
   }
 
   // bwrite of busy buffer i (owned by the caller, dirty): writes, waits,
   // releases. With the lock held.
   errc write_locked_sync(I i) noexcept {
-    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy); // ours until done
+    z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_busy); // ours until done
     const slot_t s = wait_slot();
     if (s == no_io) { // the wait policy gave up; the buffer stays dirty
       release_locked(i, release_mode::normal);
@@ -1909,25 +1911,26 @@ private:
   // The running-write throttle is engaged: a writer must wait (or, if it
   // may not, be refused).
   [[nodiscard]] bool throttled() const noexcept {
-    return throttle_waiting_ != 0 || running_bytes_ > limits_.hi_running;
+    return z_.throttle_waiting != 0 || running_bytes_ > limits_.hi_running;
   }
   // waitrunningbufspace with fairness: first come, first served. False if
   // the wait policy gave up (the caller must not write).
   [[nodiscard]] bool throttle_running() noexcept {
     if (!throttled()) return true;
-    const std::uint32_t ticket = throttle_next_++;
-    ++throttle_waiting_;
-    ++stats_.throttle_waits;
+    const std::uint32_t ticket = z_.throttle_next++;
+    ++z_.throttle_waiting;
+    ++z_.stats.throttle_waits;
     const bool ok = wait_.wait(
-        lock_, [&] { return throttle_serving_ == ticket && running_bytes_ <= limits_.lo_running; },
+        lock_,
+        [&] { return z_.throttle_serving == ticket && running_bytes_ <= limits_.lo_running; },
         progress(), no_deadline, clock_);
     // A waiter that gives up still hands its turn on in order, or those
     // behind it would wait for a ticket nobody serves.
-    while (throttle_serving_ != ticket)
+    while (z_.throttle_serving != ticket)
       (void)wait_.wait(
-          lock_, [&] { return throttle_serving_ == ticket; }, progress(), no_deadline, clock_);
-    --throttle_waiting_;
-    ++throttle_serving_;
+          lock_, [&] { return z_.throttle_serving == ticket; }, progress(), no_deadline, clock_);
+    --z_.throttle_waiting;
+    ++z_.throttle_serving;
     bump();
     return ok;
   }
@@ -1957,7 +1960,7 @@ private:
     std::size_t scan = set.size + budget;
     I i = set.head;
     while (i != npos && scan-- != 0 && started < budget) {
-      header& b = hdr_[i];
+      header& b = z_.hdr[i];
       const I next = b.dnext;
       if ((all && (b.flags & f_sync) == 0) || (b.flags & (f_busy | f_ownerpin)) != 0 ||
           b.modrefs != 0 ||
@@ -2011,7 +2014,7 @@ private:
   // if it is still on the list (or the end), else the list's head.
   [[nodiscard]] I resume_at(I next, std::uint8_t c) const noexcept {
     if (next == npos ||
-        ((hdr_[next].flags & f_ondirty) != 0 && set_of(hdr_[next].cls) == set_of(c)))
+        ((z_.hdr[next].flags & f_ondirty) != 0 && set_of(z_.hdr[next].cls) == set_of(c)))
       return next;
     return dirty_[set_of(c)].head;
   }
@@ -2337,7 +2340,7 @@ private:
       if (!drained(o.target)) return false;
       o.wrote = false;
       const I w = lookup(static_cast<lbn_type>(o.lbn)); // get checked it
-      if (w != npos && (hdr_[w].flags & f_dirty) != 0) {
+      if (w != npos && (z_.hdr[w].flags & f_dirty) != 0) {
         if (const errc e = first_failure_since(o.since); e != errc::ok) {
           o.status = e;
           return true;
@@ -2362,7 +2365,7 @@ private:
       o.since = write_failures_;
       o.target = write_seq_ + 1; // the sequence number this write takes
       o.wrote = true;
-      hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy);
+      z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_busy);
       start_write_unlock<io_kind::write_release>(i, s);
       lock_.lock();
       return false;
@@ -2382,12 +2385,12 @@ private:
   bool step_modify(async_op& o) noexcept {
     const I i = find(o.lbn);
     o.hopeless = false;
-    if (i == npos || hdr_[i].holds == 0) {
+    if (i == npos || z_.hdr[i].holds == 0) {
       o.status = errc::invalid_argument;
       return true;
     }
-    const bool io = (hdr_[i].flags & f_io) != 0;
-    if (io || hdr_[i].modrefs < 0) {
+    const bool io = (z_.hdr[i].flags & f_io) != 0;
+    if (io || z_.hdr[i].modrefs < 0) {
       if (has(o.flags, get_flags::nowait)) {
         o.status = errc::no_resources;
         return true;
@@ -2395,12 +2398,12 @@ private:
       o.hopeless = !io; // only polling ends I/O; only its holder the interlock
       return false;
     }
-    if ((hdr_[i].flags & (f_valid | f_inval)) != f_valid) {
+    if ((z_.hdr[i].flags & (f_valid | f_inval)) != f_valid) {
       o.status = errc::invalid_argument;
       return true;
     }
-    BIOSTACK_ASSERT(hdr_[i].modrefs < 127);
-    ++hdr_[i].modrefs;
+    BIOSTACK_ASSERT(z_.hdr[i].modrefs < 127);
+    ++z_.hdr[i].modrefs;
     make_dirty(i);
     o.slot = i;
     return true;
@@ -2409,15 +2412,15 @@ private:
   bool step_interlock(async_op& o) noexcept {
     const I i = find(o.lbn);
     o.hopeless = false;
-    if (i == npos || hdr_[i].holds == 0) {
+    if (i == npos || z_.hdr[i].holds == 0) {
       o.status = errc::invalid_argument;
       return true;
     }
-    if (hdr_[i].modrefs != 0) {
+    if (z_.hdr[i].modrefs != 0) {
       o.hopeless = true; // only the modifiers (or the other interlock) end it
       return false;
     }
-    hdr_[i].modrefs = -1;
+    z_.hdr[i].modrefs = -1;
     o.slot = i;
     return true;
   }
@@ -2425,15 +2428,15 @@ private:
   // One step of flush_block; true when finished.
   bool step_flush_block(async_op& o) noexcept {
     const I i = find(o.lbn);
-    if (i == npos || (hdr_[i].flags & f_dirty) == 0) return true;
-    if ((hdr_[i].flags & f_busy) != 0) {
-      if ((hdr_[i].flags & f_handle) == 0) return false; // its I/O completes first
-      o.status = errc::no_resources;                     // the handle's owner writes it
+    if (i == npos || (z_.hdr[i].flags & f_dirty) == 0) return true;
+    if ((z_.hdr[i].flags & f_busy) != 0) {
+      if ((z_.hdr[i].flags & f_handle) == 0) return false; // its I/O completes first
+      o.status = errc::no_resources;                       // the handle's owner writes it
       return true;
     }
     const slot_t s = take_slot();
     if (s == no_io) return false;
-    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy);
+    z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_busy);
     start_write_unlock<io_kind::write_release>(i, s);
     lock_.lock();
     return true;
@@ -2504,8 +2507,8 @@ private:
     errc left = errc::ok;
     for (std::size_t c = 0; c < class_count; ++c) {
       if (classes_type::stage[c] != stage) continue;
-      for (I i = dirty_[c].head; i != npos; i = hdr_[i].dnext) {
-        header& b = hdr_[i];
+      for (I i = dirty_[c].head; i != npos; i = z_.hdr[i].dnext) {
+        header& b = z_.hdr[i];
         if (on) {
           b.flags = static_cast<std::uint16_t>(b.flags | f_sync);
           continue;
@@ -2525,8 +2528,8 @@ private:
     if (write_failures_ == since) return errc::ok;
     // Only the last few codes are kept; older ones are reported as the oldest kept.
     if (write_failures_ - since > failure_history)
-      return failure_code_[(write_failures_ - failure_history) % failure_history];
-    return failure_code_[since % failure_history];
+      return z_.failure_code[(write_failures_ - failure_history) % failure_history];
+    return z_.failure_code[since % failure_history];
   }
 
   // The state touched on every path comes first: on Thumb-2 a load or store
@@ -2565,11 +2568,17 @@ private:
   [[no_unique_address]] integrity_type integrity_{};
   [[no_unique_address]] hooks_type hooks_{};
   limit_state limits_;
-  cache_stats stats_{};
-  std::uint32_t throttle_next_ = 0, throttle_serving_ = 0, throttle_waiting_ = 0;
   static constexpr std::uint32_t failure_history = 8;
-  errc failure_code_[failure_history] = {};
-  header hdr_[capacity];
+  // The larger state that starts all zero (no statistics, no failures,
+  // zeroed headers): one object, so the constructor clears it with one
+  // memset instead of one per member.
+  struct zeroed_state {
+    cache_stats stats;
+    std::uint32_t throttle_next, throttle_serving, throttle_waiting;
+    errc failure_code[failure_history];
+    header hdr[capacity];
+  };
+  zeroed_state z_{};
   I bucket_[bucket_count];
   policy_state policy_;
   io_slot slot_[slot_count];
