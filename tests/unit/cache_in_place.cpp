@@ -80,6 +80,26 @@ TEMPLATE_TEST_CASE("cache over a constant-geometry device: checks, sync, read ba
   CHECK(c->wait_all() == errc::ok);
 }
 
+TEMPLATE_TEST_CASE("a get that must clean a buffer first succeeds over a device completing inline",
+                   "", async_ops<4>, async_ops<0>) {
+  // Every buffer dirty: get(5) finds no victim and starts the flusher, whose
+  // writes complete inside submit (static_ram_device). Nothing is in flight
+  // afterwards, yet a clean buffer now exists: the get must take it, in
+  // place as the queued pump does, not answer no_resources.
+  using C = buffer_cache<disk_t, policies<static_storage<2, small_bs>, io_slots<2>, TestType>>;
+  static disk_t disk;
+  auto c = quiet_cache<C>(disk);
+  for (std::uint32_t b = 0; b < 2; ++b) REQUIRE(dirty_block(*c, b, 0, b + 7));
+  REQUIRE(c->dirty_count() == 2);
+  auto h = c->get(5);
+  REQUIRE(h);
+  CHECK(c->dirty_count() == 0);
+  CHECK(c->in_flight() == 0);
+  // The blocks it wrote reached the device.
+  CHECK(has_pattern(disk.memory(), small_bs, 7));
+  CHECK(has_pattern(disk.memory() + small_bs, small_bs, 8));
+}
+
 TEST_CASE("in place: the firmware's shape (dispatcher, deferred completions) syncs and reads") {
   using disp_t = dispatcher<disk_t, policies<fifo, tags<4>, static_pool<4>, deferred_completion>>;
   using C = buffer_cache<disp_t, policies<static_storage<8, small_bs>, io_slots<4>,

@@ -2078,6 +2078,10 @@ private:
       const std::uint32_t gen = generation_;
       bool sync_seen = false;
       if (Step(*this, o, sync_seen)) return o.status;
+      // Something changed during the step (the writes it started completed
+      // inline, freeing buffers): step again before judging it hopeless, as
+      // the pump would.
+      if (generation_ != gen) continue;
       if (o.hopeless) return errc::no_resources;
       if (wait_.wait(
               lock_, [&] { return generation_ != gen; }, progress(), deadline, clock_))
