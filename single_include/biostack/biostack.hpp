@@ -5,6 +5,7 @@
 // not included: take them from the full include/ tree.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <bit>
 #include <concepts>
@@ -111,6 +112,18 @@
 #else
 #define BIOSTACK_NOINLINE
 #define BIOSTACK_COLD
+#endif
+
+// BIOSTACK_NOINLINE_FOR_SIZE keeps a routine out of line only when optimising
+// for size (-Os, -Oz): for small routines with many call sites, such as a
+// bio's constructor, where one shared copy is smaller than the inlined bodies
+// but a call would cost time on a host's hot path.
+#ifndef BIOSTACK_NOINLINE_FOR_SIZE
+#if defined(__OPTIMIZE_SIZE__) && (defined(__GNUC__) || defined(__clang__))
+#define BIOSTACK_NOINLINE_FOR_SIZE __attribute__((noinline))
+#else
+#define BIOSTACK_NOINLINE_FOR_SIZE
+#endif
 #endif
 
 #define BIOSTACK_NAMESPACE_BEGIN                                                                   \
@@ -363,6 +376,16 @@ struct find_policy<Category, Default, Head, Tail...> {
 template <class Category, class... P>
 inline constexpr std::size_t count_category =
     (std::size_t{0} + ... + (std::is_same_v<typename P::category, Category> ? 1u : 0u));
+
+// Stands in for a member that a configuration does without: empty, and a
+// distinct type per `Id`, so that several [[no_unique_address]] stand-ins in
+// one object take no room at all.
+template <int Id>
+struct absent {};
+// A member only the configurations that use it have: `T` when `Used`, else
+// an empty stand-in.
+template <bool Used, class T, int Id>
+using only_if = std::conditional_t<Used, T, absent<Id>>;
 } // namespace detail
 
 /// The policy of `Category` in `Pack`, or `Default` when the pack names none.
@@ -472,10 +495,12 @@ private:
   constexpr void destroy() noexcept {
     if (has_value()) storage_.value.~T();
   }
+  // No member is active until a value is constructed into it: an error
+  // result writes nothing here (C++20 lets a constexpr constructor leave a
+  // union without an active member).
   union storage {
-    constexpr storage() noexcept : none() {}
+    constexpr storage() noexcept {}
     constexpr ~storage() {}
-    char none;
     T value;
   } storage_;
   errc error_;
@@ -643,6 +668,11 @@ struct bio_hook {
 /// an offset, without copying the list).
 ///
 /// Not copyable: a bio has an identity (queues and children point at it).
+///
+/// Memory order: a thread that sees `completed()` return true also sees the
+/// final status and residual and everything the completing side wrote before
+/// completing the bio (the data of a read). A parent's completion (its
+/// callback, and whoever sees it completed) sees the same of every child.
 class bio {
 public:
   // ---- request description, owned by the submitter --------------------
@@ -666,10 +696,18 @@ public:
   bio(const bio&) = delete;
   bio& operator=(const bio&) = delete;
 
-  /// Convenience constructor for contiguous memory.
-  bio(op o, std::uint64_t off, std::uint32_t len, std::byte* mem = nullptr,
-      completion done = {}) noexcept
-      : offset(off), length(len), operation(o), data(mem), on_done(done) {}
+  /// Convenience constructors for contiguous memory: operation `o` on
+  /// `len` bytes at device offset `off`, memory `mem`, callback `done` (none
+  /// if omitted); every other field as in a default-constructed bio.
+  bio(op o, std::uint64_t off, std::uint32_t len, std::byte* mem = nullptr) noexcept
+      : bio(mem, len, o) {
+    offset = off;
+  }
+  bio(op o, std::uint64_t off, std::uint32_t len, std::byte* mem, completion done) noexcept
+      : bio(mem, len, o) {
+    offset = off;
+    on_done = done;
+  }
 
   /// Status so far: `ok` until an error is recorded; final once completed.
   [[nodiscard]] errc status() const noexcept { return status_.load(std::memory_order_acquire); }
@@ -688,30 +726,34 @@ public:
   /// even when children of one parent race. `ok` is ignored. ISR-safe.
   void record_error(errc e) noexcept {
     if (e == errc::ok) return;
+    // Release pairs with status(); the completion publishes it in any case.
     errc expected = errc::ok;
-    status_.compare_exchange_strong(expected, e, std::memory_order_acq_rel,
-                                    std::memory_order_acquire);
+    status_.compare_exchange_strong(expected, e, std::memory_order_release,
+                                    std::memory_order_relaxed);
   }
 
   /// Sets the residual (bytes not transferred). A device calls it before
-  /// completing a short transfer.
-  void set_residual(std::uint32_t r) noexcept { residual_.store(r, std::memory_order_release); }
+  /// completing a short transfer (the completion publishes it, hence relaxed).
+  void set_residual(std::uint32_t r) noexcept { residual_.store(r, std::memory_order_relaxed); }
 
-  /// Adds to the residual (used when children report into a parent).
+  /// Adds to the residual (used when children report into a parent; the
+  /// release of the parent's count orders it).
   void add_residual(std::uint32_t r) noexcept {
-    if (r != 0) residual_.fetch_add(r, std::memory_order_acq_rel);
+    if (r != 0) residual_.fetch_add(r, std::memory_order_relaxed);
   }
 
   /// Makes a completed bio submittable again with the same request fields:
   /// status ok, residual 0, no pending children. Used for retries from a
   /// callback that returned `completion_action::stop`, and to reuse a bio.
+  /// Only the bio's owner calls it, and submitting the bio again publishes
+  /// it, so every store is relaxed.
   void rearm() noexcept {
     status_.store(errc::ok, std::memory_order_relaxed);
     residual_.store(0, std::memory_order_relaxed);
     pending_.store(0, std::memory_order_relaxed);
     fan_in_ = false;
     fan_in_open_ = false;
-    state_.store(state_idle, std::memory_order_release);
+    state_.store(state_idle, std::memory_order_relaxed);
   }
 
   /// Re-initialises every request field for a new contiguous request and
@@ -738,6 +780,14 @@ public:
 
 private:
   friend struct detail::bio_access;
+
+  // The shared part of the public constructors: every field but the offset
+  // and the callback, which those set. Out of line when optimising for size:
+  // a call passing three registers is much smaller than the dozen stores of
+  // a whole bio at every construction. (The arguments are in a different
+  // order, so no call meant for a public constructor can land here.)
+  BIOSTACK_NOINLINE_FOR_SIZE bio(std::byte* mem, std::uint32_t len, op o) noexcept
+      : length(len), operation(o), data(mem) {}
 
   // Clears the linkage and rearms: the tail of every re-initialisation.
   void unlink() noexcept {
@@ -772,6 +822,11 @@ struct bio_access {
   // parent's count is released: from then on the parent's completion may
   // free it. A template on `RunB`, so that a program which never calls
   // continue_completion carries no test of it.
+  //
+  // Memory order: marking a bio done is a release (completed() acquires);
+  // releasing a parent's count is acq_rel, so the context that completes the
+  // parent sees what every child contributed. Everything else a child hands
+  // over (status, residual) is ordered by that release, so relaxed.
   template <bool RunB>
   static void walk(bio& b) noexcept {
     bio* cur = &b;
@@ -779,7 +834,7 @@ struct bio_access {
     for (;;) {
       if (run_b) {
         // A second completion would deliver a result twice: panic instead.
-        const std::uint8_t prev = cur->state_.exchange(bio::state_done, std::memory_order_acq_rel);
+        const std::uint8_t prev = cur->state_.exchange(bio::state_done, std::memory_order_release);
         BIOSTACK_ASSERT(prev != bio::state_done && "bio completed twice");
         // Read before the callback: a top-level bio (no parent) belongs to
         // its owner again the moment its callback runs (the owner may hand
@@ -794,11 +849,13 @@ struct bio_access {
       run_b = true;
       bio* const p = cur->parent;
       if (p == nullptr) return;
-      errc st = cur->status();
-      if (const std::uint32_t res = cur->residual(); res != 0) {
+      // Written in this context, or by children whose count release this
+      // context acquired.
+      errc st = cur->status_.load(std::memory_order_relaxed);
+      if (const std::uint32_t res = cur->residual_.load(std::memory_order_relaxed); res != 0) {
         // A short child of a fan-in leaves a hole in the parent's data.
         if (st == errc::ok && p->fan_in_) st = errc::io_error;
-        p->residual_.fetch_add(res, std::memory_order_acq_rel);
+        p->residual_.fetch_add(res, std::memory_order_relaxed);
       }
       p->record_error(st);
       const std::uint32_t before = p->pending_.fetch_sub(1, std::memory_order_acq_rel);
@@ -810,16 +867,39 @@ struct bio_access {
 
   static void unlink(bio& b) noexcept { b.unlink(); }
 
+  // The final status and residual of a completed bio, for a layer that has
+  // already synchronised with its completion (took it off a queue with an
+  // acquire, or under the lock its completion callback took): what
+  // status() and residual() return, without a second acquire.
+  static errc final_status(const bio& b) noexcept {
+    return b.status_.load(std::memory_order_relaxed);
+  }
+  static std::uint32_t final_residual(const bio& b) noexcept {
+    return b.residual_.load(std::memory_order_relaxed);
+  }
+
+  // Whether `b` may become a parent: not completed, no children. Only its
+  // owner changes either while it is not in flight, so relaxed loads do.
+  static bool may_become_parent(const bio& b) noexcept {
+    return b.state_.load(std::memory_order_relaxed) != bio::state_done &&
+           b.pending_.load(std::memory_order_relaxed) == 0;
+  }
+
+  // Relaxed like the other fields a submitter sets up: submitting the child
+  // publishes them.
   static void set_pending(bio& b, std::uint32_t n, bool fan_in) noexcept {
     b.fan_in_ = fan_in;
     b.fan_in_open_ = fan_in;
-    b.pending_.store(n, std::memory_order_release);
+    b.pending_.store(n, std::memory_order_relaxed);
   }
   // The submitter's view of a fan-in under construction; children never look
   // at it, so it needs no atomicity.
   static bool fan_in_open(const bio& b) noexcept { return b.fan_in_open_; }
   static void close_fan_in(bio& b) noexcept { b.fan_in_open_ = false; }
-  static void add_pending(bio& b) noexcept { b.pending_.fetch_add(1, std::memory_order_acq_rel); }
+  // Atomic (children may be releasing theirs meanwhile) but relaxed: the
+  // placeholder count keeps the parent from completing until end_fan_in,
+  // whose release orders everything the submitter did.
+  static void add_pending(bio& b) noexcept { b.pending_.fetch_add(1, std::memory_order_relaxed); }
   static bool drop_pending(bio& b) noexcept {
     const std::uint32_t before = b.pending_.fetch_sub(1, std::memory_order_acq_rel);
     BIOSTACK_ASSERT(before != 0);
@@ -874,8 +954,8 @@ BIOSTACK_NAMESPACE_BEGIN
 /// Opens a fan-in on `parent`. Requires: `parent` is not yet completed and
 /// has no children outstanding.
 inline void begin_fan_in(bio& parent) noexcept {
-  BIOSTACK_ASSERT(!parent.completed());
-  BIOSTACK_ASSERT(parent.pending() == 0);
+  BIOSTACK_ASSERT(detail::bio_access::may_become_parent(parent) &&
+                  "begin_fan_in on a completed parent or one with children");
   detail::bio_access::set_pending(parent, 1, true);
 }
 
@@ -925,8 +1005,8 @@ inline void init_child(bio& child, const bio& parent, std::uint32_t delta,
 /// completion. When `lower` completes (and its callback proceeds), `upper`
 /// completes with lower's status and residual.
 inline void link_layer(bio& upper, bio& lower) noexcept {
-  BIOSTACK_ASSERT(!upper.completed());
-  BIOSTACK_ASSERT(upper.pending() == 0 && "upper already has a layer below it");
+  BIOSTACK_ASSERT(detail::bio_access::may_become_parent(upper) &&
+                  "link_layer onto a completed bio or one with a layer below it");
   init_child(lower, upper, 0, upper.length);
   lower.parent = &upper;
   detail::bio_access::set_pending(upper, 1, false);
@@ -1218,6 +1298,74 @@ concept block_device = requires(D& d, const D& cd, bio& b) {
   noexcept->std::same_as<void>;
 };
 
+/// The optional declarations below (`constant_geometry`,
+/// `submit_validated`, and the dispatcher's `may_lose_path`) are promises a
+/// device makes to the layers above it, which then leave out checks or
+/// code. A class derived from a device inherits them, yet it may have
+/// replaced `submit` or `geometry` and so broken them: they count only for
+/// the type that names itself as their owner, `using promises_of = D;`
+/// (inherited, the alias names the base, and the layers above take the
+/// general path). A derived class that keeps the promises says so again.
+template <class D>
+concept makes_own_promises = requires {
+  requires std::is_same_v<typename std::remove_cvref_t<D>::promises_of, std::remove_cvref_t<D>>;
+};
+
+/// A device whose geometry is fixed at compile time: it has a
+/// `static constexpr device_geometry constant_geometry` equal to what
+/// `geometry()` always returns. Layers above (dispatcher, cache) then check
+/// requests against constants: no runtime copy of the geometry, and the
+/// checks fold at compile time. Optional; any `block_device` works without.
+/// A promise: see `makes_own_promises`.
+template <class D>
+concept constant_geometry_device = block_device<D> && makes_own_promises<D> && requires {
+  { std::remove_cvref_t<D>::constant_geometry } -> std::convertible_to<device_geometry>;
+} && std::remove_cvref_t<D>::constant_geometry.valid();
+
+namespace detail {
+// A layer's copy of its device's geometry (the dispatcher's, the cache's):
+// the geometry read once at construction, or, over a
+// `constant_geometry_device`, an empty stand-in (hold it
+// [[no_unique_address]]), with `geometry_in` naming the constant so that
+// every check against it folds. The copy is a plain device_geometry, so a
+// layer's layout is the same as with a member of that type.
+template <class Device>
+using geometry_copy = only_if<!constant_geometry_device<Device>, device_geometry, 0x6e0>;
+template <class Device>
+[[nodiscard]] constexpr geometry_copy<Device> copy_geometry(const Device& d) noexcept {
+  if constexpr (constant_geometry_device<Device>) {
+    (void)d;
+    return {};
+  } else {
+    return d.geometry();
+  }
+}
+template <class Device>
+[[nodiscard]] constexpr const device_geometry&
+geometry_in(const geometry_copy<Device>& copy) noexcept {
+  if constexpr (constant_geometry_device<Device>) {
+    (void)copy;
+    return std::remove_cvref_t<Device>::constant_geometry;
+  } else {
+    return copy;
+  }
+}
+} // namespace detail
+
+/// A `constant_geometry_device` that also takes bios already known to be
+/// valid: `submit_validated(b)` does what `submit(b)` does, without checking
+/// `b` again. Requires: `validate<D::constant_geometry>(b) == errc::ok`
+/// (anything else is undefined: the device trusts the caller with its
+/// memory). A layer that has validated every bio against that same constant
+/// (the dispatcher, when it neither merges nor splits) uses it, so the checks
+/// run once per request instead of twice. Optional; a promise (see
+/// `makes_own_promises`).
+template <class D>
+concept validated_submit_device = constant_geometry_device<D> && requires(D& d, bio& b) {
+  { d.submit_validated(b) }
+  noexcept->std::same_as<void>;
+};
+
 /// A device that makes progress (delivers completions, retries, restores
 /// paths) only when polled. `poll()` returns how much work it did (0: idle).
 template <class D>
@@ -1283,21 +1431,26 @@ BIOSTACK_NAMESPACE_BEGIN
   return offset <= capacity && length <= capacity - offset;
 }
 
-/// Validates `b` against `g`. Checks, in this order, returning the first
-/// failure:
-/// 1. operation known (`invalid_argument`) and offered by the device
-///    (`not_supported`);
-/// 2. no modification of a read-only device (`read_only`);
-/// 3. flush: no range (`invalid_argument` if length != 0), then done;
-/// 4. non-zero length (`invalid_argument`);
-/// 5. `offset + length` within the capacity, overflow-safe (`out_of_range`);
-/// 6. offset and length multiples of the block size (`misaligned`);
-/// 7. for reads and writes: memory present and large enough, and no more
-///    than `g.max_segments` segments under the bio's range
-///    (`invalid_argument`); every address aligned to `g.alignment`
-///    (`misaligned`).
-/// Complexity: O(segment_count). ISR-safe.
-[[nodiscard]] inline errc validate(const bio& b, const device_geometry& g) noexcept {
+namespace detail {
+
+// Where validation reads the geometry from: a geometry held at run time, or
+// one fixed at compile time (a template parameter object), whose fields then
+// fold into the checks. The checks themselves exist once (`validate_with`).
+struct runtime_geometry_ref {
+  static constexpr bool capacity_fits_32 = false; // not known
+  const device_geometry& g;
+  [[nodiscard]] constexpr const device_geometry& get() const noexcept { return g; }
+};
+template <device_geometry G>
+struct constant_geometry_ref {
+  static constexpr bool capacity_fits_32 = G.capacity() <= UINT32_MAX;
+  [[nodiscard]] static constexpr const device_geometry& get() noexcept { return G; }
+};
+
+// The checks `validate` documents, against the geometry `ref` gives.
+template <class GeometryRef>
+[[nodiscard]] errc validate_with(const bio& b, GeometryRef ref) noexcept {
+  const device_geometry& g = ref.get();
   const op o = b.operation;
   // Reads and writes, the common case, pass the operation checks with a
   // compare or two; the other operations and garbage values go the long way.
@@ -1323,14 +1476,23 @@ BIOSTACK_NAMESPACE_BEGIN
   // not wrap, and the block holding the last byte must exist. A block size
   // that is not a power of two has capacity 0: nothing fits.
   const std::uint32_t bs = g.block_size;
-  if (!detail::is_pow2_32(bs)) return errc::out_of_range;
-  const std::uint64_t end = b.offset + len;
-  if (end < b.offset) return errc::out_of_range;
-  const std::uint64_t last = end - 1u;
-  const int shift = std::countr_zero(bs);
-  const std::uint64_t last_block =
-      detail::narrow_words ? detail::shift_right_below_32(last, shift) : last >> shift;
-  if (last_block >= g.block_count) return errc::out_of_range;
+  if constexpr (GeometryRef::capacity_fits_32) {
+    // A constant capacity below 2^32 (0 for a block size that is not a power
+    // of two): the same test in 32-bit words, as an offset with a high bit set
+    // is past the end anyway.
+    constexpr auto cap = static_cast<std::uint32_t>(GeometryRef::get().capacity());
+    const auto off = static_cast<std::uint32_t>(b.offset);
+    if ((b.offset >> 32) != 0 || off > cap || len > cap - off) return errc::out_of_range;
+  } else {
+    if (!detail::is_pow2_32(bs)) return errc::out_of_range;
+    const std::uint64_t end = b.offset + len;
+    if (end < b.offset) return errc::out_of_range;
+    const std::uint64_t last = end - 1u;
+    const int shift = std::countr_zero(bs);
+    const std::uint64_t last_block =
+        detail::narrow_words ? detail::shift_right_below_32(last, shift) : last >> shift;
+    if (last_block >= g.block_count) return errc::out_of_range;
+  }
   // Only the low word matters: the block size is a 32-bit power of two.
   if (((static_cast<std::uint32_t>(b.offset) | len) & (bs - 1u)) != 0) return errc::misaligned;
   if (!carries_data(o)) return errc::ok;
@@ -1353,19 +1515,54 @@ BIOSTACK_NAMESPACE_BEGIN
   errc st = errc::ok;
   std::uint32_t skip = b.mem_offset;
   std::uint32_t left = len;
-  std::uint32_t budget = g.max_segments != 0 ? g.max_segments : UINT32_MAX;
+  // Segments still allowed; only counted when there is a limit (a constant
+  // geometry without one then has no counter at all).
+  std::uint32_t budget = g.max_segments;
   for (; n != 0 && left != 0; --n, ++s) {
     if (skip >= s->length) {
       skip -= s->length;
       continue;
     }
-    if (s->data == nullptr || budget-- == 0) return errc::invalid_argument;
+    if (s->data == nullptr || (g.max_segments != 0 && budget-- == 0)) return errc::invalid_argument;
     if (((reinterpret_cast<std::uintptr_t>(s->data) + skip) & mask) != 0) st = errc::misaligned;
     const std::uint32_t avail = s->length - skip;
     left -= avail < left ? avail : left;
     skip = 0;
   }
   return left == 0 ? st : errc::invalid_argument;
+}
+
+} // namespace detail
+
+/// Validates `b` against `g`. Checks, in this order, returning the first
+/// failure:
+/// 1. operation known (`invalid_argument`) and offered by the device
+///    (`not_supported`);
+/// 2. no modification of a read-only device (`read_only`);
+/// 3. flush: no range (`invalid_argument` if length != 0), then done;
+/// 4. non-zero length (`invalid_argument`);
+/// 5. `offset + length` within the capacity, overflow-safe (`out_of_range`);
+/// 6. offset and length multiples of the block size (`misaligned`);
+/// 7. for reads and writes: memory present and large enough, and no more
+///    than `g.max_segments` segments under the bio's range
+///    (`invalid_argument`); every address aligned to `g.alignment`
+///    (`misaligned`).
+/// Complexity: O(segment_count). ISR-safe.
+[[nodiscard]] inline errc validate(const bio& b, const device_geometry& g) noexcept {
+  return detail::validate_with(b, detail::runtime_geometry_ref{g});
+}
+
+/// `validate(b, G)` for a geometry fixed at compile time (a device's
+/// `constant_geometry`, see `constant_geometry_device`): the same checks in
+/// the same order with the same results, but what the geometry decides
+/// (operations offered, read-only, block size, capacity, alignment, segment
+/// limit) is folded in by the compiler, and a capacity below 4 GiB is
+/// checked in 32-bit words, so the code is smaller and faster. Layers over
+/// the same constant share one instance.
+/// Complexity: O(segment_count). ISR-safe.
+template <device_geometry G>
+[[nodiscard]] errc validate(const bio& b) noexcept {
+  return detail::validate_with(b, detail::constant_geometry_ref<G>{});
 }
 
 BIOSTACK_NAMESPACE_END
@@ -1541,7 +1738,9 @@ public:
   [[nodiscard]] bio* back() const noexcept { return tail_; }
   [[nodiscard]] static bio* next(const bio& b) noexcept { return b.hook.next; }
 
-  void push_back(bio& b) noexcept {
+  // Out of line at -Os: the queue disciplines and the dispatcher's own lists
+  // share one copy.
+  BIOSTACK_NOINLINE_FOR_SIZE void push_back(bio& b) noexcept {
     b.hook.next = nullptr;
     b.hook.prev = tail_;
     if (tail_ != nullptr)
@@ -2659,14 +2858,17 @@ namespace detail {
   return g;
 }
 
-// The whole of a RAM disk's `submit`: validates `b` against `g`, moves the
-// bytes between `b`'s memory and `mem` and completes `b`. After validation
-// the range lies inside the memory and every operation is allowed, so the
-// transfer itself cannot fail. One routine for every RAM disk type, not one
-// per template instance.
-inline void ram_submit(std::byte* mem, const device_geometry& g, bio& b) noexcept {
-  const errc st = validate(b, g);
-  if (st == errc::ok && b.operation != op::flush) {
+// The rest of a RAM disk's `submit` once `b` has been validated (`st`):
+// moves the bytes between `b`'s memory and `mem` and completes `b`. After
+// validation the range lies inside the memory and every operation is
+// allowed, so the transfer itself cannot fail. One routine for every RAM disk
+// type, not one per template instance.
+inline void ram_transfer(std::byte* mem, bio& b, errc st) noexcept {
+  if (st != errc::ok) {
+    complete(b, st);
+    return;
+  }
+  if (b.operation != op::flush) {
     // validate() bounded the offset by the capacity, which fits in memory.
     std::byte* at = mem + static_cast<std::size_t>(b.offset);
     if (!carries_data(b.operation)) {
@@ -2684,7 +2886,9 @@ inline void ram_submit(std::byte* mem, const device_geometry& g, bio& b) noexcep
       });
     }
   }
-  complete(b, st);
+  // complete(b, errc::ok) with nothing left over records nothing: the rest
+  // of it is end_io.
+  end_io(b);
 }
 
 // The checks of the synchronous interface (whose callers validate, but a
@@ -2699,14 +2903,24 @@ inline void ram_submit(std::byte* mem, const device_geometry& g, bio& b) noexcep
 
 // Everything a RAM disk offers, over the memory and geometry its Derived
 // class provides (private `ram_memory()` and `ram_geometry()`, with this class
-// a friend): one definition for ram_device and static_ram_device, which
-// differ only in where those two come from. Empty, so a Derived object holds
+// a friend, and `ram_validate()`, which checks a bio against that geometry):
+// one definition for ram_device and static_ram_device, which differ only in
+// where those come from. Empty, so a Derived object holds
 // nothing but its own members.
 template <class Derived>
 class ram_disk_interface {
 public:
+  /// The promises below, and the Derived class's `constant_geometry` and
+  /// `submit_validated` if it has them, are the Derived class's own: a class
+  /// derived from it (which may replace `submit`) does not inherit them (see
+  /// `makes_own_promises`).
+  using promises_of = Derived;
+  /// A RAM disk has no path to lose: it never completes a bio with
+  /// `errc::no_device` (a dispatcher over it leaves out path-loss handling).
+  static constexpr bool may_lose_path = false;
+
   /// Validates `b`, performs it and completes it before returning.
-  void submit(bio& b) noexcept { ram_submit(self().ram_memory(), self().ram_geometry(), b); }
+  void submit(bio& b) noexcept { ram_transfer(self().ram_memory(), b, self().ram_validate(b)); }
 
   // ---- synchronous interface (byte offsets; callers validate) -----------
   errc read(std::uint64_t off, std::byte* dst, std::uint32_t n) noexcept {
@@ -2771,6 +2985,7 @@ private:
   friend class detail::ram_disk_interface<ram_device>;
   [[nodiscard]] std::byte* ram_memory() const noexcept { return mem_; }
   [[nodiscard]] const device_geometry& ram_geometry() const noexcept { return geo_; }
+  [[nodiscard]] errc ram_validate(const bio& b) const noexcept { return validate(b, geo_); }
 
   std::byte* mem_;
   device_geometry geo_;
@@ -2793,15 +3008,26 @@ template <std::size_t Bytes, std::uint32_t BlockSize = 512, std::size_t Align = 
 class static_ram_device
     : public detail::ram_disk_interface<static_ram_device<Bytes, BlockSize, Align>> {
   static_assert(Bytes % BlockSize == 0, "capacity must be whole blocks");
-  static constexpr device_geometry geometry_ = detail::ram_geometry(Bytes, BlockSize);
-  static_assert(geometry_.valid(), "the block size must be a power of two");
 
 public:
+  /// The geometry, as a constant (see `constant_geometry_device`).
+  static constexpr device_geometry constant_geometry = detail::ram_geometry(Bytes, BlockSize);
+  static_assert(constant_geometry.valid(), "the block size must be a power of two");
+
   constexpr static_ram_device() noexcept = default;
   static_ram_device(const static_ram_device&) = delete;
   static_ram_device& operator=(const static_ram_device&) = delete;
 
-  [[nodiscard]] constexpr device_geometry geometry() const noexcept { return geometry_; }
+  [[nodiscard]] constexpr device_geometry geometry() const noexcept { return constant_geometry; }
+
+  /// `submit(b)` for a bio that passes `validate<constant_geometry>(b)` (see
+  /// `validated_submit_device`): performs it and completes it (`ok`) before
+  /// returning, without validating it again. Requires: that validation
+  /// passes; a debug build checks it.
+  void submit_validated(bio& b) noexcept {
+    BIOSTACK_DEBUG_ASSERT(ram_validate(b) == errc::ok);
+    detail::ram_transfer(storage_, b, errc::ok);
+  }
 
   /// A `ram_device` over this object's storage, with the same geometry; a
   /// handle (pointer and geometry), valid while this object lives. Data
@@ -2816,13 +3042,21 @@ private:
   [[nodiscard]] std::byte* ram_memory() noexcept { return storage_; }
   [[nodiscard]] const std::byte* ram_memory() const noexcept { return storage_; }
   [[nodiscard]] static constexpr const device_geometry& ram_geometry() noexcept {
-    return geometry_;
+    return constant_geometry;
+  }
+  // Against the constant: the checks the geometry decides fold away, and a
+  // dispatcher over this device shares the instance.
+  [[nodiscard]] static errc ram_validate(const bio& b) noexcept {
+    return validate<constant_geometry>(b);
   }
 
   alignas(Align) std::byte storage_[Bytes] = {};
 };
 
 static_assert(block_device<ram_device>);
+static_assert(constant_geometry_device<static_ram_device<4096>>);
+static_assert(validated_submit_device<static_ram_device<4096>>);
+static_assert(!constant_geometry_device<ram_device>);
 static_assert(sync_block_device<ram_device>);
 
 BIOSTACK_NAMESPACE_END
@@ -4232,7 +4466,17 @@ BIOSTACK_NAMESPACE_END
 /// - a residual never exceeds the request; short reads are reported, or
 ///   zero-extended with `zero_fill_short_reads`;
 /// - the dispatcher is itself a `block_device` (with `poll()`), so a cache or
-///   another layer can sit on top of it.
+///   another layer can sit on top of it; over a `constant_geometry_device` it
+///   is one too, keeps no copy of the geometry and validates against the
+///   constant;
+/// - over a `validated_submit_device` (a static RAM disk), a dispatcher that
+///   neither merges nor splits hands requests to `submit_validated`: each one
+///   copies a bio it validated against the same constant geometry, so the
+///   device does not check it again;
+/// - over a device that declares `static constexpr bool may_lose_path =
+///   false` (it never completes a bio with `no_device`, as a RAM disk), or
+///   with `retry<0>`, path-loss handling is compiled out: it could never
+///   trigger, and a `no_device` that comes anyway is passed on once.
 
 // ---- <biostack/dispatch/policies.hpp> --------------------------------------------------------
 /// The dispatcher's own policy categories: tags, merging, timeouts,
@@ -4369,10 +4613,33 @@ struct request_segments {
 template <>
 struct request_segments<0> {};
 
-// Stands in for a member that a configuration does not need; `Id` keeps
-// stand-ins apart, so several of them take no space at all.
-template <int Id>
-struct absent {};
+// False for a device that declares `static constexpr bool may_lose_path =
+// false` (it never completes a bio with `errc::no_device`) as a promise of
+// its own (`makes_own_promises`); true otherwise.
+template <class Device>
+inline constexpr bool may_lose_path = !(makes_own_promises<Device> && requires {
+  requires !bool(std::remove_cvref_t<Device>::may_lose_path);
+});
+
+// The geometry a dispatcher shows above it: its device's, except that one
+// whose split policy splits accepts requests of any size.
+[[nodiscard]] constexpr device_geometry dispatcher_geometry(device_geometry g,
+                                                            bool splits) noexcept {
+  if (splits) g.max_transfer = 0;
+  return g;
+}
+
+// Over a device with a constant geometry the dispatcher has one too, so it
+// is a `constant_geometry_device` itself and the layers above it fold their
+// checks as well. Over any other device: nothing.
+template <class Device, bool Splits, bool = constant_geometry_device<Device>>
+struct dispatcher_constant_geometry {};
+template <class Device, bool Splits>
+struct dispatcher_constant_geometry<Device, Splits, true> {
+  /// The geometry `geometry()` always returns (see `constant_geometry_device`).
+  static constexpr device_geometry constant_geometry =
+      dispatcher_geometry(std::remove_cvref_t<Device>::constant_geometry, Splits);
+};
 } // namespace detail
 
 /// One device request: the bio the device sees, plus the dispatcher's
@@ -4398,8 +4665,12 @@ enum class dispatch_state : std::uint8_t {
 };
 
 template <class Device, class Policies = policies<>>
-class dispatcher {
+class dispatcher : public detail::dispatcher_constant_geometry<
+                       Device, select_policy_t<Policies, split_policy_tag, no_split>::splits> {
 public:
+  /// The dispatcher's promise, `constant_geometry` when its device has one,
+  /// is its own (see `makes_own_promises`).
+  using promises_of = dispatcher;
   using device_type = Device;
   using queue_type = select_policy_t<Policies, queue_policy_tag, fifo>;
   using split_type = select_policy_t<Policies, split_policy_tag, no_split>;
@@ -4436,9 +4707,10 @@ public:
   using idle_fn = void (*)(void* context) noexcept;
 
   /// A dispatcher in front of `target`, which must outlive it. The device's
-  /// geometry is read once, here.
-  explicit dispatcher(Device& target) noexcept : dev_(target), geo_(target.geometry()) {
-    BIOSTACK_ASSERT(geo_.valid());
+  /// geometry is read once, here; a `constant_geometry_device`'s is not read
+  /// at all (its constant is used, and the dispatcher keeps no copy).
+  explicit dispatcher(Device& target) noexcept : dev_(target), geo_(detail::copy_geometry(target)) {
+    if constexpr (!fixed_geometry) BIOSTACK_ASSERT(device_geo().valid());
     // Everything else starts out zero, so a static dispatcher costs almost
     // no start-up code; only the tag stacks of the configurations that have
     // them need filling.
@@ -4462,11 +4734,14 @@ public:
   // ---- block_device -----------------------------------------------------
 
   /// The device's geometry; when the split policy splits, requests of any
-  /// size are accepted (max_transfer 0).
+  /// size are accepted (max_transfer 0). Over a `constant_geometry_device`
+  /// the dispatcher is one as well: this is then `constant_geometry`.
   [[nodiscard]] device_geometry geometry() const noexcept {
-    device_geometry g = geo_;
-    if constexpr (split_type::splits) g.max_transfer = 0;
-    return g;
+    if constexpr (fixed_geometry) {
+      return this->constant_geometry;
+    } else {
+      return detail::dispatcher_geometry(device_geo(), splitting);
+    }
   }
 
   /// Queues `b` and starts whatever the tags allow. `b` completes exactly
@@ -4486,7 +4761,7 @@ public:
       reject_locked(b, v);
     } else if (BIOSTACK_UNLIKELY(state_ != dispatch_state::open)) {
       reject_locked(b, errc::shutting_down);
-    } else if (BIOSTACK_UNLIKELY(path_down_ && has(b.flags, bio_flags::fail_fast))) {
+    } else if (BIOSTACK_UNLIKELY(path_down_locked() && has(b.flags, bio_flags::fail_fast))) {
       reject_locked(b, errc::no_device);
     } else {
       enqueue_locked(b);
@@ -4504,7 +4779,7 @@ public:
   void submit_reserved(bio& b) noexcept requires(tags_type::reserved != 0) {
     errc v = check(b);
     if constexpr (split_type::splits) {
-      if (v == errc::ok && b.length != 0 && split_.chunk(b, 0, geo_) < b.length)
+      if (v == errc::ok && b.length != 0 && split_.chunk(b, 0, device_geo()) < b.length)
         v = errc::invalid_argument;
     }
     lock_.lock();
@@ -4513,7 +4788,7 @@ public:
       reject_locked(b, v);
     else if (state_ != dispatch_state::open)
       reject_locked(b, errc::shutting_down);
-    else if (path_down_ && has(b.flags, bio_flags::fail_fast))
+    else if (path_down_locked() && has(b.flags, bio_flags::fail_fast))
       reject_locked(b, errc::no_device);
     else
       reserved_q_.push_back(b);
@@ -4531,7 +4806,7 @@ public:
     if constexpr (completion_type::deferred) work += take_deferred_locked();
     // Timeouts and path checks complete bios, so they run in the dispatch
     // loop: whichever context runs it now will do them.
-    poll_pending_ = true;
+    if constexpr (polled_checks) poll_pending_ = true;
     run_or_unlock();
     return work;
   }
@@ -4686,6 +4961,14 @@ private:
   // (state and code), so a small configuration pays only for what it uses.
   static constexpr bool merging = merge_type::enabled;
   static constexpr bool splitting = split_type::splits;
+  // A device whose geometry is a constant: no copy, and checks that fold.
+  static constexpr bool fixed_geometry = constant_geometry_device<Device>;
+  // Path loss can happen at all: the device may complete with `no_device`
+  // (it does not declare `may_lose_path = false`) and the retry policy
+  // retries. Otherwise requeueing, the path state and the refusal of
+  // fail-fast bios while the path is down could never trigger: compiled out,
+  // and a `no_device` that comes anyway is passed on like any error.
+  static constexpr bool requeues = detail::may_lose_path<Device> && retry_type::max_retries != 0;
   static constexpr bool reserving = reserved_tags != 0;
   // A discipline that keeps arrival order never moves a bio across a
   // barrier, so barriers wait in its queue like everything else, and are
@@ -4702,6 +4985,9 @@ private:
   // With the low-water mark just below the limit, a released tag carries the
   // next request at once: there is no hysteresis to remember.
   static constexpr bool hysteresis = low_water + 1 != active_limit;
+  // Work a `poll()` hands to the dispatch loop: expiring timeouts, checking
+  // a lost path. Without either, `poll()` only collects completions.
+  static constexpr bool polled_checks = timeouts || requeues;
   static constexpr bool wants_time =
       queue_type::uses_clock || stats_type::wants_latency || timeouts || timed_path_loss;
 
@@ -4723,15 +5009,28 @@ private:
     }
   }
 
+  // The device's geometry: its constant, or the copy read at construction.
+  // Through this the checks against a constant geometry fold.
+  const device_geometry& device_geo() const noexcept { return detail::geometry_in<Device>(geo_); }
+
   // Validation that needs no dispatcher state (geometry is fixed), so it
   // runs before taking the lock.
   errc check(const bio& b) const noexcept {
-    const errc v = validate(b, geo_);
+    const errc v = validate_against_device(b);
     if constexpr (!splitting) {
-      if (v == errc::ok && geo_.max_transfer != 0 && b.length > geo_.max_transfer)
+      const device_geometry& g = device_geo();
+      if (v == errc::ok && g.max_transfer != 0 && b.length > g.max_transfer)
         return errc::invalid_argument;
     }
     return v;
+  }
+  // validate() against the device's geometry: its constant, or the copy.
+  errc validate_against_device(const bio& b) const noexcept {
+    if constexpr (fixed_geometry) {
+      return validate<Device::constant_geometry>(b);
+    } else {
+      return validate(b, device_geo());
+    }
   }
 
   // Finished without reaching the device: nothing was transferred.
@@ -4787,11 +5086,13 @@ private:
       }
       // After the completions already in: an answer that arrived in time is
       // not a timeout.
-      if (BIOSTACK_UNLIKELY(poll_pending_)) {
-        poll_pending_ = false;
-        if constexpr (timeouts) expire_locked();
-        if (path_down_) path_check_locked();
-        continue;
+      if constexpr (polled_checks) {
+        if (BIOSTACK_UNLIKELY(poll_pending_)) {
+          poll_pending_ = false;
+          if constexpr (timeouts) expire_locked();
+          if (path_down_locked()) path_check_locked();
+          continue;
+        }
       }
       if (BIOSTACK_UNLIKELY(!rejected_.empty())) {
         complete_rejected_locked();
@@ -4800,12 +5101,24 @@ private:
       request* q = start_next_locked();
       if (q == nullptr) break;
       lock_.unlock();
-      dev_.submit(*q);
+      submit_to_device(*q);
       lock_.lock();
     }
     if (BIOSTACK_UNLIKELY(drain_end_ != nullptr)) return drain_end_(*this);
     running_ = false;
     lock_.unlock();
+  }
+
+  // Hands `q` to the device. Without merging or splitting every request is
+  // a copy of one bio's request fields (`build_whole_locked`), and that bio
+  // passed `check()`, i.e. validate() against the device's constant
+  // geometry: a device that can skip its own validation then may.
+  void submit_to_device(request& q) noexcept {
+    if constexpr (validated_submit_device<Device> && !merging && !splitting) {
+      dev_.submit_validated(q);
+    } else {
+      dev_.submit(q);
+    }
   }
 
   // A bio that never reached the device (invalid, refused, cancelled): its
@@ -4842,13 +5155,15 @@ private:
   // The next device request to issue, with its tag taken, or nullptr when
   // nothing may go now (plugged, path down, barrier, limit, shortage, empty).
   request* start_next_locked() noexcept {
-    if (BIOSTACK_UNLIKELY(plugged_ != 0 || path_down_)) return nullptr;
+    if (BIOSTACK_UNLIKELY(plugged_ != 0 || path_down_locked())) return nullptr;
     if constexpr (reserving) {
       // Reserved requests never wait for the shared lane, not even when path
       // loss put them in the requeue list behind shared ones (which may be
       // held back by the active limit).
-      for (request** pos = &requeue_; *pos != nullptr; pos = &(*pos)->next) {
-        if ((*pos)->lane != 0) return reissue_locked(pos);
+      if constexpr (requeues) {
+        for (request** pos = &requeue_; *pos != nullptr; pos = &(*pos)->next) {
+          if ((*pos)->lane != 0) return reissue_locked(pos);
+        }
       }
       if (!reserved_q_.empty() && reserved_free_count_ != 0) return start_reserved_locked();
     }
@@ -4864,16 +5179,21 @@ private:
     }
     // Requeued requests go first, in issue order: they were submitted before
     // anything still queued.
-    if (BIOSTACK_UNLIKELY(requeue_ != nullptr)) return reissue_locked(&requeue_);
+    if (BIOSTACK_UNLIKELY(requeue_head_locked() != nullptr)) return reissue_locked(&requeue_);
     if constexpr (splitting) {
       if (splitting_ != nullptr) return next_piece_locked();
     }
-    if (BIOSTACK_UNLIKELY(barrier_issued_)) {
-      // The barrier is done once everything issued with or before it is back
-      // (timed-out requests included: the device still holds them), the
-      // same condition that lets a barrier go.
-      if (!barrier_may_go_locked()) return nullptr;
-      barrier_issued_ = false;
+    // Behind an issued barrier nothing goes until it is done: once everything
+    // issued with or before it is back (timed-out requests included: the
+    // device still holds them), the same condition that lets a barrier go.
+    // A discipline that keeps arrival order tests this together with the
+    // next bio being a barrier, once it has a bio: until then nothing issues
+    // on the shared lane, so the answer cannot differ.
+    if constexpr (!in_order) {
+      if (BIOSTACK_UNLIKELY(barrier_issued_)) {
+        if (!barrier_may_go_locked()) return nullptr;
+        barrier_issued_ = false;
+      }
     }
 
     const std::uint64_t t = queue_now();
@@ -4882,14 +5202,17 @@ private:
     if constexpr (in_order) {
       if (b == nullptr) return nullptr;
       barrier = is_barrier(*b);
-      if (BIOSTACK_UNLIKELY(barrier) && !barrier_may_go_locked()) return nullptr;
+      if (BIOSTACK_UNLIKELY(barrier || barrier_issued_)) {
+        if (!barrier_may_go_locked()) return nullptr;
+        barrier_issued_ = false;
+      }
     } else if (BIOSTACK_UNLIKELY(b == nullptr)) {
       b = pick_held_locked(t);
       if (b == nullptr) return nullptr;
       barrier = held_.is_front(*b);
     }
     if constexpr (splitting) {
-      if (b->length != 0 && split_.chunk(*b, 0, geo_) < b->length) {
+      if (b->length != 0 && split_.chunk(*b, 0, device_geo()) < b->length) {
         take_picked_locked(b, t, barrier);
         splitting_ = b;
         split_done_ = 0;
@@ -4923,7 +5246,7 @@ private:
 
   // A barrier goes only once everything issued before it is back.
   bool barrier_may_go_locked() const noexcept {
-    return in_flight_ == 0 && requeue_ == nullptr && !split_active_locked();
+    return in_flight_ == 0 && requeue_head_locked() == nullptr && !split_active_locked();
   }
 
   // Takes the requeued request at `*pos` off the requeue list and issues it.
@@ -5004,9 +5327,10 @@ private:
 
   void try_merge_locked(request& q, bio& first, std::uint64_t t) noexcept {
     std::uint64_t limit = merge_type::max_bytes != 0 ? merge_type::max_bytes : UINT32_MAX;
-    if (geo_.max_transfer != 0 && geo_.max_transfer < limit) limit = geo_.max_transfer;
+    const device_geometry& g = device_geo();
+    if (g.max_transfer != 0 && g.max_transfer < limit) limit = g.max_transfer;
     std::size_t seg_limit = merge_type::max_segments;
-    if (geo_.max_segments != 0 && geo_.max_segments < seg_limit) seg_limit = geo_.max_segments;
+    if (g.max_segments != 0 && g.max_segments < seg_limit) seg_limit = g.max_segments;
 
     std::uint64_t total = first.length;
     std::size_t pieces = pieces_of(first);
@@ -5023,7 +5347,7 @@ private:
         bio probe;
         probe.offset = first.offset;
         probe.length = static_cast<std::uint32_t>(grown);
-        if (split_.chunk(probe, 0, geo_) != probe.length) break;
+        if (split_.chunk(probe, 0, g) != probe.length) break;
       }
       pop_expect(n, t);
       last->hook.next = n;
@@ -5065,7 +5389,7 @@ private:
       return nullptr;
     }
     bio& b = *splitting_;
-    const std::uint32_t len = split_.chunk(b, split_done_, geo_);
+    const std::uint32_t len = split_.chunk(b, split_done_, device_geo());
     BIOSTACK_ASSERT(len != 0 && len <= b.length - split_done_);
     init_child(*q, b, split_done_, len);
     q->on_done = completion{&device_done, this};
@@ -5106,9 +5430,13 @@ private:
       q.gen = tag_gen_[t];
       tag_req_[t] = &q;
     }
-    if (fresh) {
-      q.seq = seq_++;
-      q.retries = 0;
+    if constexpr (requeues) {
+      if (fresh) {
+        q.seq = seq_++;
+        q.retries = 0;
+      }
+    } else {
+      (void)fresh;
     }
     if constexpr (wants_time) q.started = now();
     stats_.on_dispatch(in_flight_);
@@ -5186,12 +5514,16 @@ private:
     }
     if constexpr (stats_type::wants_latency) stats_.on_latency(now() - q.started);
     release_tag_locked(q);
-    const errc st = q.status();
-    if (BIOSTACK_UNLIKELY(st == errc::no_device) && try_requeue_locked(q)) return;
+    // The completion is ours already: `deferred_` handed it over with an
+    // acquire, or `device_done` linked it under the lock we hold.
+    const errc st = detail::bio_access::final_status(q);
+    if constexpr (requeues) {
+      if (BIOSTACK_UNLIKELY(st == errc::no_device) && try_requeue_locked(q)) return;
+    }
     if constexpr (timed_path_loss) {
       if (BIOSTACK_UNLIKELY(path_suspect_) && st != errc::no_device) path_suspect_ = false;
     }
-    std::uint32_t residual = q.residual();
+    std::uint32_t residual = detail::bio_access::final_residual(q);
     if (BIOSTACK_UNLIKELY(residual != 0)) residual = short_transfer_locked(q, st, residual);
     deliver_locked(q, st, residual, true);
   }
@@ -5309,6 +5641,23 @@ private:
     return true;
   }
 
+  // The path state, read where a configuration that never requeues knows it
+  // without looking: up, nothing requeued.
+  bool path_down_locked() const noexcept {
+    if constexpr (requeues) {
+      return path_down_;
+    } else {
+      return false;
+    }
+  }
+  request* requeue_head_locked() const noexcept {
+    if constexpr (requeues) {
+      return requeue_;
+    } else {
+      return nullptr;
+    }
+  }
+
   // On poll, with the path down: retry once the backoff has passed, or give
   // up on the path after the loss timeout. Without either, at once.
   void path_check_locked() noexcept {
@@ -5383,8 +5732,8 @@ private:
 
   bool idle_locked() const noexcept {
     bool idle = in_flight_ == 0 && queue_.empty() && held_size_locked() == 0 &&
-                !split_active_locked() && requeue_ == nullptr && done_head_ == nullptr &&
-                rejected_.empty();
+                !split_active_locked() && requeue_head_locked() == nullptr &&
+                done_head_ == nullptr && rejected_.empty();
     if constexpr (reserving)
       idle = idle && reserved_q_.empty() && reserved_free_count_ == reserved_tags;
     return idle;
@@ -5417,19 +5766,19 @@ private:
   // A member only the configurations that use it have (see `merging` and
   // friends above); the others get an empty stand-in that takes no space.
   template <bool Used, class T, int Id>
-  using only_if = std::conditional_t<Used, T, detail::absent<Id>>;
+  using only_if = detail::only_if<Used, T, Id>;
   using request_ptr = request*;
 
   // ---- state (hot fields first) -----------------------------------------------
   Device& dev_;
-  device_geometry geo_;
+  [[no_unique_address]] detail::geometry_copy<Device> geo_;
   // The rest starts out zero (the constructor fills in only the tag stacks
   // of the configurations that have them, and the pool sets itself up).
   [[no_unique_address]] mutable lock_type lock_;
   bool running_ = false;
   bool path_down_ = false;
   bool barrier_issued_ = false;
-  bool poll_pending_ = false;
+  [[no_unique_address]] only_if<polled_checks, bool, 18> poll_pending_{};
   [[no_unique_address]] only_if<hysteresis, bool, 0> throttled_{};
   [[no_unique_address]] only_if<timed_path_loss, bool, 1> path_suspect_{};
   dispatch_state state_ = dispatch_state::open;
@@ -5500,7 +5849,8 @@ BIOSTACK_NAMESPACE_END
 /// storage [static_storage<64, 4096>], replacement [clock], lock [null_lock],
 /// wait [poll_wait<>], clock [no_clock], integrity [no_integrity], write
 /// classes [single_class], owner hooks [no_owner_hooks], I/O slots
-/// [io_slots<8>], pending async barriers [async_ops<4>], key
+/// [io_slots<8>], pending async barriers [async_ops<4>; async_ops<0>: none,
+/// the blocking forms step their operations in place], key
 /// [block_key<std::uint64_t>].
 ///
 /// States (vfs_bio): a buffer is resident (in the index) or EMPTY (on the free
@@ -6185,11 +6535,20 @@ struct io_slots {
 /// How many `get_async` / `modify_async` / `interlock_async` /
 /// `flush_block_async` / `wait_all_async` / `sync_async` requests may be
 /// pending at once (the blocking forms keep theirs on the caller's
-/// stack and never use this table). 1..255.
+/// stack and never use this table). 0..255.
+///
+/// `async_ops<0>`: no asynchronous operations. Those six entry points do
+/// not exist, and each blocking form (`get`'s slow path, `flush_block`,
+/// `wait_all`, `sync`, `modify`, `interlock`) steps its operation on the
+/// caller's stack between waits instead of queueing it for the completions
+/// to advance: the operation list, its pump and the table compile out.
+/// Requires a single-context wait policy (`poll_wait`): with several
+/// threads the queue is what keeps blocking syncs ordered and fair; in one
+/// context nothing is ever queued ahead of the caller.
 template <std::size_t K>
 struct async_ops {
   using category = async_ops_tag;
-  static_assert(K >= 1 && K < 256, "1 to 255 pending async operations");
+  static_assert(K < 256, "0 to 255 pending async operations");
   static constexpr std::size_t count = K;
 };
 
@@ -6282,6 +6641,11 @@ public:
   static constexpr std::size_t slot_count = select_policy_t<Pack, io_slots_tag, io_slots<8>>::count;
   static constexpr std::size_t async_op_count =
       select_policy_t<Pack, async_ops_tag, async_ops<4>>::count;
+  /// False with `async_ops<0>`: no async twins; blocking forms run in place.
+  static constexpr bool async_enabled = async_op_count != 0;
+  static_assert(async_enabled || wait_type::single_context,
+                "async_ops<0> (blocking forms run in place) requires a single-context wait "
+                "policy: with threads, queued blocking operations keep syncs ordered and fair");
   static constexpr std::size_t class_count = classes_type::count;
   using index_type = detail::slot_index_t<capacity>;
   static constexpr index_type npos = detail::no_slot<index_type>;
@@ -6299,6 +6663,63 @@ private:
   // when that fits, so small targets do no 64-bit arithmetic on them.
   using bytes_type = std::conditional_t<(std::uint64_t{capacity} * block_size <= UINT32_MAX),
                                         std::uint32_t, std::uint64_t>;
+  // Byte thresholds as the cache compares them: native width when four
+  // times the cache's bytes fit (the largest quantity they are compared
+  // with is twice those; see set_limits), saturated there.
+  using limit_type = std::conditional_t<(std::uint64_t{capacity} * block_size <= UINT32_MAX / 4),
+                                        std::uint32_t, std::uint64_t>;
+  struct limit_state {
+    std::size_t hi_buffers, lo_buffers;
+    limit_type hi_dirty, lo_dirty, hi_running, lo_running;
+    std::uint32_t retry_pause;
+  };
+  [[nodiscard]] static constexpr limit_type saturate(std::uint64_t v) noexcept {
+    constexpr limit_type top = ~limit_type{0};
+    return v > top ? top : static_cast<limit_type>(v);
+  }
+  // vfs_bio's bufinit thresholds for `cap` buffers, as an L (cache_limits
+  // or limit_state) with byte counts computed in B (wide enough for
+  // cap * block_size). One formula for default_limits and the constructor.
+  template <class L, class B>
+  [[nodiscard]] static constexpr L make_limits(std::size_t cap) noexcept {
+    L l{};
+    l.hi_buffers = cap;
+    l.lo_buffers = cap; // reclaim one buffer per miss; lower it for batched reclaim
+    const B space = static_cast<B>(cap) * block_size;
+    l.hi_dirty = space / 2;
+    l.lo_dirty = l.hi_dirty / 2;
+    // The running-write window, vfs_bio's hirunning = max(space / 16, 4
+    // blocks), is worked out in whole blocks so that its 4/6 threshold is a
+    // native-width division rather than a 64-bit one (which would pull a
+    // libgcc routine into small images). For full-size buffers, rounding the
+    // thresholds down to whole blocks changes no throttling decision.
+    const std::size_t hirun_blocks = cap / 16 > 4u ? cap / 16 : 4u;
+    l.hi_running = static_cast<B>(hirun_blocks * 4u / 6u) * block_size;
+    l.lo_running = static_cast<B>(hirun_blocks) * block_size / 2;
+    l.retry_pause = 4;
+    return l;
+  }
+
+  // A device whose geometry is a compile-time constant
+  // (constant_geometry_device) needs no copy of it: the constructor's
+  // checks and the block-size arithmetic fold to constants.
+  static constexpr bool fixed_geometry = constant_geometry_device<Device>;
+  [[nodiscard]] const device_geometry& geo() const noexcept {
+    return detail::geometry_in<Device>(geo_);
+  }
+  // True when every buffer is exactly one device block: a constant geometry
+  // whose block size is the storage block size. `check` then accepts only
+  // that size, so a cached buffer never has another one: the size
+  // comparisons, `size_match`'s failure, the re-creation of a buffer and its
+  // write-first are dead code, compiled out (and no size is stored).
+  static constexpr bool one_unit = [] {
+    if constexpr (fixed_geometry)
+      return std::remove_cvref_t<Device>::constant_geometry.block_size == block_size;
+    else
+      return false;
+  }();
+  // Whether try_get_locked can answer size_mismatch or must_write.
+  static constexpr bool resizable = !one_unit;
 
   enum flag : std::uint16_t {
     f_resident = 1u << 0,   // in the index
@@ -6326,11 +6747,13 @@ private:
     I hnext;
     I dprev, dnext;
     std::uint16_t flags;
-    units_type units; // size in device blocks
+    // Size in device blocks; none kept when it is always one.
+    [[no_unique_address]] detail::only_if<!one_unit, units_type, 0> units;
     std::uint8_t holds;
     std::uint8_t cls;
     std::int8_t modrefs; // >0 modifiers, -1 write interlock
   };
+  static_assert(std::is_trivially_copyable_v<header>, "headers are zeroed with memset");
 
 public:
   /// Metadata bytes the cache keeps per buffer: header, hash bucket and the
@@ -6370,12 +6793,12 @@ public:
     [[nodiscard]] std::byte* data() const noexcept { return c_->storage_.data(i_); }
     [[nodiscard]] std::uint32_t size() const noexcept { return c_->size_of(i_); }
     [[nodiscard]] std::span<std::byte> bytes() const noexcept { return {data(), size()}; }
-    [[nodiscard]] std::uint64_t lbn() const noexcept { return c_->hdr_[i_].lbn; }
+    [[nodiscard]] std::uint64_t lbn() const noexcept { return c_->z_.hdr[i_].lbn; }
     /// True when the contents are valid (CACHE); false after a miss.
     [[nodiscard]] bool valid() const noexcept { return has(f_valid); }
     [[nodiscard]] bool dirty() const noexcept { return has(f_dirty); }
     [[nodiscard]] bool pinned() const noexcept { return has(f_pinned | f_ownerpin); }
-    [[nodiscard]] std::uint8_t write_class() const noexcept { return c_->hdr_[i_].cls; }
+    [[nodiscard]] std::uint8_t write_class() const noexcept { return c_->z_.hdr[i_].cls; }
     /// Declares the contents valid after the caller filled them itself.
     void mark_valid() noexcept { set(f_valid); }
     /// Marks the buffer garbage: it is destroyed at release (B_INVAL).
@@ -6388,13 +6811,10 @@ public:
   private:
     friend class buffer_cache;
     handle(buffer_cache* c, I i) noexcept : c_(c), i_(i) {}
-    [[nodiscard]] bool has(std::uint16_t f) const noexcept {
-      lock_guard<lock_type> g(c_->lock_);
-      return (c_->hdr_[i_].flags & f) != 0;
-    }
+    [[nodiscard]] bool has(std::uint16_t f) const noexcept { return c_->test_flag(i_, f); }
     void set(std::uint16_t f) noexcept {
       lock_guard<lock_type> g(c_->lock_);
-      c_->hdr_[i_].flags = static_cast<std::uint16_t>(c_->hdr_[i_].flags | f);
+      c_->z_.hdr[i_].flags = static_cast<std::uint16_t>(c_->z_.hdr[i_].flags | f);
     }
     void reset() noexcept {
       if (c_ != nullptr) std::exchange(c_, nullptr)->release_slot(i_, release_mode::normal);
@@ -6408,20 +6828,26 @@ public:
   /// `block_size`, and its alignment to be met by the storage (panics
   /// otherwise: a configuration error).
   explicit buffer_cache(Device& dev, std::size_t cap = capacity) noexcept
-      : dev_(dev), cap_(cap), geo_(dev.geometry()), limits_(default_limits(cap)) {
-    BIOSTACK_ASSERT(geo_.valid() && geo_.block_size <= block_size &&
-                    block_size % geo_.block_size == 0 && "device block size must divide BlockSize");
-    BIOSTACK_ASSERT(storage_.attach(geo_.alignment) && "storage alignment below the device's");
-    BIOSTACK_ASSERT(block_size / geo_.block_size <= static_cast<units_type>(~units_type{0}) &&
+      : dev_(dev), cap_(cap), geo_(detail::copy_geometry(dev)),
+        limits_(make_limits<limit_state, limit_type>(cap)) {
+    // With a constant geometry these checks are constants and fold away.
+    BIOSTACK_ASSERT(geo().valid() && geo().block_size <= block_size &&
+                    block_size % geo().block_size == 0 &&
+                    "device block size must divide BlockSize");
+    BIOSTACK_ASSERT(storage_.attach(geo().alignment) && "storage alignment below the device's");
+    BIOSTACK_ASSERT(block_size / geo().block_size <= static_cast<units_type>(~units_type{0}) &&
                     "device blocks too small for this BlockSize");
     BIOSTACK_ASSERT(cap >= 1 && cap <= capacity);
     for (auto& b : bucket_) b = npos;
-    // Zeroed headers, none of them linked yet: the free lists of headers,
-    // I/O slots and operations start empty and are fed in index order by
-    // their "fresh" counters, which hands things out exactly as lists built
-    // here in index order would, without a store per element.
-    for (std::size_t i = 0; i < cap; ++i) hdr_[i] = header{};
+    // Zeroed headers (z_), none of them linked yet: the free lists of
+    // headers, I/O slots and operations start empty and are fed in index
+    // order by their "fresh" counters, which hands things out exactly as
+    // lists built here in index order would, without a store per element.
     policy_.reset(cap);
+    // Empty dirty sets, as their member initialisers already made them:
+    // stated once more so the compiler stores two words here instead of
+    // copying the initial value from a constant (half the start-up code).
+    for (auto& d : dirty_) d.clear();
   }
   buffer_cache(const buffer_cache&) = delete;
   buffer_cache& operator=(const buffer_cache&) = delete;
@@ -6431,38 +6857,37 @@ public:
   /// `sync()` first to keep it.
   ~buffer_cache() {
     BIOSTACK_ASSERT(inflight_ == 0 && "buffer_cache destroyed with I/O in flight");
-    BIOSTACK_ASSERT(ops_head_ == nullptr &&
-                    "buffer_cache destroyed with an async operation pending");
+    if constexpr (async_enabled)
+      BIOSTACK_ASSERT(ops_head_ == nullptr &&
+                      "buffer_cache destroyed with an async operation pending");
   }
 
   /// Thresholds sized like vfs_bio's bufinit for `cap` buffers.
-  [[nodiscard]] static cache_limits default_limits(std::size_t cap) noexcept {
-    cache_limits l{};
-    l.hi_buffers = cap;
-    l.lo_buffers = cap; // reclaim one buffer per miss; lower it for batched reclaim
-    const std::uint64_t space = std::uint64_t{cap} * block_size;
-    l.hi_dirty = space / 2;
-    l.lo_dirty = l.hi_dirty / 2;
-    // The running-write window, vfs_bio's hirunning = max(space / 16, 4
-    // blocks), is worked out in whole blocks so that its 4/6 threshold is a
-    // native-width division rather than a 64-bit one (which would pull a
-    // libgcc routine into small images). For full-size buffers, rounding the
-    // thresholds down to whole blocks changes no throttling decision.
-    const std::size_t hirun_blocks = cap / 16 > 4u ? cap / 16 : 4u;
-    l.hi_running = std::uint64_t{hirun_blocks * 4u / 6u} * block_size;
-    l.lo_running = std::uint64_t{hirun_blocks} * block_size / 2;
-    l.retry_pause = 4;
-    return l;
+  [[nodiscard]] static constexpr cache_limits default_limits(std::size_t cap) noexcept {
+    return make_limits<cache_limits, std::uint64_t>(cap);
   }
   /// Replaces the thresholds. Requires lo <= hi for each pair and hi_buffers
-  /// in [1, capacity used].
+  /// in [1, capacity used]. A byte threshold of four times the cache's
+  /// bytes or more decides exactly like an infinite one (dirty and running
+  /// bytes never exceed the cache's bytes, and their sum is compared with
+  /// half of lo_dirty): such values may be kept saturated, at the largest
+  /// value of the narrowest type holding that bound (UINT32_MAX for caches
+  /// up to 1 GiB), and `limits()` then reports them so.
   void set_limits(const cache_limits& l) noexcept {
     BIOSTACK_ASSERT(l.lo_buffers <= l.hi_buffers && l.hi_buffers >= 1 && l.hi_buffers <= cap_);
     BIOSTACK_ASSERT(l.lo_dirty <= l.hi_dirty && l.lo_running <= l.hi_running);
+    const limit_state s{l.hi_buffers,         l.lo_buffers,           saturate(l.hi_dirty),
+                        saturate(l.lo_dirty), saturate(l.hi_running), saturate(l.lo_running),
+                        l.retry_pause};
     lock_guard<lock_type> g(lock_);
-    limits_ = l;
+    limits_ = s;
   }
-  [[nodiscard]] cache_limits limits() const noexcept { return read_locked(limits_); }
+  /// The thresholds in force (byte values saturated as `set_limits` says).
+  [[nodiscard]] cache_limits limits() const noexcept {
+    const limit_state s = read_locked(limits_);
+    return cache_limits{s.hi_buffers, s.lo_buffers, s.hi_dirty,   s.lo_dirty,
+                        s.hi_running, s.lo_running, s.retry_pause};
+  }
 
   // ---------------------------------------------------------------- lookup
 
@@ -6479,26 +6904,9 @@ public:
   /// handle could release what it needs in a single-context configuration).
   /// Complexity: O(1) expected, plus a bounded victim search on a miss.
   [[nodiscard]] result<handle> get(std::uint64_t lbn, get_options opt = {}) noexcept {
-    units_type units = 0;
-    if (const errc e = check(lbn, opt.size, units); e != errc::ok) return e;
-    const std::uint64_t deadline = deadline_of(opt.timeout);
-    lock_guard<lock_type> g(lock_);
-    // Fast path: with no operation queued ahead of this one (so nobody is
-    // overtaken), a buffer that can be had at once needs no queued operation
-    // and no callback. Anything else goes through the operation below, whose
-    // first step makes this same attempt again.
-    if (ops_head_ == nullptr) {
-      I i = npos;
-      const try_result r = try_get_locked(static_cast<lbn_type>(lbn), units, opt.flags, i);
-      if (r == try_result::ok) return handle(this, i);
-      if (r == try_result::size_mismatch) return errc::invalid_argument;
-    }
-    // `get_async`'s operation, on this stack, waited for with the wait policy.
-    op_waiter w{errc::ok, npos, false};
-    async_op o; // init_op fills it
-    begin_get(o, lbn, units, opt.flags, &deliver_waiter, nullptr, &w, false);
-    if (const errc e = wait_op_locked(o, w, deadline); e != errc::ok) return e;
-    return handle(this, w.slot);
+    I i = npos;
+    if (const errc e = acquire(lbn, opt, i); e != errc::ok) return e;
+    return handle(this, i);
   }
 
   /// getblk without blocking: `done(ctx, status, handle)` runs exactly once,
@@ -6513,7 +6921,8 @@ public:
   /// completion); a failure of that write is reported. `opt.timeout` is not
   /// used (nothing here waits). ISR-safe as far as the lock policy is;
   /// `done` runs without the cache lock.
-  void get_async(std::uint64_t lbn, get_options opt, read_done done, void* ctx) noexcept {
+  void get_async(std::uint64_t lbn, get_options opt, read_done done,
+                 void* ctx) noexcept requires async_enabled {
     BIOSTACK_ASSERT(done != nullptr);
     units_type units = 0;
     if (const errc e = check(lbn, opt.size, units); e != errc::ok) {
@@ -6528,6 +6937,7 @@ public:
       return;
     }
     begin_get(*o, lbn, units, opt.flags, &deliver_get, done, ctx, true);
+    link_op(*o);
     lock_.unlock();
   }
 
@@ -6536,7 +6946,7 @@ public:
   [[nodiscard]] result<handle> get_cached(std::uint64_t lbn) noexcept {
     lock_guard<lock_type> g(lock_);
     const I i = find(lbn);
-    if (i == npos || (hdr_[i].flags & (f_busy | f_valid | f_inval)) != f_valid)
+    if (i == npos || (z_.hdr[i].flags & (f_busy | f_valid | f_inval)) != f_valid)
       return errc::no_resources;
     take_hit(i);
     return handle(this, i);
@@ -6559,16 +6969,12 @@ public:
   /// completes, caches the block (or nothing) and frees its buffer.
   [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt,
                                     std::span<const std::uint64_t> readahead) noexcept {
-    result<handle> h = get(lbn, opt);
-    if (!h || h->valid()) return h;
-    return read_miss<true>(h->i_, h->c_, readahead, opt.size);
+    return read_with<true>(lbn, opt, readahead);
   }
   /// `read` without read-ahead (a program that never reads ahead does not
   /// link the read-ahead machinery).
   [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt = {}) noexcept {
-    result<handle> h = get(lbn, opt);
-    if (!h || h->valid()) return h;
-    return read_miss<false>(h->i_, h->c_, {}, 0);
+    return read_with<false>(lbn, opt, {});
   }
 
   /// breadcb: starts a read of `lbn`. On a hit `done` runs before this
@@ -6586,9 +6992,10 @@ public:
         try_get_locked(static_cast<lbn_type>(lbn), units, opt.flags | get_flags::nowait, i);
     if (r != try_result::ok) {
       lock_.unlock();
-      return r == try_result::size_mismatch ? errc::invalid_argument : errc::no_resources;
+      return resizable && r == try_result::size_mismatch ? errc::invalid_argument
+                                                         : errc::no_resources;
     }
-    if ((hdr_[i].flags & f_valid) != 0) {
+    if ((z_.hdr[i].flags & f_valid) != 0) {
       lock_.unlock();
       done(ctx, errc::ok, handle(this, i));
       return errc::ok;
@@ -6622,8 +7029,8 @@ public:
       if (const errc e = check(lbn, opt.size, units); e != errc::ok) return e;
       lock_.lock();
       const I i = lookup(static_cast<lbn_type>(lbn)); // check() made it fit
-      if (i != npos && hdr_[i].units == units &&
-          (hdr_[i].flags & (f_busy | f_valid | f_inval)) == f_valid && dst.size() <= size_of(i)) {
+      if (i != npos && size_is(i, units) &&
+          (z_.hdr[i].flags & (f_busy | f_valid | f_inval)) == f_valid && dst.size() <= size_of(i)) {
         take_hit(i);
         lock_.unlock();
         std::memcpy(dst.data(), storage_.data(i), dst.size());
@@ -6640,8 +7047,8 @@ public:
       bool drop = false;
       {
         lock_guard<lock_type> g(lock_);
-        ++stats_.integrity_errors;
-        const header& hb = hdr_[b.i_];
+        ++z_.stats.integrity_errors;
+        const header& hb = z_.hdr[b.i_];
         drop =
             (hb.flags & (f_dirty | f_pinned | f_ownerpin)) == 0 && hb.holds == 0 && hb.modrefs == 0;
       }
@@ -6672,11 +7079,11 @@ public:
     const I i = h.i_;
     h.c_ = nullptr;
     lock_guard<lock_type> g(lock_);
-    if ((hdr_[i].flags & f_inval) != 0) {
+    if ((z_.hdr[i].flags & f_inval) != 0) {
       release_locked(i, release_mode::normal);
       return errc::ok;
     }
-    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_valid);
+    z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_valid);
     make_dirty(i);
     if (!throttle_running()) {
       release_locked(i, release_mode::normal); // dirty, with its data, for the flusher
@@ -6700,12 +7107,12 @@ public:
     const I i = h.i_;
     h.c_ = nullptr;
     lock_.lock();
-    if ((hdr_[i].flags & f_inval) != 0) {
+    if ((z_.hdr[i].flags & f_inval) != 0) {
       release_locked(i, release_mode::normal);
       lock_.unlock();
       return errc::ok;
     }
-    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_valid);
+    z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_valid);
     make_dirty(i);
     // The running-write throttle applies as to write_sync, but this never
     // waits: over the limit it is refused like a missing slot.
@@ -6731,15 +7138,15 @@ public:
     const I i = h.i_;
     h.c_ = nullptr;
     lock_guard<lock_type> g(lock_);
-    if ((hdr_[i].flags & f_inval) == 0) {
-      hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_valid);
+    if ((z_.hdr[i].flags & f_inval) == 0) {
+      z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_valid);
       make_dirty(i);
     }
     release_locked(i, release_mode::normal);
     if (dirty_bytes_ <= limits_.hi_dirty) return;
     flush_step_locked(1024);
     if (nowait) return;
-    const std::uint64_t mid = limits_.lo_dirty + (limits_.hi_dirty - limits_.lo_dirty) / 2;
+    const limit_type mid = limits_.lo_dirty + (limits_.hi_dirty - limits_.lo_dirty) / 2;
     (void)wait_.wait(
         lock_, [&] { return dirty_bytes_ <= mid || running_writes_ == 0; }, progress(), no_deadline,
         clock_);
@@ -6767,16 +7174,16 @@ public:
   /// bqhold: one more hold on the buffer; a held buffer is never reclaimed.
   void hold(const handle& h) noexcept {
     lock_guard<lock_type> g(lock_);
-    BIOSTACK_ASSERT(hdr_[h.i_].holds != 0xFF && "hold count overflow");
-    ++hdr_[h.i_].holds;
+    BIOSTACK_ASSERT(z_.hdr[h.i_].holds != 0xFF && "hold count overflow");
+    ++z_.hdr[h.i_].holds;
   }
   /// bqdrop: drops a hold on cached block `lbn`. Dropping a hold that was
   /// never taken panics.
   void drop(std::uint64_t lbn) noexcept {
     lock_guard<lock_type> g(lock_);
     const I i = find(lbn);
-    BIOSTACK_ASSERT(i != npos && hdr_[i].holds != 0 && "bqdrop without a hold");
-    --hdr_[i].holds;
+    BIOSTACK_ASSERT(i != npos && z_.hdr[i].holds != 0 && "bqdrop without a hold");
+    --z_.hdr[i].holds;
     bump();
     pump_locked();
   }
@@ -6787,7 +7194,7 @@ public:
   /// on the buffer; it stays dirty and is written by the next flush or sync.
   void clear_error(const handle& h) noexcept {
     lock_guard<lock_type> g(lock_);
-    header& b = hdr_[h.i_];
+    header& b = z_.hdr[h.i_];
     b.flags = static_cast<std::uint16_t>(b.flags & ~(f_ownerpin | f_error | f_deferred));
     bump();
   }
@@ -6795,7 +7202,7 @@ public:
   void set_class(const handle& h, std::uint8_t cls) noexcept {
     BIOSTACK_ASSERT(cls < class_count);
     lock_guard<lock_type> g(lock_);
-    header& b = hdr_[h.i_];
+    header& b = z_.hdr[h.i_];
     const bool linked = (b.flags & f_ondirty) != 0;
     if (linked) unlink_dirty(h.i_);
     b.cls = cls;
@@ -6811,7 +7218,7 @@ public:
     std::size_t n = 0;
     const auto one = [&](I i) {
       ++n;
-      header& b = hdr_[i];
+      header& b = z_.hdr[i];
       if ((b.flags & f_busy) != 0) {
         b.flags = static_cast<std::uint16_t>(b.flags | f_inval);
         return;
@@ -6824,7 +7231,7 @@ public:
         if (const I i = find(first + k); i != npos) one(i);
     } else {
       for (std::size_t i = 0; i < cap_; ++i) {
-        const header& b = hdr_[i];
+        const header& b = z_.hdr[i];
         if ((b.flags & f_resident) != 0 && b.lbn >= first && b.lbn - first < count)
           one(static_cast<I>(i));
       }
@@ -6855,7 +7262,8 @@ public:
   /// above lo_dirty / 2).
   [[nodiscard]] bool needs_flush() const noexcept {
     lock_guard<lock_type> g(lock_);
-    return std::uint64_t{running_bytes_} + dirty_bytes_ > limits_.lo_dirty / 2;
+    // Each at most the cache's bytes: the sum fits limit_type.
+    return limit_type{running_bytes_} + dirty_bytes_ > limits_.lo_dirty / 2;
   }
 
   // ------------------------------------------------------ barriers and sync
@@ -6864,7 +7272,8 @@ public:
   // below: a small state machine per request, advanced by every I/O
   // completion (so by `poll()` on a polled device) and by the call that
   // starts it. The blocking forms start the same operation and wait for its
-  // callback with the wait policy.
+  // callback with the wait policy; with async_ops<0> they step it themselves
+  // between waits (run_in_place), and nothing is queued.
   //
   // None of them waits for a buffer owned by a handle: only that owner can
   // release it, and it may be the very context waiting (a blocking form would
@@ -6883,12 +7292,13 @@ public:
   /// Runs `done` before returning when nothing has to be waited for.
   /// ISR-safe as far as the lock policy is; `done` runs in the context of the
   /// call or of the completion that finishes it, without the cache lock.
-  void flush_block_async(std::uint64_t lbn, write_done done, void* ctx) noexcept {
+  void flush_block_async(std::uint64_t lbn, write_done done,
+                         void* ctx) noexcept requires async_enabled {
     start_async(op_kind::flush_block, &step_flush_block_op, lbn, done, ctx);
   }
   /// Blocking `flush_block_async`: returns once the write is submitted.
   errc flush_block(std::uint64_t lbn) noexcept {
-    return run_blocking(op_kind::flush_block, &step_flush_block_op, lbn);
+    return run_blocking<&step_flush_block_op>(op_kind::flush_block, lbn);
   }
 
   /// Barrier over writes: `done(ctx, status)` runs exactly once, when every
@@ -6897,11 +7307,11 @@ public:
   /// `done` before returning when no such write is in flight;
   /// `no_resources` if the async-operation table is full. Never waits;
   /// ISR-safety and the context of `done` as for `flush_block_async`.
-  void wait_all_async(write_done done, void* ctx) noexcept {
+  void wait_all_async(write_done done, void* ctx) noexcept requires async_enabled {
     start_async(op_kind::wait_all, &step_wait_all_op, 0, done, ctx);
   }
   /// Blocking `wait_all_async`.
-  errc wait_all() noexcept { return run_blocking(op_kind::wait_all, &step_wait_all_op, 0); }
+  errc wait_all() noexcept { return run_blocking<&step_wait_all_op>(op_kind::wait_all, 0); }
 
   /// Writes every dirty buffer, class stage by class stage (`ordered_classes`
   /// stage 0 first): all the stage's dirty buffers are written, their writes
@@ -6917,11 +7327,11 @@ public:
   /// Never waits: writes are started as I/O slots free up; `done` may run
   /// before this returns. The owner's `check_write` runs from whichever
   /// context advances the sync (the call or a completion).
-  void sync_async(write_done done, void* ctx) noexcept {
+  void sync_async(write_done done, void* ctx) noexcept requires async_enabled {
     start_async(op_kind::sync, &step_sync_op, 0, done, ctx);
   }
   /// Blocking `sync_async`.
-  [[nodiscard]] errc sync() noexcept { return run_blocking(op_kind::sync, &step_sync_op, 0); }
+  [[nodiscard]] errc sync() noexcept { return run_blocking<&step_sync_op>(op_kind::sync, 0); }
   // ------------------------------------------------------- modify interlock
 
   /// RAII bracket around a change to a held buffer (hammer modify /
@@ -6977,13 +7387,11 @@ public:
   /// wait policy gave up.
   [[nodiscard]] result<modify_guard> modify(std::uint64_t lbn,
                                             get_flags flags = get_flags::none) noexcept {
-    op_waiter w{errc::ok, npos, false};
     async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    begin_slot_op(o, op_kind::modify, lbn, flags, &deliver_waiter, &w, false);
-    link_op(o);
-    if (const errc e = wait_op_locked(o, w, no_deadline); e != errc::ok) return e;
-    return modify_guard(this, w.slot);
+    begin_slot_op(o, op_kind::modify, lbn, flags, nullptr, nullptr, false);
+    if (const errc e = finish_blocking<&step_modify_op>(o, no_deadline); e != errc::ok) return e;
+    return modify_guard(this, o.slot);
   }
   /// Completion of `modify_async`: `status` and, on success, the guard.
   using modify_done = void (*)(void* ctx, errc status, modify_guard g) noexcept;
@@ -6993,7 +7401,8 @@ public:
   /// full), else from the I/O completion or the end of the interlock it
   /// waits for. ISR-safe as far as the lock policy is; `done` runs without
   /// the cache lock.
-  void modify_async(std::uint64_t lbn, get_flags flags, modify_done done, void* ctx) noexcept {
+  void modify_async(std::uint64_t lbn, get_flags flags, modify_done done,
+                    void* ctx) noexcept requires async_enabled {
     BIOSTACK_ASSERT(done != nullptr);
     async_op* o = start_slot_op(op_kind::modify, &deliver_modify, lbn, flags, ctx);
     if (o == nullptr) {
@@ -7008,13 +7417,11 @@ public:
   /// modifier is done, then excludes new ones. `timed_out` if the wait
   /// policy gave up.
   [[nodiscard]] result<write_interlock> interlock(std::uint64_t lbn) noexcept {
-    op_waiter w{errc::ok, npos, false};
     async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    begin_slot_op(o, op_kind::interlock, lbn, get_flags::none, &deliver_waiter, &w, false);
-    link_op(o);
-    if (const errc e = wait_op_locked(o, w, no_deadline); e != errc::ok) return e;
-    return write_interlock(this, w.slot);
+    begin_slot_op(o, op_kind::interlock, lbn, get_flags::none, nullptr, nullptr, false);
+    if (const errc e = finish_blocking<&step_interlock_op>(o, no_deadline); e != errc::ok) return e;
+    return write_interlock(this, o.slot);
   }
   /// Completion of `interlock_async`: `status` and, on success, the interlock.
   using interlock_done = void (*)(void* ctx, errc status, write_interlock il) noexcept;
@@ -7022,7 +7429,8 @@ public:
   /// exactly once, before this returns when it can be decided now (or with
   /// `no_resources` if the async-operation table is full), else from the end
   /// of the last modification. ISR-safe as far as the lock policy is.
-  void interlock_async(std::uint64_t lbn, interlock_done done, void* ctx) noexcept {
+  void interlock_async(std::uint64_t lbn, interlock_done done,
+                       void* ctx) noexcept requires async_enabled {
     BIOSTACK_ASSERT(done != nullptr);
     async_op* o = start_slot_op(op_kind::interlock, &deliver_interlock, lbn, get_flags::none, ctx);
     if (o == nullptr) {
@@ -7038,7 +7446,7 @@ public:
 
   [[nodiscard]] cache_stats stats() const noexcept {
     lock_guard<lock_type> g(lock_);
-    return stats_;
+    return z_.stats;
   }
   [[nodiscard]] std::uint64_t dirty_bytes() const noexcept { return read_locked(dirty_bytes_); }
   [[nodiscard]] std::size_t dirty_count() const noexcept { return read_locked(dirty_count_); }
@@ -7065,7 +7473,7 @@ public:
     lock_guard<lock_type> g(lock_);
     const I i = find(lbn);
     if (i == npos) return block_state{false, false, false, false, false, false, false, 0, 0, npos};
-    const header& b = hdr_[i];
+    const header& b = z_.hdr[i];
     return block_state{true,
                        (b.flags & f_valid) != 0,
                        (b.flags & f_dirty) != 0,
@@ -7177,15 +7585,43 @@ private:
     I slot;
     bool done;
   };
+  // The type of a member that only async operations use: T, or with
+  // async_ops<0> an empty placeholder (a distinct one per Tag, so that
+  // [[no_unique_address]] lets them all take no room). The operation list,
+  // its pump's flags and the operation table are such members.
+  template <class T, int Tag>
+  using async_only = detail::only_if<async_enabled, T, Tag>;
+  // True when async operations are pending (they need a pump).
+  [[nodiscard]] bool ops_pending() const noexcept {
+    if constexpr (async_enabled)
+      return ops_head_ != nullptr;
+    else
+      return false;
+  }
 
   template <class T>
   T read_locked(const T& v) const noexcept {
     lock_guard<lock_type> g(lock_);
     return v;
   }
+  // True when buffer i has any of flags `f`; takes the lock.
+  [[nodiscard]] bool test_flag(I i, std::uint16_t f) const noexcept {
+    lock_guard<lock_type> g(lock_);
+    return (z_.hdr[i].flags & f) != 0;
+  }
 
   [[nodiscard]] std::uint32_t size_of(I i) const noexcept {
-    return std::uint32_t{hdr_[i].units} * geo_.block_size;
+    if constexpr (one_unit)
+      return block_size;
+    else
+      return std::uint32_t{z_.hdr[i].units} * geo().block_size;
+  }
+  // True when cached buffer i has `units` device blocks.
+  [[nodiscard]] bool size_is(I i, units_type units) const noexcept {
+    if constexpr (one_unit)
+      return true;
+    else
+      return z_.hdr[i].units == units;
   }
   [[nodiscard]] std::uint64_t deadline_of(std::uint64_t timeout) noexcept {
     // A clock that never advances never reaches a deadline.
@@ -7197,27 +7633,55 @@ private:
     return [this]() noexcept -> std::size_t { return poll_if_pollable(dev_); };
   }
 
+  // getblk for get and read: the buffer for `lbn` in `out`, busy and owned
+  // by the caller (f_handle; the caller makes the handle), or get's error.
+  errc acquire(std::uint64_t lbn, get_options opt, I& out) noexcept {
+    units_type units = 0;
+    if (const errc e = check(lbn, opt.size, units); e != errc::ok) return e;
+    const std::uint64_t deadline = deadline_of(opt.timeout);
+    lock_guard<lock_type> g(lock_);
+    // Fast path: with no operation queued ahead of this one (so nobody is
+    // overtaken), a buffer that can be had at once needs no queued operation
+    // and no callback. Anything else goes through the operation below, whose
+    // first step makes this same attempt again. In place (async_ops<0>)
+    // nothing is ever queued and that first step, called directly, is the
+    // fast path: no second copy of it.
+    if constexpr (async_enabled) {
+      if (!ops_pending()) {
+        const try_result r = try_get_locked(static_cast<lbn_type>(lbn), units, opt.flags, out);
+        if (r == try_result::ok) return errc::ok;
+        if (resizable && r == try_result::size_mismatch) return errc::invalid_argument;
+      }
+    }
+    // `get_async`'s operation, on this stack.
+    async_op o; // init_op fills it
+    begin_get(o, lbn, units, opt.flags, nullptr, nullptr, nullptr, false);
+    if (const errc e = finish_blocking<&step_get_op>(o, deadline); e != errc::ok) return e;
+    out = o.slot;
+    return errc::ok;
+  }
+
   // Validates a block number and a size; computes the size in device blocks.
   errc check(std::uint64_t lbn, std::uint32_t size, units_type& units) const noexcept {
     if (size == 0) size = block_size;
     if (size > block_size) return errc::invalid_argument;
-    if (size % geo_.block_size != 0) return errc::misaligned;
+    if (size % geo().block_size != 0) return errc::misaligned;
     if constexpr (sizeof(lbn_type) <= 4) {
       // Counted in device blocks (the constructor made them divide
       // BlockSize): the same test as the byte range below, since both sides
       // are whole device blocks, but one 32x32->64 multiply on small targets
       // instead of 64-bit shifts. A 32-bit key times at most 2^16 device
       // blocks per buffer cannot overflow.
-      const std::uint32_t n = size / geo_.block_size;
+      const std::uint32_t n = size / geo().block_size;
       if (lbn > UINT32_MAX ||
-          std::uint64_t{static_cast<std::uint32_t>(lbn)} * (block_size / geo_.block_size) + n >
-              geo_.block_count)
+          std::uint64_t{static_cast<std::uint32_t>(lbn)} * (block_size / geo().block_size) + n >
+              geo().block_count)
         return errc::out_of_range;
     } else {
       if (lbn > UINT64_MAX / block_size) return errc::out_of_range;
-      if (!range_fits(lbn * block_size, size, geo_.capacity())) return errc::out_of_range;
+      if (!range_fits(lbn * block_size, size, geo().capacity())) return errc::out_of_range;
     }
-    units = static_cast<units_type>(size / geo_.block_size);
+    units = one_unit ? units_type{1} : static_cast<units_type>(size / geo().block_size);
     return errc::ok;
   }
 
@@ -7246,8 +7710,8 @@ private:
     }
   }
   [[nodiscard]] I lookup(lbn_type lbn) const noexcept {
-    for (I i = bucket_[bucket_of(lbn)]; i != npos; i = hdr_[i].hnext)
-      if (hdr_[i].lbn == lbn) return i;
+    for (I i = bucket_[bucket_of(lbn)]; i != npos; i = z_.hdr[i].hnext)
+      if (z_.hdr[i].lbn == lbn) return i;
     return npos;
   }
   // `lookup` for a block number from the API that nothing validated: one the
@@ -7258,26 +7722,26 @@ private:
     return lookup(static_cast<lbn_type>(lbn));
   }
   void index_insert(I i) noexcept {
-    const std::size_t b = bucket_of(hdr_[i].lbn);
-    hdr_[i].hnext = bucket_[b];
+    const std::size_t b = bucket_of(z_.hdr[i].lbn);
+    z_.hdr[i].hnext = bucket_[b];
     bucket_[b] = i;
   }
   void index_remove(I i) noexcept {
-    I* pp = &bucket_[bucket_of(hdr_[i].lbn)];
-    while (*pp != i) pp = &hdr_[*pp].hnext;
-    *pp = hdr_[i].hnext;
+    I* pp = &bucket_[bucket_of(z_.hdr[i].lbn)];
+    while (*pp != i) pp = &z_.hdr[*pp].hnext;
+    *pp = z_.hdr[i].hnext;
   }
 
   // ---- dirty sets -------------------------------------------------------------
   void link_dirty(I i) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     BIOSTACK_ASSERT((b.flags & f_ondirty) == 0 && "buffer already on a dirty set");
     auto dl = dlinks();
     dirty_[set_of(b.cls)].push_back(dl, i);
     b.flags = static_cast<std::uint16_t>(b.flags | f_ondirty);
   }
   void unlink_dirty(I i) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     if ((b.flags & f_ondirty) == 0) return;
     auto dl = dlinks();
     dirty_[set_of(b.cls)].remove(dl, i);
@@ -7299,19 +7763,19 @@ private:
     link_array<&header::dprev> prev;
     link_array<&header::dnext> next;
   };
-  dirty_links dlinks() noexcept { return dirty_links{{hdr_}, {hdr_}}; }
+  dirty_links dlinks() noexcept { return dirty_links{{z_.hdr}, {z_.hdr}}; }
 
   void make_dirty(I i) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     if ((b.flags & f_dirty) != 0) return; // bdirty on a dirty buffer: no counter change
     b.flags = static_cast<std::uint16_t>(b.flags | f_dirty);
     ++dirty_count_;
     dirty_bytes_ += size_of(i);
-    if (dirty_bytes_ > stats_.dirty_high_water) stats_.dirty_high_water = dirty_bytes_;
+    if (dirty_bytes_ > z_.stats.dirty_high_water) z_.stats.dirty_high_water = dirty_bytes_;
     if ((b.flags & f_io) == 0) link_dirty(i);
   }
   void undirty(I i) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     if ((b.flags & f_dirty) == 0) return;
     unlink_dirty(i);
     b.flags = static_cast<std::uint16_t>(b.flags & ~(f_dirty | f_error | f_deferred));
@@ -7321,21 +7785,21 @@ private:
 
   // ---- buffer life --------------------------------------------------------------
   [[nodiscard]] bool reclaimable(I i) noexcept {
-    const header& b = hdr_[i];
+    const header& b = z_.hdr[i];
     if ((b.flags & (f_busy | f_dirty | f_pinned | f_ownerpin)) != 0 || b.holds != 0 ||
         b.modrefs != 0)
       return false;
     return hooks_.may_reclaim(info(i));
   }
   [[nodiscard]] buffer_info info(I i) const noexcept {
-    const header& b = hdr_[i];
+    const header& b = z_.hdr[i];
     return buffer_info{b.lbn, size_of(i), b.cls, b.holds, false};
   }
   // Returns a resident, idle buffer to the EMPTY list (head: reused first).
   // Headers on that list are all zero but for their link, which a miss
   // relies on.
   void destroy(I i) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     BIOSTACK_ASSERT((b.flags & (f_dirty | f_io)) == 0);
     if ((b.flags & f_tracked) != 0) policy_.erase(i);
     index_remove(i);
@@ -7345,7 +7809,7 @@ private:
     free_ = i;
   }
   void destroy_busy(I i) noexcept {
-    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags & ~(f_busy | f_handle));
+    z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags & ~(f_busy | f_handle));
     destroy(i);
     bump();
   }
@@ -7355,12 +7819,12 @@ private:
     if (resident_ < limits_.hi_buffers)
       if (const I i = take_free(); i != npos) return i;
     const auto eligible = [this](I i) noexcept { return reclaimable(i); };
-    const auto key_of = [this](I i) noexcept { return std::uint64_t{hdr_[i].lbn}; };
+    const auto key_of = [this](I i) noexcept { return std::uint64_t{z_.hdr[i].lbn}; };
     do {
       const I v = policy_.evict(eligible, key_of, incoming);
       if (v == npos) break;
-      hdr_[v].flags = static_cast<std::uint16_t>(hdr_[v].flags & ~f_tracked);
-      ++stats_.evictions;
+      z_.hdr[v].flags = static_cast<std::uint16_t>(z_.hdr[v].flags & ~f_tracked);
+      ++z_.stats.evictions;
       // Like may_reclaim, with the lock held: the victim is not reusable
       // by anyone else until the hook returns.
       if constexpr (owner_hooks_with_reclaim<hooks_type>) hooks_.on_reclaim(info(v));
@@ -7373,17 +7837,17 @@ private:
   I take_free() noexcept {
     const I i = free_;
     if (i != npos) {
-      free_ = hdr_[i].hnext;
+      free_ = z_.hdr[i].hnext;
       return i;
     }
     return fresh_ < cap_ ? fresh_++ : npos;
   }
   void take_hit(I i) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     b.flags = static_cast<std::uint16_t>(b.flags | f_busy | f_handle);
-    ++stats_.hits;
+    ++z_.stats.hits;
     if ((b.flags & f_readahead) != 0) {
-      ++stats_.readahead_hits;
+      ++z_.stats.readahead_hits;
       b.flags = static_cast<std::uint16_t>(b.flags & ~f_readahead);
     }
     if ((b.flags & f_tracked) != 0) policy_.access(i);
@@ -7394,10 +7858,10 @@ private:
   try_result try_get_locked(lbn_type lbn, units_type units, get_flags flags, I& out) noexcept {
     const I i = lookup(lbn);
     if (i == npos) return miss_locked(lbn, units, out);
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     out = i;
     if ((b.flags & f_busy) != 0) return busy_reason(i);
-    if (b.units != units) return resize_locked(i, units, flags, out);
+    if (!size_is(i, units)) return resize_locked(i, units, flags, out);
     take_hit(i);
     if ((b.flags & f_inval) != 0)
       b.flags = static_cast<std::uint16_t>(b.flags & ~(f_inval | f_valid));
@@ -7405,7 +7869,7 @@ private:
   }
   // A block cached with another size than asked for.
   BIOSTACK_COLD try_result resize_locked(I i, units_type units, get_flags flags, I& out) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     if (has(flags, get_flags::size_match)) return try_result::size_mismatch;
     if ((b.flags & f_dirty) != 0) {
       // A critical write error pinned it: only the owner may write it.
@@ -7424,23 +7888,23 @@ private:
   BIOSTACK_NOINLINE try_result miss_locked(lbn_type lbn, units_type units, I& out) noexcept {
     const I i = new_buffer(lbn);
     if (i == npos) return try_result::no_victim;
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     b.lbn = lbn;
-    b.units = units;
+    if constexpr (!one_unit) b.units = units;
     b.flags = f_resident | f_busy | f_handle;
     index_insert(i);
     ++resident_;
-    ++stats_.misses;
+    ++z_.stats.misses;
     out = i;
     return try_result::ok;
   }
   [[nodiscard]] try_result busy_reason(I i) const noexcept {
-    return (hdr_[i].flags & f_handle) != 0 ? try_result::busy_handle : try_result::busy_io;
+    return (z_.hdr[i].flags & f_handle) != 0 ? try_result::busy_handle : try_result::busy_io;
   }
 
   void set_flag(I i, std::uint16_t f, bool on) noexcept {
     lock_guard<lock_type> g(lock_);
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     b.flags = static_cast<std::uint16_t>(on ? (b.flags | f) : (b.flags & ~f));
     bump();
     pump_locked();
@@ -7457,7 +7921,7 @@ private:
   }
   // brelse / bqrelse: clears busy and puts the buffer where it belongs.
   void release_locked(I i, release_mode m) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     BIOSTACK_ASSERT((b.flags & f_busy) != 0 && "release of a buffer not owned");
     b.flags = static_cast<std::uint16_t>(b.flags & ~(f_busy | f_handle));
     if (m == release_mode::invalidate) {
@@ -7483,11 +7947,11 @@ private:
 
   void end_modify(I i) noexcept {
     lock_guard<lock_type> g(lock_);
-    BIOSTACK_ASSERT(hdr_[i].modrefs > 0);
-    --hdr_[i].modrefs;
+    BIOSTACK_ASSERT(z_.hdr[i].modrefs > 0);
+    --z_.hdr[i].modrefs;
     // A write issued while this modifier was active may have taken a half-
     // made change: that write must not leave the buffer clean.
-    if ((hdr_[i].flags & f_io) != 0) note_modified_during_write(i);
+    if ((z_.hdr[i].flags & f_io) != 0) note_modified_during_write(i);
     bump();
     pump_locked();
   }
@@ -7499,8 +7963,8 @@ private:
   }
   void end_interlock(I i) noexcept {
     lock_guard<lock_type> g(lock_);
-    BIOSTACK_ASSERT(hdr_[i].modrefs == -1);
-    hdr_[i].modrefs = 0;
+    BIOSTACK_ASSERT(z_.hdr[i].modrefs == -1);
+    z_.hdr[i].modrefs = 0;
     bump();
     pump_locked();
   }
@@ -7516,12 +7980,9 @@ private:
       free_slot_ = slot_[s].next;
     else if (fresh_slot_ < slot_count)
       s = fresh_slot_++;
-    if (s != no_io) {
+    if (s != no_io) { // the callback and its context are set by the kinds that have one
       slot_[s].done = false;
       slot_[s].remodified = false;
-      slot_[s].rd = nullptr;
-      slot_[s].wd = nullptr;
-      slot_[s].ctx = nullptr;
     }
     return s;
   }
@@ -7559,7 +8020,7 @@ private:
     std::uint32_t len = 0;
     std::byte* mem = nullptr;
     if (i != npos) {
-      lbn = hdr_[i].lbn;
+      lbn = z_.hdr[i].lbn;
       len = size_of(i);
       mem = storage_.data(i);
     }
@@ -7574,7 +8035,7 @@ private:
   // Submits the read of busy buffer i on slot s, to be settled by `settle`;
   // called with the lock held, returns with it released.
   void start_read_unlock(I i, slot_t s, io_kind kind, settle_fn settle) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     b.flags = static_cast<std::uint16_t>(b.flags | f_io);
     slot_[s].settle = settle;
     slot_[s].kind = kind;
@@ -7591,7 +8052,7 @@ private:
     submit_write_unlock(i, s);
   }
   void submit_write_unlock(I i, slot_t s) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     unlink_dirty(i); // off the dirty set, on the run list; dirty until done
     b.flags = static_cast<std::uint16_t>((b.flags | f_io | f_busy) & ~f_handle);
     slot_[s].buf = i;
@@ -7648,13 +8109,13 @@ private:
 
   // The read of buffer i ended: valid, or counted as a read error.
   void read_settled_locked(I i, errc st, bool readahead) noexcept {
-    header& b = hdr_[i];
+    header& b = z_.hdr[i];
     b.flags = static_cast<std::uint16_t>(b.flags & ~f_io);
     if (st == errc::ok) {
       b.flags = static_cast<std::uint16_t>(b.flags | f_valid);
       if (readahead) b.flags = static_cast<std::uint16_t>(b.flags | f_readahead);
     } else {
-      ++stats_.read_errors;
+      ++z_.stats.read_errors;
     }
   }
   // A read whose caller waits for it (read / read_into): the caller ends it.
@@ -7665,7 +8126,7 @@ private:
     c.slot_[s].status = st;
     c.slot_[s].done = true;
     c.bump();
-    const bool pending = c.ops_head_ != nullptr;
+    const bool pending = c.ops_pending();
     c.lock_.unlock();
     return pending;
   }
@@ -7677,17 +8138,18 @@ private:
     const I i = sl.buf;
     const io_kind kind = sl.kind;
     if (kind != io_kind::read_async) --c.inflight_;
-    const bool pending = c.ops_head_ != nullptr;
+    const bool pending = c.ops_pending();
     c.read_settled_locked(i, st, kind == io_kind::read_ahead);
-    const read_done cb = sl.rd;
-    void* ctx = sl.ctx;
+    // Only a read_async's slot (or an abandoned read's) carries a callback.
+    const read_done cb = kind == io_kind::read_async ? sl.rd : nullptr;
+    void* ctx = kind == io_kind::read_async ? sl.ctx : nullptr;
     c.put_slot(s);
     if (st != errc::ok) {
       c.destroy_busy(i); // a failed read caches nothing
     } else if (kind == io_kind::read_ahead) {
       c.release_locked(i, release_mode::normal);
     } else {
-      c.hdr_[i].flags = static_cast<std::uint16_t>(c.hdr_[i].flags | f_handle);
+      c.z_.hdr[i].flags = static_cast<std::uint16_t>(c.z_.hdr[i].flags | f_handle);
     }
     c.lock_.unlock();
     if (kind != io_kind::read_async) return pending;
@@ -7695,7 +8157,7 @@ private:
     lock_guard<lock_type> g(c.lock_);
     --c.inflight_;
     c.bump();
-    return c.ops_head_ != nullptr;
+    return c.ops_pending();
   }
   // A sync's device flush barrier: the operation waits in `flushing` and is
   // still linked, so it can be updated here.
@@ -7721,8 +8183,8 @@ private:
     c.lock_.lock();
     io_slot& sl = c.slot_[s];
     const I i = sl.buf;
-    header& b = c.hdr_[i];
-    const bool pending = c.ops_head_ != nullptr;
+    header& b = c.z_.hdr[i];
+    const bool pending = c.ops_pending();
     b.flags = static_cast<std::uint16_t>(b.flags & ~f_io);
     // The running bytes are returned at once (throttled writers may go on,
     // as in vfs_bio's biodone); the rest once the hooks ran.
@@ -7731,7 +8193,7 @@ private:
     const buffer_info bi = c.info(i);
     bool critical = false;
     if (st == errc::ok) {
-      ++c.stats_.writebacks;
+      ++c.z_.stats.writebacks;
       // Modified after (or while) the write was issued: the data written may
       // predate the change, so the buffer must stay dirty for another write.
       if (!sl.remodified && b.modrefs <= 0)
@@ -7742,8 +8204,12 @@ private:
       critical = c.write_failed_locked(i, st);
     }
     const bool waited = Kind == io_kind::write_sync && sl.kind == io_kind::write_sync;
-    const write_done cb = sl.wd;
-    void* ctx = sl.ctx;
+    write_done cb = nullptr; // only a write_async's slot carries a callback
+    void* ctx = nullptr;
+    if constexpr (Kind == io_kind::write_async) {
+      cb = sl.wd;
+      ctx = sl.ctx;
+    }
     if (!waited) c.release_locked(i, release_mode::normal);
     c.lock_.unlock();
     c.hooks_.on_complete(bi, st);
@@ -7759,21 +8225,21 @@ private:
         sl.status = st;
         sl.done = true;
         c.bump();
-        return pending || c.ops_head_ != nullptr;
+        return pending || c.ops_pending();
       }
       // A write_sync whose waiter gave up while the hooks ran is ours now.
       if (waited) c.release_locked(i, release_mode::normal);
     }
     c.put_slot(s);
-    return pending || c.ops_head_ != nullptr;
+    return pending || c.ops_pending();
   }
   // A failed write of buffer i: recorded; the data is kept (back on the
   // dirty set, tail), retried after a pause or, for critical classes,
   // pinned until the owner clears the error. True when it became critical.
   BIOSTACK_COLD bool write_failed_locked(I i, errc st) noexcept {
-    header& b = hdr_[i];
-    ++stats_.write_errors;
-    failure_code_[write_failures_ % failure_history] = st;
+    header& b = z_.hdr[i];
+    ++z_.stats.write_errors;
+    z_.failure_code[write_failures_ % failure_history] = st;
     ++write_failures_;
     if ((b.flags & f_inval) != 0) {
       undirty(i); // the owner already discarded it
@@ -7789,16 +8255,18 @@ private:
     return false;
   }
 
-  // Blocking read of busy buffer i (owned by the caller's handle, whose
-  // cache pointer is `owner`), then of the blocks in `readahead` when
-  // ReadAhead. The cache owns the buffer until the read is done: `owner` is
-  // cleared, and the buffer comes back in a new handle on success.
+  // bread: getblk, then on a miss the blocking read of the buffer (and of
+  // the blocks in `readahead` when ReadAhead). The buffer is handed out in
+  // a handle only once valid: until then the cache owns it, and a failed
+  // read destroys it.
   template <bool ReadAhead>
-  result<handle> read_miss(I i, buffer_cache*& owner, std::span<const std::uint64_t> readahead,
-                           std::uint32_t ra_size) noexcept {
-    owner = nullptr;
-    const errc e = read_locked_sync<ReadAhead>(i, readahead, ra_size);
-    if (e != errc::ok) return e;
+  result<handle> read_with(std::uint64_t lbn, get_options opt,
+                           std::span<const std::uint64_t> readahead) noexcept {
+    I i = npos;
+    if (const errc e = acquire(lbn, opt, i); e != errc::ok) return e;
+    if (!test_flag(i, f_valid))
+      if (const errc e = read_locked_sync<ReadAhead>(i, readahead, opt.size); e != errc::ok)
+        return e;
     return handle(this, i);
   }
   template <bool ReadAhead>
@@ -7850,14 +8318,14 @@ private:
       lock_.unlock();
       return;
     }
-    --stats_.misses; // speculative: not a demand miss
+    --z_.stats.misses; // speculative: not a demand miss
     start_read_unlock(i, take_slot(), io_kind::read_ahead, &settle_read_owned);
   }
 
   // bwrite of busy buffer i (owned by the caller, dirty): writes, waits,
   // releases. With the lock held.
   errc write_locked_sync(I i) noexcept {
-    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy); // ours until done
+    z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_busy); // ours until done
     const slot_t s = wait_slot();
     if (s == no_io) { // the wait policy gave up; the buffer stays dirty
       release_locked(i, release_mode::normal);
@@ -7883,25 +8351,26 @@ private:
   // The running-write throttle is engaged: a writer must wait (or, if it
   // may not, be refused).
   [[nodiscard]] bool throttled() const noexcept {
-    return throttle_waiting_ != 0 || running_bytes_ > limits_.hi_running;
+    return z_.throttle_waiting != 0 || running_bytes_ > limits_.hi_running;
   }
   // waitrunningbufspace with fairness: first come, first served. False if
   // the wait policy gave up (the caller must not write).
   [[nodiscard]] bool throttle_running() noexcept {
     if (!throttled()) return true;
-    const std::uint32_t ticket = throttle_next_++;
-    ++throttle_waiting_;
-    ++stats_.throttle_waits;
+    const std::uint32_t ticket = z_.throttle_next++;
+    ++z_.throttle_waiting;
+    ++z_.stats.throttle_waits;
     const bool ok = wait_.wait(
-        lock_, [&] { return throttle_serving_ == ticket && running_bytes_ <= limits_.lo_running; },
+        lock_,
+        [&] { return z_.throttle_serving == ticket && running_bytes_ <= limits_.lo_running; },
         progress(), no_deadline, clock_);
     // A waiter that gives up still hands its turn on in order, or those
     // behind it would wait for a ticket nobody serves.
-    while (throttle_serving_ != ticket)
+    while (z_.throttle_serving != ticket)
       (void)wait_.wait(
-          lock_, [&] { return throttle_serving_ == ticket; }, progress(), no_deadline, clock_);
-    --throttle_waiting_;
-    ++throttle_serving_;
+          lock_, [&] { return z_.throttle_serving == ticket; }, progress(), no_deadline, clock_);
+    --z_.throttle_waiting;
+    ++z_.throttle_serving;
     bump();
     return ok;
   }
@@ -7931,7 +8400,7 @@ private:
     std::size_t scan = set.size + budget;
     I i = set.head;
     while (i != npos && scan-- != 0 && started < budget) {
-      header& b = hdr_[i];
+      header& b = z_.hdr[i];
       const I next = b.dnext;
       if ((all && (b.flags & f_sync) == 0) || (b.flags & (f_busy | f_ownerpin)) != 0 ||
           b.modrefs != 0 ||
@@ -7985,7 +8454,7 @@ private:
   // if it is still on the list (or the end), else the list's head.
   [[nodiscard]] I resume_at(I next, std::uint8_t c) const noexcept {
     if (next == npos ||
-        ((hdr_[next].flags & f_ondirty) != 0 && set_of(hdr_[next].cls) == set_of(c)))
+        ((z_.hdr[next].flags & f_ondirty) != 0 && set_of(z_.hdr[next].cls) == set_of(c)))
       return next;
     return dirty_[set_of(c)].head;
   }
@@ -8013,17 +8482,71 @@ private:
   // the wait policy. Should the policy give up (a device that stopped
   // completing), the operation is withdrawn unless I/O of its own still
   // refers to it; then this keeps waiting, since that I/O points here.
-  errc run_blocking(op_kind k, step_fn step, std::uint64_t lbn) noexcept {
-    op_waiter w{errc::ok, npos, false};
+  template <step_fn Step>
+  errc run_blocking(op_kind k, std::uint64_t lbn) noexcept {
     async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    begin_op(o, k, step, &deliver_waiter, lbn, &w, false);
-    link_op(o);
-    while (!wait_.wait(
-        lock_, [&] { return w.done; }, progress(), no_deadline, clock_)) {
-      if (withdraw_locked<true>(o)) return errc::timed_out;
+    if constexpr (!async_enabled) {
+      begin_op(o, k, Step, nullptr, lbn, nullptr, false);
+      return run_in_place<Step, true>(o, no_deadline);
+    } else {
+      op_waiter w{errc::ok, npos, false};
+      begin_op(o, k, Step, &deliver_waiter, lbn, &w, false);
+      link_op(o);
+      while (!wait_.wait(
+          lock_, [&] { return w.done; }, progress(), no_deadline, clock_)) {
+        if (withdraw_locked<true>(o)) return errc::timed_out;
+      }
+      return w.status;
     }
-    return w.status;
+  }
+  // async_ops<0>: operation `o` (not linked anywhere) stepped here, with the
+  // lock held, until it finishes; between steps the wait policy polls until
+  // something changes (any bump: a completion, a release, a freed slot).
+  // The same statuses as when queued: in the single context this mode
+  // requires, an operation that only another handle's owner could let go
+  // on ends with `no_resources`, and one whose wait the policy gives up
+  // with `timed_out` (a sync whose device flush is in flight waits it out,
+  // since that completion refers to `o`; one that had tagged buffers for
+  // its writes untags them). `Step` is o's step, called by name (no
+  // pointer to it is kept); `MaybeSync`: o may be a sync (run_blocking).
+  template <step_fn Step, bool MaybeSync>
+  errc run_in_place(async_op& o, std::uint64_t deadline) noexcept {
+    for (;;) {
+      // Taken before the step: a completion delivered inside it (an inline
+      // device) must lead to another step, not to a wait.
+      const std::uint32_t gen = generation_;
+      bool sync_seen = false;
+      if (Step(*this, o, sync_seen)) return o.status;
+      // Something changed during the step (the writes it started completed
+      // inline, freeing buffers): step again before judging it hopeless, as
+      // the pump would.
+      if (generation_ != gen) continue;
+      if (o.hopeless) return errc::no_resources;
+      if (wait_.wait(
+              lock_, [&] { return generation_ != gen; }, progress(), deadline, clock_))
+        continue;
+      if (MaybeSync && o.kind == op_kind::sync) {
+        if (o.phase == sync_phase::flushing) continue;
+        if (o.phase == sync_phase::write) (void)tag_stage(o.stage, false);
+      }
+      return errc::timed_out;
+    }
+  }
+  // Runs the get / modify / interlock operation `o` (filled, with no
+  // callback, not linked) from a blocking form to its end; with the lock
+  // held. Its status; on success `o.slot` is the buffer it obtained.
+  template <step_fn Step>
+  errc finish_blocking(async_op& o, std::uint64_t deadline) noexcept {
+    if constexpr (!async_enabled) {
+      return run_in_place<Step, false>(o, deadline);
+    } else {
+      op_waiter w{errc::ok, npos, false};
+      o.deliver = &deliver_waiter;
+      o.ctx = &w;
+      link_op(o);
+      return wait_op_locked(o, w, deadline); // the step set o.slot
+    }
   }
   // The callback of every blocking form: hands the outcome to the waiter on
   // the caller's stack. What a get, modify or interlock obtained is the
@@ -8070,8 +8593,13 @@ private:
   BIOSTACK_NOINLINE void init_op(async_op& o, op_kind k, step_fn step, deliver_fn deliver,
                                  std::uint64_t lbn, void* ctx, bool pooled) noexcept {
     o = async_op{};
-    o.step = step;
-    o.deliver = deliver;
+    if constexpr (async_enabled) { // in place, run_in_place calls the step by name
+      o.step = step;
+      o.deliver = deliver;
+    } else {
+      (void)step;
+      (void)deliver;
+    }
     o.ctx = ctx;
     o.lbn = lbn;
     o.kind = k;
@@ -8108,7 +8636,6 @@ private:
     o.cb.got = done;
     o.units = units;
     o.flags = flags;
-    link_op(o);
   }
 
   // A flush_block / wait_all / sync operation (the caller sets its callback,
@@ -8169,39 +8696,41 @@ private:
   // asks it to walk the list once more, so submissions never recurse. The
   // lock (and the pump) are let go while a `done` callback runs.
   void pump_locked() noexcept {
-    if (pumping_) {
-      pump_again_ = true;
-      return;
-    }
-    pumping_ = true;
-    for (;;) {
-      pump_again_ = false;
-      async_op* prev = nullptr;
-      async_op* o = ops_head_;
-      bool sync_seen = false; // syncs run one at a time, in order
-      while (o != nullptr && !o->step(*this, *o, sync_seen)) {
-        prev = o;
-        o = o->next;
+    if constexpr (async_enabled) { // else nothing is ever queued
+      if (pumping_) {
+        pump_again_ = true;
+        return;
       }
-      if (o == nullptr) {
-        if (pump_again_) continue;
-        break;
-      }
-      unlink_op(*o, prev);
-      const deliver_fn deliver = o->deliver;
-      const op_result r{o->cb, o->ctx, o->status, o->slot};
-      if (o->pooled) {
-        o->next = op_free_;
-        op_free_ = o;
+      pumping_ = true;
+      for (;;) {
+        pump_again_ = false;
+        async_op* prev = nullptr;
+        async_op* o = ops_head_;
+        bool sync_seen = false; // syncs run one at a time, in order
+        while (o != nullptr && !o->step(*this, *o, sync_seen)) {
+          prev = o;
+          o = o->next;
+        }
+        if (o == nullptr) {
+          if (pump_again_) continue;
+          break;
+        }
+        unlink_op(*o, prev);
+        const deliver_fn deliver = o->deliver;
+        const op_result r{o->cb, o->ctx, o->status, o->slot};
+        if (o->pooled) {
+          o->next = op_free_;
+          op_free_ = o;
+        }
+        pumping_ = false;
+        lock_.unlock();
+        deliver(*this, r);
+        lock_.lock();
+        if (pumping_) return; // another context pumps now and sees all of this
+        pumping_ = true;
       }
       pumping_ = false;
-      lock_.unlock();
-      deliver(*this, r);
-      lock_.lock();
-      if (pumping_) return; // another context pumps now and sees all of this
-      pumping_ = true;
     }
-    pumping_ = false;
   }
 
   // The steps and callbacks of each kind, as stored in an operation.
@@ -8250,12 +8779,12 @@ private:
   // the lock (the flusher's owner hooks, submissions).
   bool step_get(async_op& o) noexcept {
     o.hopeless = false;
-    if (o.wrote) {
+    if (resizable && o.wrote) {
       // The write-first of a size change: wait for it, report its failure.
       if (!drained(o.target)) return false;
       o.wrote = false;
       const I w = lookup(static_cast<lbn_type>(o.lbn)); // get checked it
-      if (w != npos && (hdr_[w].flags & f_dirty) != 0) {
+      if (w != npos && (z_.hdr[w].flags & f_dirty) != 0) {
         if (const errc e = first_failure_since(o.since); e != errc::ok) {
           o.status = e;
           return true;
@@ -8268,18 +8797,19 @@ private:
       o.slot = i;
       return true;
     }
-    if (r == try_result::size_mismatch || has(o.flags, get_flags::nowait)) {
-      o.status = r == try_result::size_mismatch ? errc::invalid_argument : errc::no_resources;
+    const bool mismatch = resizable && r == try_result::size_mismatch;
+    if (mismatch || has(o.flags, get_flags::nowait)) {
+      o.status = mismatch ? errc::invalid_argument : errc::no_resources;
       return true;
     }
-    if (r == try_result::must_write) {
+    if (resizable && r == try_result::must_write) {
       // Size change of a dirty buffer: write it first, then try again.
       const slot_t s = take_slot();
       if (s == no_io) return false; // a completion frees one and pumps
       o.since = write_failures_;
       o.target = write_seq_ + 1; // the sequence number this write takes
       o.wrote = true;
-      hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy);
+      z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_busy);
       start_write_unlock<io_kind::write_release>(i, s);
       lock_.lock();
       return false;
@@ -8299,12 +8829,12 @@ private:
   bool step_modify(async_op& o) noexcept {
     const I i = find(o.lbn);
     o.hopeless = false;
-    if (i == npos || hdr_[i].holds == 0) {
+    if (i == npos || z_.hdr[i].holds == 0) {
       o.status = errc::invalid_argument;
       return true;
     }
-    const bool io = (hdr_[i].flags & f_io) != 0;
-    if (io || hdr_[i].modrefs < 0) {
+    const bool io = (z_.hdr[i].flags & f_io) != 0;
+    if (io || z_.hdr[i].modrefs < 0) {
       if (has(o.flags, get_flags::nowait)) {
         o.status = errc::no_resources;
         return true;
@@ -8312,12 +8842,12 @@ private:
       o.hopeless = !io; // only polling ends I/O; only its holder the interlock
       return false;
     }
-    if ((hdr_[i].flags & (f_valid | f_inval)) != f_valid) {
+    if ((z_.hdr[i].flags & (f_valid | f_inval)) != f_valid) {
       o.status = errc::invalid_argument;
       return true;
     }
-    BIOSTACK_ASSERT(hdr_[i].modrefs < 127);
-    ++hdr_[i].modrefs;
+    BIOSTACK_ASSERT(z_.hdr[i].modrefs < 127);
+    ++z_.hdr[i].modrefs;
     make_dirty(i);
     o.slot = i;
     return true;
@@ -8326,15 +8856,15 @@ private:
   bool step_interlock(async_op& o) noexcept {
     const I i = find(o.lbn);
     o.hopeless = false;
-    if (i == npos || hdr_[i].holds == 0) {
+    if (i == npos || z_.hdr[i].holds == 0) {
       o.status = errc::invalid_argument;
       return true;
     }
-    if (hdr_[i].modrefs != 0) {
+    if (z_.hdr[i].modrefs != 0) {
       o.hopeless = true; // only the modifiers (or the other interlock) end it
       return false;
     }
-    hdr_[i].modrefs = -1;
+    z_.hdr[i].modrefs = -1;
     o.slot = i;
     return true;
   }
@@ -8342,15 +8872,15 @@ private:
   // One step of flush_block; true when finished.
   bool step_flush_block(async_op& o) noexcept {
     const I i = find(o.lbn);
-    if (i == npos || (hdr_[i].flags & f_dirty) == 0) return true;
-    if ((hdr_[i].flags & f_busy) != 0) {
-      if ((hdr_[i].flags & f_handle) == 0) return false; // its I/O completes first
-      o.status = errc::no_resources;                     // the handle's owner writes it
+    if (i == npos || (z_.hdr[i].flags & f_dirty) == 0) return true;
+    if ((z_.hdr[i].flags & f_busy) != 0) {
+      if ((z_.hdr[i].flags & f_handle) == 0) return false; // its I/O completes first
+      o.status = errc::no_resources;                       // the handle's owner writes it
       return true;
     }
     const slot_t s = take_slot();
     if (s == no_io) return false;
-    hdr_[i].flags = static_cast<std::uint16_t>(hdr_[i].flags | f_busy);
+    z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_busy);
     start_write_unlock<io_kind::write_release>(i, s);
     lock_.lock();
     return true;
@@ -8385,7 +8915,7 @@ private:
         o.phase = sync_phase::flush;
         break;
       case sync_phase::flush: {
-        if (!device_flush_needed_ || !geo_.supports_flush) {
+        if (!device_flush_needed_ || !geo().supports_flush) {
           device_flush_needed_ = false;
           o.phase = sync_phase::next;
           break;
@@ -8421,8 +8951,8 @@ private:
     errc left = errc::ok;
     for (std::size_t c = 0; c < class_count; ++c) {
       if (classes_type::stage[c] != stage) continue;
-      for (I i = dirty_[c].head; i != npos; i = hdr_[i].dnext) {
-        header& b = hdr_[i];
+      for (I i = dirty_[c].head; i != npos; i = z_.hdr[i].dnext) {
+        header& b = z_.hdr[i];
         if (on) {
           b.flags = static_cast<std::uint16_t>(b.flags | f_sync);
           continue;
@@ -8442,15 +8972,16 @@ private:
     if (write_failures_ == since) return errc::ok;
     // Only the last few codes are kept; older ones are reported as the oldest kept.
     if (write_failures_ - since > failure_history)
-      return failure_code_[(write_failures_ - failure_history) % failure_history];
-    return failure_code_[since % failure_history];
+      return z_.failure_code[(write_failures_ - failure_history) % failure_history];
+    return z_.failure_code[since % failure_history];
   }
 
   // The state touched on every path comes first: on Thumb-2 a load or store
   // near the start of the object has a 16-bit encoding.
   Device& dev_;
-  async_op* ops_head_ = nullptr; // pending operations, oldest first
-  async_op* ops_tail_ = nullptr;
+  // Pending operations, oldest first (async_only: none with async_ops<0>).
+  [[no_unique_address]] async_only<async_op*, 0> ops_head_{};
+  [[no_unique_address]] async_only<async_op*, 1> ops_tail_{};
   std::size_t cap_;
   std::size_t resident_ = 0;
   std::size_t inflight_ = 0;
@@ -8468,29 +8999,35 @@ private:
   slot_t free_slot_ = no_io;
   slot_t fresh_slot_ = 0; // slots [fresh_slot_, slot_count) were never used
   slot_t run_head_ = no_io, run_tail_ = no_io;
-  bool pumping_ = false;
-  bool pump_again_ = false;
+  [[no_unique_address]] async_only<bool, 2> pumping_{};
+  [[no_unique_address]] async_only<bool, 3> pump_again_{};
   bool device_flush_needed_ = false;
-  std::uint8_t op_fresh_ = 0; // op_pool_[op_fresh_..] were never used
-  async_op* op_free_ = nullptr;
+  [[no_unique_address]] async_only<std::uint8_t, 4> op_fresh_{}; // op_pool_[op_fresh_..] never used
+  [[no_unique_address]] async_only<async_op*, 5> op_free_{};
   detail::index_list<I> dirty_[class_count]; // one per write class: a few bytes
-  device_geometry geo_;
+  [[no_unique_address]] detail::geometry_copy<Device> geo_;
   mutable lock_type lock_{};
   [[no_unique_address]] wait_type wait_{};
   [[no_unique_address]] clock_type clock_{};
   [[no_unique_address]] integrity_type integrity_{};
   [[no_unique_address]] hooks_type hooks_{};
-  cache_limits limits_;
-  cache_stats stats_{};
-  std::uint32_t throttle_next_ = 0, throttle_serving_ = 0, throttle_waiting_ = 0;
+  limit_state limits_;
   static constexpr std::uint32_t failure_history = 8;
-  errc failure_code_[failure_history] = {};
-  header hdr_[capacity];
+  // The larger state that starts all zero (no statistics, no failures,
+  // zeroed headers): one object, so the constructor clears it with one
+  // memset instead of one per member.
+  struct zeroed_state {
+    cache_stats stats;
+    std::uint32_t throttle_next, throttle_serving, throttle_waiting;
+    errc failure_code[failure_history];
+    header hdr[capacity];
+  };
+  zeroed_state z_{};
   I bucket_[bucket_count];
   policy_state policy_;
   io_slot slot_[slot_count];
   bio bios_[slot_count];
-  async_op op_pool_[async_op_count];
+  [[no_unique_address]] async_only<std::array<async_op, async_op_count>, 6> op_pool_;
   storage_type storage_;
 };
 
