@@ -191,11 +191,7 @@ public:
   /// size are accepted (max_transfer 0). Over a `constant_geometry_device`
   /// the dispatcher is one as well: this is then `constant_geometry`.
   [[nodiscard]] device_geometry geometry() const noexcept {
-    if constexpr (fixed_geometry) {
-      return this->constant_geometry;
-    } else {
-      return detail::dispatcher_geometry(device_geo(), splitting);
-    }
+    return detail::dispatcher_geometry(device_geo(), splitting);
   }
 
   /// Queues `b` and starts whatever the tags allow. `b` completes exactly
@@ -211,15 +207,10 @@ public:
     const errc v = check(b);
     lock_.lock();
     stats_.on_submit();
-    if (BIOSTACK_UNLIKELY(v != errc::ok)) {
-      reject_locked(b, v);
-    } else if (BIOSTACK_UNLIKELY(state_ != dispatch_state::open)) {
-      reject_locked(b, errc::shutting_down);
-    } else if (BIOSTACK_UNLIKELY(path_down_locked() && has(b.flags, bio_flags::fail_fast))) {
-      reject_locked(b, errc::no_device);
-    } else {
+    if (const errc e = refusal_locked(b, v); BIOSTACK_UNLIKELY(e != errc::ok))
+      reject_locked(b, e);
+    else
       enqueue_locked(b);
-    }
     run_or_unlock();
   }
 
@@ -238,12 +229,8 @@ public:
     }
     lock_.lock();
     stats_.on_submit();
-    if (v != errc::ok)
-      reject_locked(b, v);
-    else if (state_ != dispatch_state::open)
-      reject_locked(b, errc::shutting_down);
-    else if (path_down_locked() && has(b.flags, bio_flags::fail_fast))
-      reject_locked(b, errc::no_device);
+    if (const errc e = refusal_locked(b, v); e != errc::ok)
+      reject_locked(b, e);
     else
       reserved_q_.push_back(b);
     run_or_unlock();
@@ -485,6 +472,17 @@ private:
     } else {
       return validate(b, device_geo());
     }
+  }
+
+  // Why a submitted bio (whose check() gave `v`) must not be queued, in
+  // the order submit documents, or `ok`: invalid, the dispatcher draining
+  // or shut down, or a fail-fast bio while the path is down.
+  errc refusal_locked(const bio& b, errc v) const noexcept {
+    if (BIOSTACK_UNLIKELY(v != errc::ok)) return v;
+    if (BIOSTACK_UNLIKELY(state_ != dispatch_state::open)) return errc::shutting_down;
+    if (BIOSTACK_UNLIKELY(path_down_locked() && has(b.flags, bio_flags::fail_fast)))
+      return errc::no_device;
+    return errc::ok;
   }
 
   // Finished without reaching the device: nothing was transferred.
