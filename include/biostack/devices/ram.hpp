@@ -33,16 +33,12 @@ namespace detail {
   return g;
 }
 
-// The rest of a RAM disk's `submit` once `b` has been validated (`st`):
-// moves the bytes between `b`'s memory and `mem` and completes `b`. After
-// validation the range lies inside the memory and every operation is
+// The rest of a RAM disk's `submit` for a bio that passed validation:
+// moves the bytes between `b`'s memory and `mem` and completes `b` (ok).
+// After validation the range lies inside the memory and every operation is
 // allowed, so the transfer itself cannot fail. One routine for every RAM disk
 // type, not one per template instance.
-inline void ram_transfer(std::byte* mem, bio& b, errc st) noexcept {
-  if (st != errc::ok) {
-    complete(b, st);
-    return;
-  }
+inline void ram_transfer(std::byte* mem, bio& b) noexcept {
   if (b.operation != op::flush) {
     // validate() bounded the offset by the capacity, which fits in memory.
     std::byte* at = mem + static_cast<std::size_t>(b.offset);
@@ -95,7 +91,12 @@ public:
   static constexpr bool may_lose_path = false;
 
   /// Validates `b`, performs it and completes it before returning.
-  void submit(bio& b) noexcept { ram_transfer(self().ram_memory(), b, self().ram_validate(b)); }
+  void submit(bio& b) noexcept {
+    if (const errc st = self().ram_validate(b); st != errc::ok)
+      complete(b, st);
+    else
+      ram_transfer(self().ram_memory(), b);
+  }
 
   // ---- synchronous interface (byte offsets; callers validate) -----------
   errc read(std::uint64_t off, std::byte* dst, std::uint32_t n) noexcept {
@@ -201,7 +202,7 @@ public:
   /// passes; a debug build checks it.
   void submit_validated(bio& b) noexcept {
     BIOSTACK_DEBUG_ASSERT(ram_validate(b) == errc::ok);
-    detail::ram_transfer(storage_, b, errc::ok);
+    detail::ram_transfer(storage_, b);
   }
 
   /// A `ram_device` over this object's storage, with the same geometry; a
