@@ -2858,16 +2858,12 @@ namespace detail {
   return g;
 }
 
-// The rest of a RAM disk's `submit` once `b` has been validated (`st`):
-// moves the bytes between `b`'s memory and `mem` and completes `b`. After
-// validation the range lies inside the memory and every operation is
+// The rest of a RAM disk's `submit` for a bio that passed validation:
+// moves the bytes between `b`'s memory and `mem` and completes `b` (ok).
+// After validation the range lies inside the memory and every operation is
 // allowed, so the transfer itself cannot fail. One routine for every RAM disk
 // type, not one per template instance.
-inline void ram_transfer(std::byte* mem, bio& b, errc st) noexcept {
-  if (st != errc::ok) {
-    complete(b, st);
-    return;
-  }
+inline void ram_transfer(std::byte* mem, bio& b) noexcept {
   if (b.operation != op::flush) {
     // validate() bounded the offset by the capacity, which fits in memory.
     std::byte* at = mem + static_cast<std::size_t>(b.offset);
@@ -2920,7 +2916,12 @@ public:
   static constexpr bool may_lose_path = false;
 
   /// Validates `b`, performs it and completes it before returning.
-  void submit(bio& b) noexcept { ram_transfer(self().ram_memory(), b, self().ram_validate(b)); }
+  void submit(bio& b) noexcept {
+    if (const errc st = self().ram_validate(b); st != errc::ok)
+      complete(b, st);
+    else
+      ram_transfer(self().ram_memory(), b);
+  }
 
   // ---- synchronous interface (byte offsets; callers validate) -----------
   errc read(std::uint64_t off, std::byte* dst, std::uint32_t n) noexcept {
@@ -3026,7 +3027,7 @@ public:
   /// passes; a debug build checks it.
   void submit_validated(bio& b) noexcept {
     BIOSTACK_DEBUG_ASSERT(ram_validate(b) == errc::ok);
-    detail::ram_transfer(storage_, b, errc::ok);
+    detail::ram_transfer(storage_, b);
   }
 
   /// A `ram_device` over this object's storage, with the same geometry; a
@@ -4737,11 +4738,7 @@ public:
   /// size are accepted (max_transfer 0). Over a `constant_geometry_device`
   /// the dispatcher is one as well: this is then `constant_geometry`.
   [[nodiscard]] device_geometry geometry() const noexcept {
-    if constexpr (fixed_geometry) {
-      return this->constant_geometry;
-    } else {
-      return detail::dispatcher_geometry(device_geo(), splitting);
-    }
+    return detail::dispatcher_geometry(device_geo(), splitting);
   }
 
   /// Queues `b` and starts whatever the tags allow. `b` completes exactly
@@ -4757,15 +4754,10 @@ public:
     const errc v = check(b);
     lock_.lock();
     stats_.on_submit();
-    if (BIOSTACK_UNLIKELY(v != errc::ok)) {
-      reject_locked(b, v);
-    } else if (BIOSTACK_UNLIKELY(state_ != dispatch_state::open)) {
-      reject_locked(b, errc::shutting_down);
-    } else if (BIOSTACK_UNLIKELY(path_down_locked() && has(b.flags, bio_flags::fail_fast))) {
-      reject_locked(b, errc::no_device);
-    } else {
+    if (const errc e = refusal_locked(b, v); BIOSTACK_UNLIKELY(e != errc::ok))
+      reject_locked(b, e);
+    else
       enqueue_locked(b);
-    }
     run_or_unlock();
   }
 
@@ -4784,12 +4776,8 @@ public:
     }
     lock_.lock();
     stats_.on_submit();
-    if (v != errc::ok)
-      reject_locked(b, v);
-    else if (state_ != dispatch_state::open)
-      reject_locked(b, errc::shutting_down);
-    else if (path_down_locked() && has(b.flags, bio_flags::fail_fast))
-      reject_locked(b, errc::no_device);
+    if (const errc e = refusal_locked(b, v); e != errc::ok)
+      reject_locked(b, e);
     else
       reserved_q_.push_back(b);
     run_or_unlock();
@@ -5031,6 +5019,17 @@ private:
     } else {
       return validate(b, device_geo());
     }
+  }
+
+  // Why a submitted bio (whose check() gave `v`) must not be queued, in
+  // the order submit documents, or `ok`: invalid, the dispatcher draining
+  // or shut down, or a fail-fast bio while the path is down.
+  errc refusal_locked(const bio& b, errc v) const noexcept {
+    if (BIOSTACK_UNLIKELY(v != errc::ok)) return v;
+    if (BIOSTACK_UNLIKELY(state_ != dispatch_state::open)) return errc::shutting_down;
+    if (BIOSTACK_UNLIKELY(path_down_locked() && has(b.flags, bio_flags::fail_fast)))
+      return errc::no_device;
+    return errc::ok;
   }
 
   // Finished without reaching the device: nothing was transferred.
