@@ -645,13 +645,23 @@ struct rig {
   dispatcher<Device, Policies> d{dev};
 };
 
+// The script through a dispatcher over the constant-geometry disk and one
+// over the run-time disk: the same outcomes, and the same requests reached
+// each device. Returns the outcomes.
+template <class Policies>
+std::vector<outcome> script_both(rig<constant_ram, Policies>& fixed,
+                                 rig<runtime_ram, Policies>& runtime) {
+  std::vector<outcome> got = script(fixed.d);
+  CHECK(got == script(runtime.d));
+  CHECK(fixed.dev.log == runtime.dev.log);
+  return got;
+}
+
 TEST_CASE("dispatcher over a constant geometry: same statuses as over a run-time one",
           "[dispatch][geometry]") {
   rig<constant_ram, firmware_policies> fixed;
   rig<runtime_ram, firmware_policies> runtime;
-  const std::vector<outcome> got = script(fixed.d);
-  CHECK(got == script(runtime.d));
-  CHECK(fixed.dev.log == runtime.dev.log);
+  const std::vector<outcome> got = script_both(fixed, runtime);
 
   const std::vector<outcome> want = {
       {errc::ok, 0, 1},
@@ -685,9 +695,7 @@ TEST_CASE("dispatcher over a constant geometry: splits as over a run-time one",
           "[dispatch][geometry]") {
   rig<constant_ram, split_policies> fixed;
   rig<runtime_ram, split_policies> runtime;
-  const std::vector<outcome> got = script(fixed.d);
-  CHECK(got == script(runtime.d));
-  CHECK(fixed.dev.log == runtime.dev.log);
+  const std::vector<outcome> got = script_both(fixed, runtime);
 
   // The 8 KiB write now succeeds, in two pieces of max_transfer.
   CHECK(got.back() == outcome{errc::ok, 0, 1});

@@ -63,15 +63,25 @@ errc submit_status(Dev& dev, const std::function<void(bio&)>& make) {
 alignas(64) std::byte ram_mem[cap];
 alignas(64) std::byte buf[cap];
 
-// The default test geometry: 128 blocks of 512 bytes, every operation offered.
-device_geometry base_geometry() {
+// A geometry with the given fields, the rest at their defaults.
+constexpr device_geometry constant_geo(std::uint32_t block, std::uint64_t count,
+                                       std::uint16_t max_segments, std::uint32_t align,
+                                       bool read_only, bool flush, bool discard, bool zeroes) {
   device_geometry g;
-  g.block_size = bs;
-  g.block_count = blocks;
-  g.supports_flush = true;
-  g.supports_discard = true;
-  g.supports_write_zeroes = true;
+  g.block_size = block;
+  g.block_count = count;
+  g.max_segments = max_segments;
+  g.alignment = align;
+  g.read_only = read_only;
+  g.supports_flush = flush;
+  g.supports_discard = discard;
+  g.supports_write_zeroes = zeroes;
   return g;
+}
+
+// The default test geometry: 128 blocks of 512 bytes, every operation offered.
+constexpr device_geometry base_geometry() {
+  return constant_geo(bs, blocks, 0, 1, false, true, true, true);
 }
 
 // Checks `make`'s bio against `g` through validate(), ram_device,
@@ -564,25 +574,10 @@ TEST_CASE("device_geometry::valid checks each field on its own", "[validate]") {
 
 namespace {
 
-constexpr device_geometry constant_geo(std::uint32_t block, std::uint64_t count,
-                                       std::uint16_t max_segments, std::uint32_t align,
-                                       bool read_only, bool flush, bool discard, bool zeroes) {
-  device_geometry g;
-  g.block_size = block;
-  g.block_count = count;
-  g.max_segments = max_segments;
-  g.alignment = align;
-  g.read_only = read_only;
-  g.supports_flush = flush;
-  g.supports_discard = discard;
-  g.supports_write_zeroes = zeroes;
-  return g;
-}
-
 // Each decides some check differently: operations offered, read-only, block
 // size, capacity (up to 2^64 bytes), alignment, segment limit, and a block
 // size that is not a power of two (nothing fits).
-constexpr device_geometry geo_plain = constant_geo(bs, blocks, 0, 1, false, true, true, true);
+constexpr device_geometry geo_plain = base_geometry();
 constexpr device_geometry geo_strict = constant_geo(4096, 16, 2, 64, false, false, false, true);
 constexpr device_geometry geo_ro = constant_geo(bs, blocks, 0, 8, true, true, false, false);
 constexpr device_geometry geo_huge =
