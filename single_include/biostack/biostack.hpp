@@ -593,12 +593,16 @@ constexpr bio_flags& operator&=(bio_flags& a, bio_flags b) noexcept { return a =
   return (set & f) != bio_flags::none;
 }
 
-/// Priority classes (lower value = more urgent). Queue disciplines that know
-/// classes use these; others ignore them.
+/// Request priorities: a lower value is more urgent, and the default,
+/// `normal`, is 0 (as NetBSD's BPRIO_DEFAULT), so a default-constructed bio
+/// is all zero bytes: a static array of bios stays in .bss and costs no
+/// flash for an initial image. Queue disciplines that know priorities
+/// (`priority_classes`) use them; the others ignore them.
+using priority_t = std::int8_t;
 namespace priority {
-inline constexpr std::uint8_t realtime = 0;
-inline constexpr std::uint8_t normal = 1;
-inline constexpr std::uint8_t idle = 2;
+inline constexpr priority_t realtime = -1;
+inline constexpr priority_t normal = 0;
+inline constexpr priority_t idle = 1;
 } // namespace priority
 
 /// One piece of a scatter-gather list.
@@ -680,12 +684,12 @@ public:
   std::uint32_t length = 0; ///< bytes to transfer (0 for flush)
   op operation = op::read;
   bio_flags flags = bio_flags::none;
-  std::uint8_t priority = priority::normal;
-  std::uint16_t segment_count = 0;   ///< 0: memory is `data`
-  std::uint32_t mem_offset = 0;      ///< first byte of this bio inside its memory
-  std::byte* data = nullptr;         ///< contiguous memory (when segment_count == 0)
-  const segment* segments = nullptr; ///< scatter-gather list (when segment_count > 0)
-  completion on_done{};              ///< this layer's completion callback (may be empty)
+  priority_t priority = priority::normal; ///< lower is more urgent
+  std::uint16_t segment_count = 0;        ///< 0: memory is `data`
+  std::uint32_t mem_offset = 0;           ///< first byte of this bio inside its memory
+  std::byte* data = nullptr;              ///< contiguous memory (when segment_count == 0)
+  const segment* segments = nullptr;      ///< scatter-gather list (when segment_count > 0)
+  completion on_done{};                   ///< this layer's completion callback (may be empty)
 
   // ---- linkage and per-layer state -----------------------------------
   bio* parent = nullptr;   ///< the layer above (chain, stack or fan-in)
@@ -3108,7 +3112,7 @@ struct request_record {
   std::uint64_t completion_order = 0; ///< rank among this device's completions (once completed)
   op operation = op::read;
   bio_flags flags = bio_flags::none;
-  std::uint8_t priority = 0;
+  priority_t priority = priority::normal;
   errc status = errc::ok; ///< final status (once completed)
   bool completed = false;
   std::uint16_t segment_count = 0; ///< 0: contiguous memory
@@ -3938,9 +3942,10 @@ BIOSTACK_NAMESPACE_END
 
 // ---- <biostack/queue/priority_classes.hpp> ---------------------------------------------------
 /// Priority classes with burst quotas (NetBSD bufq_priocscan): class `c`
-/// holds bios whose `priority` is `c` (values past the last class go to the
-/// last). The most urgent class with quota left goes first; when every class
-/// with work has used its quota, all quotas refill. So class `c` gets at least
+/// holds bios whose `priority` is `c - 1`, so with three classes they are
+/// `realtime`, `normal` and `idle` (priorities before the first class go to
+/// the first, those past the last to the last). The most urgent class with quota left goes first;
+/// when every class with work has used its quota, all quotas refill. So class `c` gets at least
 /// `Quota_c` of every `sum(Quotas)` dispatches while it has work: bounded
 /// starvation for the idle class too. Each class is FIFO.
 
@@ -3990,7 +3995,9 @@ public:
 
 private:
   static std::size_t class_of(const bio& b) noexcept {
-    return b.priority < classes ? b.priority : classes - 1;
+    const int c = b.priority - priority::realtime; // realtime is class 0
+    if (c <= 0) return 0;
+    return static_cast<std::size_t>(c) < classes ? static_cast<std::size_t>(c) : classes - 1;
   }
   // The most urgent class with work and quota; if none has quota, the most
   // urgent class with work (quotas refill when it is popped).

@@ -52,6 +52,19 @@ TEST_CASE("a bio starts idle with ok status", "[bio]") {
   STATIC_REQUIRE_FALSE(std::is_copy_assignable_v<bio>);
 }
 
+// A default bio is all zero bytes, so that a static bio (or an array of
+// them) is zero-initialised .bss rather than an initial image in flash.
+// Padding of a static object is zero too, so every byte can be compared.
+namespace {
+bio static_default_bio;
+} // namespace
+
+TEST_CASE("a default-constructed static bio is all zero bytes", "[bio]") {
+  const unsigned char zeros[sizeof(bio)] = {};
+  CHECK(std::memcmp(&static_default_bio, zeros, sizeof(bio)) == 0);
+  CHECK(priority::normal == 0);
+}
+
 TEST_CASE("complete runs the callback once with the final status", "[bio]") {
   counter c;
   std::byte mem[512];

@@ -442,7 +442,7 @@ std::size_t run_model(std::uint64_t seed, std::size_t bios, std::uint32_t max_tr
     const std::uint32_t r = rng.below(100);
     // Creates and registers a user bio (its lane, or the flush list).
     auto make = [&](std::size_t lane, op o, std::uint64_t off, std::uint32_t len, bio_flags f,
-                    std::uint8_t prio) {
+                    priority_t prio) {
       auto u = std::make_unique<user_bio>();
       u->m = &m;
       u->mem.resize(len);
@@ -482,7 +482,7 @@ std::size_t run_model(std::uint64_t seed, std::size_t bios, std::uint32_t max_tr
       if (orc_lane_busy(m, lane) || orc_lane_busy(m, lane + 1)) continue;
       const op o = rng.chance(50) ? op::read : op::write;
       const bio_flags f = rng.chance(80) ? bio_flags::none : random_flags(o);
-      const auto prio = static_cast<std::uint8_t>(rng.below(3));
+      const auto prio = static_cast<priority_t>(static_cast<int>(rng.below(3)) - 1);
       const std::uint32_t a_len = (1 + rng.below(8)) * block;
       const std::uint32_t b_len = (1 + rng.below(8)) * block;
       user_bio* a = make(lane, o, (lane + 1) * lane_bytes - a_len, a_len, f, prio);
@@ -514,7 +514,8 @@ std::size_t run_model(std::uint64_t seed, std::size_t bios, std::uint32_t max_tr
         if (off % block == 0) len = 0;     // or empty
       }
       const bio_flags f = random_flags(o);
-      user_bio* u = make(lane, o, off, len, f, static_cast<std::uint8_t>(rng.below(3)));
+      user_bio* u =
+          make(lane, o, off, len, f, static_cast<priority_t>(static_cast<int>(rng.below(3)) - 1));
       d->submit(u->b);
     } else if (r < 89) {
       ++m.tick;
@@ -530,7 +531,7 @@ std::size_t run_model(std::uint64_t seed, std::size_t bios, std::uint32_t max_tr
       path_lost = fd.path_lost();
     } else if (r < 92 && rng.chance(20)) {
       // Cancel queued bios of one priority class.
-      const std::uint8_t cls = static_cast<std::uint8_t>(rng.below(3));
+      const auto cls = static_cast<priority_t>(static_cast<int>(rng.below(3)) - 1);
       std::size_t queued = 0;
       for (auto& x : orc.all_) {
         if (!x->finished && x->b.priority == cls) {

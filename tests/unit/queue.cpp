@@ -21,8 +21,8 @@ using dispatch_test::probe;
 namespace {
 struct bench {
   std::vector<std::unique_ptr<probe>> p;
-  probe& add(op o, std::uint64_t block, bio_flags f = bio_flags::none, std::uint8_t prio = 1,
-             std::uint32_t len = 512) {
+  probe& add(op o, std::uint64_t block, bio_flags f = bio_flags::none,
+             priority_t prio = priority::normal, std::uint32_t len = 512) {
     p.push_back(std::make_unique<probe>());
     p.back()->id = static_cast<int>(p.size() - 1);
     p.back()->prepare(o, block * 512, o == op::flush ? 0 : len, nullptr, f);
@@ -138,11 +138,28 @@ TEST_CASE("priority_classes: urgent class first, burst quotas bound the others' 
   bench b;
   d.plug();
   for (std::uint64_t o : std::initializer_list<std::uint64_t>{10, 11, 12, 13, 14})
-    d.submit(b.add(op::read, o, bio_flags::none, 0).b);
+    d.submit(b.add(op::read, o, bio_flags::none, priority::realtime).b);
   for (std::uint64_t o : std::initializer_list<std::uint64_t>{20, 21, 22})
-    d.submit(b.add(op::read, o, bio_flags::none, 7).b);
+    d.submit(b.add(op::read, o, bio_flags::none, 6).b); // past the last class: the last
   d.unplug();
   CHECK(drain_order(dev) == std::vector<std::uint64_t>{10, 11, 20, 12, 13, 21, 14, 22});
+}
+
+TEST_CASE("priority_classes: realtime, normal and idle are classes 0, 1 and 2; the rest clamp") {
+  held_device dev;
+  dispatcher<held_device, policies<tags<1>, priority_classes<1, 1, 1>>> d{dev};
+  bench b;
+  d.plug();
+  d.submit(b.add(op::read, 1, bio_flags::none, priority::idle).b);
+  d.submit(b.add(op::read, 2, bio_flags::none, priority::normal).b);
+  d.submit(b.add(op::read, 3, bio_flags::none, priority::realtime).b);
+  d.submit(b.add(op::read, 4, bio_flags::none, -100).b); // before the first class: the first
+  d.submit(b.add(op::read, 5, bio_flags::none, 100).b);  // past the last class: the last
+  d.submit(b.add(op::read, 6).b);                        // a default bio is normal
+  d.unplug();
+  // One dispatch per class per round, most urgent class first; the round
+  // restarts when every class with work has used its quota.
+  CHECK(drain_order(dev) == std::vector<std::uint64_t>{3, 2, 1, 4, 6, 5});
 }
 
 // A barrier (flush or ordered bio) splits the stream in two: nothing crosses
@@ -360,7 +377,8 @@ void submit_mixed(auto& d, bench& b) {
   d.plug();
   for (std::size_t i = 0; i < std::size(offs); ++i) {
     const op o = i % 3 == 1 ? op::write : op::read;
-    d.submit(b.add(o, offs[i], bio_flags::none, static_cast<std::uint8_t>(i % 3)).b);
+    d.submit(
+        b.add(o, offs[i], bio_flags::none, static_cast<priority_t>(static_cast<int>(i % 3) - 1)).b);
   }
   d.unplug();
 }
@@ -412,17 +430,17 @@ TEMPLATE_TEST_CASE("barriers: reads and mixed priorities never cross a barrier (
     dispatcher<held_device, policies<tags<8>, TestType, manual_clock>> d{dev};
     bench b;
     d.plug();
-    d.submit(b.add(op::write, 30, bio_flags::none, 2).b);
-    d.submit(b.add(op::read, 10, bio_flags::none, 1).b);
-    d.submit(b.add(op::write, 5, bio_flags::none, 2).b);
+    d.submit(b.add(op::write, 30, bio_flags::none, priority::idle).b);
+    d.submit(b.add(op::read, 10, bio_flags::none, priority::normal).b);
+    d.submit(b.add(op::write, 5, bio_flags::none, priority::idle).b);
     if (flush)
       d.submit(b.add(op::flush, 0).b);
     else
       d.submit(b.add(op::write, 40, bio_flags::ordered, 2).b);
     // After the barrier: urgent reads the discipline would rather serve first.
-    d.submit(b.add(op::read, 20, bio_flags::none, 0).b);
-    d.submit(b.add(op::read, 1, bio_flags::none, 0).b);
-    d.submit(b.add(op::write, 50, bio_flags::none, 1).b);
+    d.submit(b.add(op::read, 20, bio_flags::none, priority::realtime).b);
+    d.submit(b.add(op::read, 1, bio_flags::none, priority::realtime).b);
+    d.submit(b.add(op::write, 50, bio_flags::none, priority::normal).b);
     d.unplug();
     CHECK(dev.held() == 3); // only what came before the barrier
     dev.complete_next();
@@ -454,7 +472,7 @@ namespace {
 // a fresh one arriving with every completion. Returns after how many
 // completions the victim completed (or `limit` + 1 if it never did).
 template <class Q>
-int victim_wait(op stream_op, std::uint8_t stream_prio, op victim_op, std::uint8_t victim_prio,
+int victim_wait(op stream_op, priority_t stream_prio, op victim_op, priority_t victim_prio,
                 int limit = 200) {
   held_device dev(16 << 20);
   dispatcher<held_device, policies<tags<1>, Q, manual_clock>> d{dev};
@@ -482,28 +500,32 @@ int victim_wait(op stream_op, std::uint8_t stream_prio, op victim_op, std::uint8
 TEST_CASE("starvation: under a continuous stream the other class waits a bounded number of "
           "dispatches") {
   // FIFO: served once the 4 queued ahead of it (and the one in flight) are done.
-  CHECK(victim_wait<fifo>(op::read, 1, op::read, 1) == 6);
+  CHECK(victim_wait<fifo>(op::read, priority::normal, op::read, priority::normal) == 6);
   // Deadline, reads streaming: once the read batch in progress (at most
   // FifoBatch = 2) and WritesStarved (2) more read batches have gone, a write
   // batch goes, even though no write has expired.
   {
-    const int w = victim_wait<deadline<1000000, 1000000, 2, 2>>(op::read, 1, op::write, 1);
+    const int w = victim_wait<deadline<1000000, 1000000, 2, 2>>(op::read, priority::normal,
+                                                                op::write, priority::normal);
     CHECK(w >= 2);
     CHECK(w <= 2 + 2 * 2 + 1);
   }
   // read_priority<ReadBurst 2, WriteBurst 1>: a write after at most 2 reads.
   {
-    const int w = victim_wait<read_priority<2, 1>>(op::read, 1, op::write, 1);
+    const int w =
+        victim_wait<read_priority<2, 1>>(op::read, priority::normal, op::write, priority::normal);
     CHECK(w >= 2);
     CHECK(w <= 1 + 2 + 1);
   }
   // priority_classes<2, 1>: class 1 gets 1 of every 3 dispatches while class 0 streams.
   {
-    const int w = victim_wait<priority_classes<2, 1>>(op::read, 0, op::read, 1);
+    const int w = victim_wait<priority_classes<2, 1>>(op::read, priority::realtime, op::read,
+                                                      priority::normal);
     CHECK(w >= 2);
     CHECK(w <= 1 + 2 + 1);
   }
   // The check can fail: a discipline without a bound (strict read preference)
   // never serves the victim while reads keep coming.
-  CHECK(victim_wait<read_priority<1000, 1>>(op::read, 1, op::write, 1, 100) == 101);
+  CHECK(victim_wait<read_priority<1000, 1>>(op::read, priority::normal, op::write, priority::normal,
+                                            100) == 101);
 }

@@ -73,12 +73,16 @@ constexpr bio_flags& operator&=(bio_flags& a, bio_flags b) noexcept { return a =
   return (set & f) != bio_flags::none;
 }
 
-/// Priority classes (lower value = more urgent). Queue disciplines that know
-/// classes use these; others ignore them.
+/// Request priorities: a lower value is more urgent, and the default,
+/// `normal`, is 0 (as NetBSD's BPRIO_DEFAULT), so a default-constructed bio
+/// is all zero bytes: a static array of bios stays in .bss and costs no
+/// flash for an initial image. Queue disciplines that know priorities
+/// (`priority_classes`) use them; the others ignore them.
+using priority_t = std::int8_t;
 namespace priority {
-inline constexpr std::uint8_t realtime = 0;
-inline constexpr std::uint8_t normal = 1;
-inline constexpr std::uint8_t idle = 2;
+inline constexpr priority_t realtime = -1;
+inline constexpr priority_t normal = 0;
+inline constexpr priority_t idle = 1;
 } // namespace priority
 
 /// One piece of a scatter-gather list.
@@ -160,12 +164,12 @@ public:
   std::uint32_t length = 0; ///< bytes to transfer (0 for flush)
   op operation = op::read;
   bio_flags flags = bio_flags::none;
-  std::uint8_t priority = priority::normal;
-  std::uint16_t segment_count = 0;   ///< 0: memory is `data`
-  std::uint32_t mem_offset = 0;      ///< first byte of this bio inside its memory
-  std::byte* data = nullptr;         ///< contiguous memory (when segment_count == 0)
-  const segment* segments = nullptr; ///< scatter-gather list (when segment_count > 0)
-  completion on_done{};              ///< this layer's completion callback (may be empty)
+  priority_t priority = priority::normal; ///< lower is more urgent
+  std::uint16_t segment_count = 0;        ///< 0: memory is `data`
+  std::uint32_t mem_offset = 0;           ///< first byte of this bio inside its memory
+  std::byte* data = nullptr;              ///< contiguous memory (when segment_count == 0)
+  const segment* segments = nullptr;      ///< scatter-gather list (when segment_count > 0)
+  completion on_done{};                   ///< this layer's completion callback (may be empty)
 
   // ---- linkage and per-layer state -----------------------------------
   bio* parent = nullptr;   ///< the layer above (chain, stack or fan-in)

@@ -51,7 +51,7 @@ struct request_record {
   std::uint64_t completion_order = 0; ///< rank among this device's completions (once completed)
   op operation = op::read;
   bio_flags flags = bio_flags::none;
-  std::uint8_t priority = 0;
+  priority_t priority = priority::normal;
   errc status = errc::ok; ///< final status (once completed)
   bool completed = false;
   std::uint16_t segment_count = 0; ///< 0: contiguous memory

@@ -2,9 +2,10 @@
 #pragma once
 
 /// Priority classes with burst quotas (NetBSD bufq_priocscan): class `c`
-/// holds bios whose `priority` is `c` (values past the last class go to the
-/// last). The most urgent class with quota left goes first; when every class
-/// with work has used its quota, all quotas refill. So class `c` gets at least
+/// holds bios whose `priority` is `c - 1`, so with three classes they are
+/// `realtime`, `normal` and `idle` (priorities before the first class go to
+/// the first, those past the last to the last). The most urgent class with quota left goes first;
+/// when every class with work has used its quota, all quotas refill. So class `c` gets at least
 /// `Quota_c` of every `sum(Quotas)` dispatches while it has work: bounded
 /// starvation for the idle class too. Each class is FIFO.
 
@@ -56,7 +57,9 @@ public:
 
 private:
   static std::size_t class_of(const bio& b) noexcept {
-    return b.priority < classes ? b.priority : classes - 1;
+    const int c = b.priority - priority::realtime; // realtime is class 0
+    if (c <= 0) return 0;
+    return static_cast<std::size_t>(c) < classes ? static_cast<std::size_t>(c) : classes - 1;
   }
   // The most urgent class with work and quota; if none has quota, the most
   // urgent class with work (quotas refill when it is popped).
