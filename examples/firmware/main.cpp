@@ -185,7 +185,7 @@ void check_cache_write_back_and_read() noexcept {
   // Let all eight buffers stay dirty: by default writers start flushing once
   // half the cache is dirty (vfs_bio's hidirtybuffers), which would hide
   // whether sync() does the writing.
-  bs::cache_limits limits = fw::cache_type::default_limits(cache.buffers());
+  bs::cache_limits limits = fw::cache_type::default_limits(fw::cache_type::capacity);
   limits.hi_dirty = std::uint64_t{cache_blocks} * block_size;
   limits.lo_dirty = limits.hi_dirty / 2;
   cache.set_limits(limits);
