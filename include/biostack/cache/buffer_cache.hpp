@@ -496,7 +496,9 @@ public:
       done(ctx, errc::no_resources, handle{});
       return;
     }
-    begin_get(*o, lbn, units, opt.flags, &deliver_get, done, ctx, true);
+    begin_get(*o, lbn, units, opt.flags);
+    from_pool(*o, &deliver_get, ctx);
+    o->cb.got = done;
     link_op(*o);
     lock_.unlock();
   }
@@ -949,8 +951,8 @@ public:
                                             get_flags flags = get_flags::none) noexcept {
     async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    begin_slot_op(o, op_kind::modify, lbn, flags, nullptr, nullptr, false);
-    if (const errc e = finish_blocking<&step_modify_op>(o, no_deadline); e != errc::ok) return e;
+    begin_slot_op(o, op_kind::modify, lbn, flags);
+    if (const errc e = finish_blocking(o, no_deadline); e != errc::ok) return e;
     return modify_guard(this, o.slot);
   }
   /// Completion of `modify_async`: `status` and, on success, the guard.
@@ -979,8 +981,8 @@ public:
   [[nodiscard]] result<write_interlock> interlock(std::uint64_t lbn) noexcept {
     async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    begin_slot_op(o, op_kind::interlock, lbn, get_flags::none, nullptr, nullptr, false);
-    if (const errc e = finish_blocking<&step_interlock_op>(o, no_deadline); e != errc::ok) return e;
+    begin_slot_op(o, op_kind::interlock, lbn, get_flags::none);
+    if (const errc e = finish_blocking(o, no_deadline); e != errc::ok) return e;
     return write_interlock(this, o.slot);
   }
   /// Completion of `interlock_async`: `status` and, on success, the interlock.
@@ -1214,8 +1216,8 @@ private:
     }
     // `get_async`'s operation, on this stack.
     async_op o; // init_op fills it
-    begin_get(o, lbn, units, opt.flags, nullptr, nullptr, nullptr, false);
-    if (const errc e = finish_blocking<&step_get_op>(o, deadline); e != errc::ok) return e;
+    begin_get(o, lbn, units, opt.flags);
+    if (const errc e = finish_blocking(o, deadline); e != errc::ok) return e;
     out = o.slot;
     return errc::ok;
   }
@@ -2037,7 +2039,8 @@ private:
       done(ctx, errc::no_resources);
       return;
     }
-    begin_op(*o, k, step, &deliver_done, lbn, ctx, true);
+    init_op(*o, k, step, lbn);
+    from_pool(*o, &deliver_done, ctx);
     o->cb.done = done;
     link_op(*o);
     lock_.unlock();
@@ -2051,12 +2054,13 @@ private:
   errc run_blocking(op_kind k, std::uint64_t lbn) noexcept {
     async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
+    init_op(o, k, Step, lbn);
     if constexpr (!async_enabled) {
-      begin_op(o, k, Step, nullptr, lbn, nullptr, false);
-      return run_in_place<Step, true>(o, no_deadline);
+      return run_in_place(o, no_deadline);
     } else {
       op_waiter w{errc::ok, npos, false};
-      begin_op(o, k, Step, &deliver_waiter, lbn, &w, false);
+      o.deliver = &deliver_waiter;
+      o.ctx = &w;
       link_op(o);
       while (!wait_.wait(
           lock_, [&] { return w.done; }, progress(), no_deadline, clock_)) {
@@ -2073,16 +2077,18 @@ private:
   // on ends with `no_resources`, and one whose wait the policy gives up
   // with `timed_out` (a sync whose device flush is in flight waits it out,
   // since that completion refers to `o`; one that had tagged buffers for
-  // its writes untags them). `Step` is o's step, called by name (no
-  // pointer to it is kept); `MaybeSync`: o may be a sync (run_blocking).
-  template <step_fn Step, bool MaybeSync>
-  errc run_in_place(async_op& o, std::uint64_t deadline) noexcept {
+  // its writes untags them). One copy for every kind: o's step is called
+  // through `o.step`.
+  BIOSTACK_NOINLINE errc run_in_place(async_op& o, std::uint64_t deadline) noexcept {
+    // A clock that never advances never reaches a deadline (deadline_of):
+    // stated here too, so the wait folds its clock test away.
+    if constexpr (std::is_same_v<clock_type, no_clock>) deadline = no_deadline;
     for (;;) {
       // Taken before the step: a completion delivered inside it (an inline
       // device) must lead to another step, not to a wait.
       const std::uint32_t gen = generation_;
       bool sync_seen = false;
-      if (Step(*this, o, sync_seen)) return o.status;
+      if (o.step(*this, o, sync_seen)) return o.status;
       // Something changed during the step (the writes it started completed
       // inline, freeing buffers): step again before judging it hopeless, as
       // the pump would.
@@ -2091,7 +2097,7 @@ private:
       if (wait_.wait(
               lock_, [&] { return generation_ != gen; }, progress(), deadline, clock_))
         continue;
-      if (MaybeSync && o.kind == op_kind::sync) {
+      if (o.kind == op_kind::sync) {
         if (o.phase == sync_phase::flushing) continue;
         if (o.phase == sync_phase::write) (void)tag_stage(o.stage, false);
       }
@@ -2101,10 +2107,9 @@ private:
   // Runs the get / modify / interlock operation `o` (filled, with no
   // callback, not linked) from a blocking form to its end; with the lock
   // held. Its status; on success `o.slot` is the buffer it obtained.
-  template <step_fn Step>
   errc finish_blocking(async_op& o, std::uint64_t deadline) noexcept {
     if constexpr (!async_enabled) {
-      return run_in_place<Step, false>(o, deadline);
+      return run_in_place(o, deadline);
     } else {
       op_waiter w{errc::ok, npos, false};
       o.deliver = &deliver_waiter;
@@ -2153,32 +2158,30 @@ private:
       o = &op_pool_[op_fresh_++];
     return o;
   }
-  // Fills operation `o` (not yet linked; its callback is the caller's to set).
-  // Out of line: every kind of operation starts here.
-  BIOSTACK_NOINLINE void init_op(async_op& o, op_kind k, step_fn step, deliver_fn deliver,
-                                 std::uint64_t lbn, void* ctx, bool pooled) noexcept {
-    o = async_op{};
-    if constexpr (async_enabled) { // in place, run_in_place calls the step by name
-      o.step = step;
-      o.deliver = deliver;
-    } else {
-      (void)step;
-      (void)deliver;
-    }
-    o.ctx = ctx;
+  // Fills operation `o` (not yet linked): phase `mark`, status ok, no
+  // buffer, and the write sequence and failure count a barrier waits from.
+  // Out of line: every kind of operation starts here. Its completion is
+  // the starter's to set: a blocking form's waiter, or `from_pool`.
+  BIOSTACK_NOINLINE void init_op(async_op& o, op_kind k, step_fn step, std::uint64_t lbn) noexcept {
+    o = async_op{}; // phase mark, status ok
+    o.step = step;
     o.lbn = lbn;
     o.kind = k;
-    o.phase = sync_phase::mark;
-    o.pooled = pooled;
-    o.status = errc::ok;
     o.slot = npos;
+    o.since = write_failures_;
+    o.target = write_seq_;
+  }
+  // An async entry point's operation: delivered by `deliver` (the caller
+  // sets its callback), returned to the pool when done.
+  static void from_pool(async_op& o, deliver_fn deliver, void* ctx) noexcept {
+    o.deliver = deliver;
+    o.ctx = ctx;
+    o.pooled = true;
   }
   // A modify / interlock operation (the caller sets its callback, if any,
   // and links it).
-  void begin_slot_op(async_op& o, op_kind k, std::uint64_t lbn, get_flags flags, deliver_fn deliver,
-                     void* ctx, bool pooled) noexcept {
-    init_op(o, k, k == op_kind::modify ? &step_modify_op : &step_interlock_op, deliver, lbn, ctx,
-            pooled);
+  void begin_slot_op(async_op& o, op_kind k, std::uint64_t lbn, get_flags flags) noexcept {
+    init_op(o, k, k == op_kind::modify ? &step_modify_op : &step_interlock_op, lbn);
     o.flags = flags;
   }
   // modify_async / interlock_async: an operation from the pool, with the
@@ -2192,24 +2195,14 @@ private:
       lock_.unlock();
       return nullptr;
     }
-    begin_slot_op(*o, k, lbn, flags, deliver, ctx, true);
+    begin_slot_op(*o, k, lbn, flags);
+    from_pool(*o, deliver, ctx);
     return o;
   }
-  void begin_get(async_op& o, std::uint64_t lbn, units_type units, get_flags flags,
-                 deliver_fn deliver, read_done done, void* ctx, bool pooled) noexcept {
-    init_op(o, op_kind::get, &step_get_op, deliver, lbn, ctx, pooled);
-    o.cb.got = done;
+  void begin_get(async_op& o, std::uint64_t lbn, units_type units, get_flags flags) noexcept {
+    init_op(o, op_kind::get, &step_get_op, lbn);
     o.units = units;
     o.flags = flags;
-  }
-
-  // A flush_block / wait_all / sync operation (the caller sets its callback,
-  // if any, and links it).
-  void begin_op(async_op& o, op_kind k, step_fn step, deliver_fn deliver, std::uint64_t lbn,
-                void* ctx, bool pooled) noexcept {
-    init_op(o, k, step, deliver, lbn, ctx, pooled);
-    o.since = write_failures_;
-    o.target = write_seq_;
   }
   // Queues operation `o` and advances what can be advanced; with the lock
   // held (released while callbacks run).
