@@ -2509,26 +2509,24 @@ private:
   // Without, untags the tagged ones: after a stage's writes started, those
   // are the buffers it could not write (owned by a handle, being modified:
   // no_resources; pinned: io_error, which takes precedence), reported.
-  // One walk for both: a sync does each once per stage.
+  // One walk for both, without a branch on `on`: a sync does each once per
+  // stage.
   BIOSTACK_NOINLINE errc tag_stage(std::uint8_t stage, bool on) noexcept {
-    errc left = errc::ok;
+    const std::uint16_t tag = on ? std::uint16_t{f_sync} : std::uint16_t{0};
+    // The flags of the buffers found tagged, or-ed: f_sync if there were
+    // any, f_ownerpin if one of them was pinned. (Untagged buffers failed
+    // during this sync, which reported it, or were dirtied since.)
+    std::uint16_t tagged = 0;
     for (std::size_t c = 0; c < class_count; ++c) {
       if (classes_type::stage[c] != stage) continue;
       for (I i = dirty_[c].head; i != npos; i = z_.hdr[i].dnext) {
         header& b = z_.hdr[i];
-        if (on) {
-          b.flags = static_cast<std::uint16_t>(b.flags | f_sync);
-          continue;
-        }
-        if ((b.flags & f_sync) == 0) continue; // failed during this sync (reported) or new
-        b.flags = static_cast<std::uint16_t>(b.flags & ~f_sync);
-        if ((b.flags & f_ownerpin) != 0)
-          left = errc::io_error;
-        else if (left == errc::ok)
-          left = errc::no_resources;
+        if ((b.flags & f_sync) != 0) tagged = static_cast<std::uint16_t>(tagged | b.flags);
+        b.flags = static_cast<std::uint16_t>((b.flags & ~f_sync) | tag);
       }
     }
-    return left;
+    if (on || tagged == 0) return errc::ok;
+    return (tagged & f_ownerpin) != 0 ? errc::io_error : errc::no_resources;
   }
 
   [[nodiscard]] errc first_failure_since(std::uint32_t since) const noexcept {
