@@ -705,13 +705,13 @@ public:
       make_dirty(i);
     }
     release_locked(i);
-    if (dirty_bytes_ <= limits_.hi_dirty) return;
+    if (dirty_bytes_now() <= limits_.hi_dirty) return;
     flush_step_locked(1024);
     if (nowait) return;
     const limit_type mid = limits_.lo_dirty + (limits_.hi_dirty - limits_.lo_dirty) / 2;
     (void)wait_.wait(
-        lock_, [&] { return dirty_bytes_ <= mid || running_writes_ == 0; }, progress(), no_deadline,
-        clock_);
+        lock_, [&] { return dirty_bytes_now() <= mid || running_writes_ == 0; }, progress(),
+        no_deadline, clock_);
   }
 
   // --------------------------------------------------------------- release
@@ -825,7 +825,7 @@ public:
   [[nodiscard]] bool needs_flush() const noexcept {
     lock_guard<lock_type> g(lock_);
     // Each at most the cache's bytes: the sum fits limit_type.
-    return limit_type{running_bytes_} + dirty_bytes_ > limits_.lo_dirty / 2;
+    return limit_type{running_bytes_now()} + dirty_bytes_now() > limits_.lo_dirty / 2;
   }
 
   // ------------------------------------------------------ barriers and sync
@@ -1010,9 +1010,15 @@ public:
     lock_guard<lock_type> g(lock_);
     return z_.stats;
   }
-  [[nodiscard]] std::uint64_t dirty_bytes() const noexcept { return read_locked(dirty_bytes_); }
+  [[nodiscard]] std::uint64_t dirty_bytes() const noexcept {
+    lock_guard<lock_type> g(lock_);
+    return dirty_bytes_now();
+  }
   [[nodiscard]] std::size_t dirty_count() const noexcept { return read_locked(dirty_count_); }
-  [[nodiscard]] std::uint64_t running_bytes() const noexcept { return read_locked(running_bytes_); }
+  [[nodiscard]] std::uint64_t running_bytes() const noexcept {
+    lock_guard<lock_type> g(lock_);
+    return running_bytes_now();
+  }
   [[nodiscard]] std::size_t resident() const noexcept { return read_locked(resident_); }
   [[nodiscard]] std::size_t in_flight() const noexcept { return read_locked(inflight_); }
   [[nodiscard]] std::size_t buffers() const noexcept { return cap_; }
@@ -1184,6 +1190,18 @@ private:
     else
       return z_.hdr[i].units == units;
   }
+  [[nodiscard]] bytes_type dirty_bytes_now() const noexcept {
+    if constexpr (one_unit)
+      return static_cast<bytes_type>(dirty_count_ * block_size);
+    else
+      return dirty_bytes_;
+  }
+  [[nodiscard]] bytes_type running_bytes_now() const noexcept {
+    if constexpr (one_unit)
+      return static_cast<bytes_type>(running_writes_ * block_size);
+    else
+      return running_bytes_;
+  }
   [[nodiscard]] std::uint64_t deadline_of(std::uint64_t timeout) noexcept {
     // A clock that never advances never reaches a deadline.
     if (std::is_same_v<clock_type, no_clock> || timeout == 0) return no_deadline;
@@ -1331,8 +1349,9 @@ private:
     if ((b.flags & f_dirty) != 0) return; // bdirty on a dirty buffer: no counter change
     b.flags = static_cast<std::uint16_t>(b.flags | f_dirty);
     ++dirty_count_;
-    dirty_bytes_ += size_of(i);
-    if (dirty_bytes_ > z_.stats.dirty_high_water) z_.stats.dirty_high_water = dirty_bytes_;
+    if constexpr (!one_unit) dirty_bytes_ += size_of(i);
+    const bytes_type d = dirty_bytes_now();
+    if (d > z_.stats.dirty_high_water) z_.stats.dirty_high_water = d;
     if ((b.flags & f_io) == 0) link_dirty(i);
   }
   void undirty(I i) noexcept {
@@ -1341,7 +1360,7 @@ private:
     unlink_dirty(i);
     b.flags = static_cast<std::uint16_t>(b.flags & ~(f_dirty | f_error | f_deferred));
     --dirty_count_;
-    dirty_bytes_ -= size_of(i);
+    if constexpr (!one_unit) dirty_bytes_ -= size_of(i);
   }
 
   // ---- buffer life --------------------------------------------------------------
@@ -1627,7 +1646,7 @@ private:
     run_append(s);
     ++inflight_;
     ++running_writes_;
-    running_bytes_ += size_of(i);
+    if constexpr (!one_unit) running_bytes_ += size_of(i);
     device_flush_needed_ = true;
     submit_unlock(s, op::write, i, bio_flags::none);
   }
@@ -1756,7 +1775,7 @@ private:
     // The running bytes are returned at once (throttled writers may go on,
     // as in vfs_bio's biodone); the rest once the hooks ran.
     --c.running_writes_;
-    c.running_bytes_ -= c.size_of(i);
+    if constexpr (!one_unit) c.running_bytes_ -= c.size_of(i);
     const buffer_info bi = c.info(i);
     bool critical = false;
     if (st == errc::ok) {
@@ -1918,7 +1937,7 @@ private:
   // The running-write throttle is engaged: a writer must wait (or, if it
   // may not, be refused).
   [[nodiscard]] bool throttled() const noexcept {
-    return z_.throttle_waiting != 0 || running_bytes_ > limits_.hi_running;
+    return z_.throttle_waiting != 0 || running_bytes_now() > limits_.hi_running;
   }
   // waitrunningbufspace with fairness: first come, first served. False if
   // the wait policy gave up (the caller must not write).
@@ -1929,7 +1948,7 @@ private:
     ++z_.stats.throttle_waits;
     const bool ok = wait_.wait(
         lock_,
-        [&] { return z_.throttle_serving == ticket && running_bytes_ <= limits_.lo_running; },
+        [&] { return z_.throttle_serving == ticket && running_bytes_now() <= limits_.lo_running; },
         progress(), no_deadline, clock_);
     // A waiter that gives up still hands its turn on in order, or those
     // behind it would wait for a ticket nobody serves.
@@ -1982,7 +2001,7 @@ private:
         i = next;
         continue;
       }
-      if (!all && running_bytes_ > limits_.hi_running) break;
+      if (!all && running_bytes_now() > limits_.hi_running) break;
       const slot_t s = take_slot();
       if (s == no_io) {
         if (stalled != nullptr) *stalled = true;
@@ -2547,9 +2566,12 @@ private:
   std::size_t resident_ = 0;
   std::size_t inflight_ = 0;
   std::size_t dirty_count_ = 0;
-  bytes_type dirty_bytes_ = 0;
-  bytes_type running_bytes_ = 0;
   std::size_t running_writes_ = 0;
+  // Bytes dirty and being written: with one-block buffers (one_unit) the
+  // counts above times block_size, derived (dirty_bytes_now,
+  // running_bytes_now) rather than kept.
+  [[no_unique_address]] detail::only_if<!one_unit, bytes_type, 7> dirty_bytes_{};
+  [[no_unique_address]] detail::only_if<!one_unit, bytes_type, 8> running_bytes_{};
   std::uint32_t generation_ = 0; // a change detector: equality is all that is asked of it
   std::uint32_t write_seq_ = 0;
   std::uint32_t write_failures_ = 0;
