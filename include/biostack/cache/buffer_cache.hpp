@@ -377,7 +377,7 @@ public:
       c_->z_.hdr[i_].flags = static_cast<std::uint16_t>(c_->z_.hdr[i_].flags | f);
     }
     void reset() noexcept {
-      if (c_ != nullptr) std::exchange(c_, nullptr)->release_slot(i_);
+      if (c_ != nullptr) std::exchange(c_, nullptr)->release_slot(i_, release_mode::normal);
     }
     buffer_cache* c_ = nullptr;
     I i_ = 0;
@@ -596,7 +596,7 @@ public:
         take_hit(i);
         lock_.unlock();
         std::memcpy(dst.data(), storage_.data(i), dst.size());
-        release_slot(i);
+        release_slot(i, release_mode::normal);
         return errc::ok;
       }
       lock_.unlock();
@@ -642,13 +642,13 @@ public:
     h.c_ = nullptr;
     lock_guard<lock_type> g(lock_);
     if ((z_.hdr[i].flags & f_inval) != 0) {
-      release_locked(i);
+      release_locked(i, release_mode::normal);
       return errc::ok;
     }
     z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_valid);
     make_dirty(i);
     if (!throttle_running()) {
-      release_locked(i); // dirty, with its data, for the flusher
+      release_locked(i, release_mode::normal); // dirty, with its data, for the flusher
       return errc::timed_out;
     }
     return write_locked_sync(i);
@@ -670,7 +670,7 @@ public:
     h.c_ = nullptr;
     lock_.lock();
     if ((z_.hdr[i].flags & f_inval) != 0) {
-      release_locked(i);
+      release_locked(i, release_mode::normal);
       lock_.unlock();
       return errc::ok;
     }
@@ -680,7 +680,7 @@ public:
     // waits: over the limit it is refused like a missing slot.
     const slot_t s = throttled() ? no_io : take_slot();
     if (s == no_io) {
-      release_locked(i);
+      release_locked(i, release_mode::normal);
       lock_.unlock();
       return errc::no_resources;
     }
@@ -704,7 +704,7 @@ public:
       z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_valid);
       make_dirty(i);
     }
-    release_locked(i);
+    release_locked(i, release_mode::normal);
     if (dirty_bytes_now() <= limits_.hi_dirty) return;
     flush_step_locked(1024);
     if (nowait) return;
@@ -723,14 +723,14 @@ public:
   void release_invalidate(handle&& h) noexcept {
     BIOSTACK_ASSERT(h.c_ == this);
     h.c_ = nullptr;
-    release_slot(h.i_, f_pinned | f_ownerpin, f_inval);
+    release_slot(h.i_, release_mode::invalidate);
   }
   /// brelse with B_NOCACHE: gives the buffer back and frees it as soon as it
   /// is clean (at once if clean; after its write completes if dirty).
   void release_nocache(handle&& h) noexcept {
     BIOSTACK_ASSERT(h.c_ == this);
     h.c_ = nullptr;
-    release_slot(h.i_, 0, f_nocache);
+    release_slot(h.i_, release_mode::nocache);
   }
 
   /// bqhold: one more hold on the buffer; a held buffer is never reclaimed.
@@ -1063,6 +1063,7 @@ private:
     size_mismatch, // size_match with another size cached
     must_write,    // size change of a dirty buffer
   };
+  enum class release_mode : std::uint8_t { normal, invalidate, nocache };
   enum class io_kind : std::uint8_t {
     read_sync,
     read_async,
@@ -1494,27 +1495,21 @@ private:
     wait_.notify();
   }
 
-  // Releases buffer i; brelse's B_INVAL and B_NOCACHE are flags set (and
-  // pins dropped, `unpin`) first, by the caller's choice, so the common
-  // release (bqrelse) carries no mode.
-  void release_slot(I i) noexcept {
+  void release_slot(I i, release_mode m) noexcept {
     lock_guard<lock_type> g(lock_);
-    release_locked(i);
-    pump_locked(); // a get_async may have waited for it
-  }
-  void release_slot(I i, std::uint16_t unpin, std::uint16_t mark) noexcept {
-    lock_guard<lock_type> g(lock_);
-    header& b = z_.hdr[i];
-    BIOSTACK_ASSERT((b.flags & f_busy) != 0 && "release of a buffer not owned");
-    b.flags = static_cast<std::uint16_t>((b.flags & ~unpin) | mark);
-    release_locked(i);
+    release_locked(i, m);
     pump_locked(); // a get_async may have waited for it
   }
   // brelse / bqrelse: clears busy and puts the buffer where it belongs.
-  void release_locked(I i) noexcept {
+  void release_locked(I i, release_mode m) noexcept {
     header& b = z_.hdr[i];
     BIOSTACK_ASSERT((b.flags & f_busy) != 0 && "release of a buffer not owned");
     b.flags = static_cast<std::uint16_t>(b.flags & ~(f_busy | f_handle));
+    if (m == release_mode::invalidate) {
+      b.flags = static_cast<std::uint16_t>(b.flags & ~(f_pinned | f_ownerpin));
+      b.flags = static_cast<std::uint16_t>(b.flags | f_inval);
+    }
+    if (m == release_mode::nocache) b.flags = static_cast<std::uint16_t>(b.flags | f_nocache);
     const bool idle = b.holds == 0 && b.modrefs == 0;
     if ((b.flags & f_inval) != 0 && idle) {
       undirty(i);
@@ -1733,7 +1728,7 @@ private:
     if (st != errc::ok) {
       c.destroy_busy(i); // a failed read caches nothing
     } else if (kind == io_kind::read_ahead) {
-      c.release_locked(i);
+      c.release_locked(i, release_mode::normal);
     } else {
       c.z_.hdr[i].flags = static_cast<std::uint16_t>(c.z_.hdr[i].flags | f_handle);
     }
@@ -1796,7 +1791,7 @@ private:
       cb = sl.wd;
       ctx = sl.ctx;
     }
-    if (!waited) c.release_locked(i);
+    if (!waited) c.release_locked(i, release_mode::normal);
     c.lock_.unlock();
     c.hooks_.on_complete(bi, st);
     if (critical) c.hooks_.on_critical_error(bi, st);
@@ -1814,7 +1809,7 @@ private:
         return pending || c.ops_pending();
       }
       // A write_sync whose waiter gave up while the hooks ran is ours now.
-      if (waited) c.release_locked(i);
+      if (waited) c.release_locked(i, release_mode::normal);
     }
     c.put_slot(s);
     return pending || c.ops_pending();
@@ -1914,7 +1909,7 @@ private:
     z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_busy); // ours until done
     const slot_t s = wait_slot();
     if (s == no_io) { // the wait policy gave up; the buffer stays dirty
-      release_locked(i);
+      release_locked(i, release_mode::normal);
       return errc::timed_out;
     }
     start_write_unlock<io_kind::write_sync>(i, s);
@@ -1929,7 +1924,7 @@ private:
     }
     const errc st = slot_[s].status;
     put_slot(s);
-    release_locked(i);
+    release_locked(i, release_mode::normal);
     pump_locked(); // a sync may have been waiting for the slot
     return st;
   }
