@@ -2551,13 +2551,24 @@ private:
     return z_.failure_code[since % failure_history];
   }
 
-  // The state touched on every path comes first: on Thumb-2 a load or store
-  // near the start of the object has a 16-bit encoding.
+  // The state touched on every path comes first, narrowest first: a Thumb-2
+  // load or store has a 16-bit encoding up to 31 bytes into the object for
+  // a byte, 62 for a halfword and 124 for a word: the byte-sized slot links
+  // and flags come first, then the dirty sets, then the counters (ending
+  // with the halfword free_ / fresh_, still within reach on 32-bit targets).
   Device& dev_;
   // Pending operations, oldest first (async_only: none with async_ops<0>).
   [[no_unique_address]] async_only<async_op*, 0> ops_head_{};
   [[no_unique_address]] async_only<async_op*, 1> ops_tail_{};
   std::size_t cap_;
+  slot_t free_slot_ = no_io;
+  slot_t fresh_slot_ = 0; // slots [fresh_slot_, slot_count) were never used
+  slot_t run_head_ = no_io, run_tail_ = no_io;
+  [[no_unique_address]] async_only<bool, 2> pumping_{};
+  [[no_unique_address]] async_only<bool, 3> pump_again_{};
+  bool device_flush_needed_ = false;
+  [[no_unique_address]] async_only<std::uint8_t, 4> op_fresh_{}; // op_pool_[op_fresh_..] never used
+  detail::index_list<I> dirty_[class_count];                     // one per write class: a few bytes
   std::size_t resident_ = 0;
   std::size_t inflight_ = 0;
   std::size_t dirty_count_ = 0;
@@ -2574,15 +2585,7 @@ private:
   std::uint32_t retry_after_ = 0;
   I free_ = npos; // EMPTY headers destroyed since the start, last first
   I fresh_ = 0;   // headers [fresh_, cap_) were never used
-  slot_t free_slot_ = no_io;
-  slot_t fresh_slot_ = 0; // slots [fresh_slot_, slot_count) were never used
-  slot_t run_head_ = no_io, run_tail_ = no_io;
-  [[no_unique_address]] async_only<bool, 2> pumping_{};
-  [[no_unique_address]] async_only<bool, 3> pump_again_{};
-  bool device_flush_needed_ = false;
-  [[no_unique_address]] async_only<std::uint8_t, 4> op_fresh_{}; // op_pool_[op_fresh_..] never used
   [[no_unique_address]] async_only<async_op*, 5> op_free_{};
-  detail::index_list<I> dirty_[class_count]; // one per write class: a few bytes
   [[no_unique_address]] detail::geometry_copy<Device> geo_;
   mutable lock_type lock_{};
   [[no_unique_address]] wait_type wait_{};
