@@ -1567,7 +1567,9 @@ private:
     }
     return s;
   }
-  void put_slot(slot_t s) noexcept {
+  // Frees slot s. Out of line when optimising for size: every completion
+  // and blocking I/O ends here.
+  BIOSTACK_NOINLINE_FOR_SIZE void put_slot(slot_t s) noexcept {
     slot_[s].next = free_slot_;
     free_slot_ = s;
     bump();
