@@ -242,6 +242,41 @@ TEST_CASE("vfs 8: read-ahead reads only absent blocks, asynchronously, and they 
   CHECK(r.reads() == 4);
 }
 
+TEST_CASE("vfs 8: only read-ahead reads carry bio_flags::read_ahead, as reads, at their block") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  const std::uint64_t ra[] = {5};
+  {
+    auto h = c->read(4, {}, ra);
+    REQUIRE(h);
+  }
+  {
+    auto h = c->get(6);
+    REQUIRE(h);
+    fill(h->data(), bs, 6);
+    CHECK(c->write_sync(std::move(*h)) == errc::ok);
+  }
+  CHECK(c->sync() == errc::ok);
+  REQUIRE(r.dev.size() >= 3);
+  const auto& demand = r.dev[0];
+  const auto& ahead = r.dev[1];
+  CHECK(demand.operation == op::read);
+  CHECK(demand.offset == 4 * bs);
+  CHECK(demand.flags == bio_flags::none);
+  CHECK(ahead.operation == op::read);
+  CHECK(ahead.offset == 5 * bs);
+  CHECK(ahead.length == bs);
+  CHECK(ahead.flags == bio_flags::read_ahead);
+  const auto& write = r.dev[2];
+  CHECK(write.operation == op::write);
+  CHECK(write.offset == 6 * bs);
+  CHECK(write.flags == bio_flags::none);
+  for (std::size_t k = 3; k < r.dev.size(); ++k) {
+    CHECK(r.dev[k].operation == op::flush);
+    CHECK(r.dev[k].flags == bio_flags::none);
+  }
+}
+
 TEST_CASE("vfs 8: a read that hits starts no read-ahead and keeps the cached contents") {
   rig_t r;
   auto c = make<cache_of<>>(r);
