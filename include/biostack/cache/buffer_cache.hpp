@@ -1064,8 +1064,6 @@ private:
     must_write,    // size change of a dirty buffer
   };
   enum class release_mode : std::uint8_t { normal, invalidate, nocache };
-  // Reads, then writes, then the flush: submit_unlock derives the bio's
-  // operation from the kind by that order.
   enum class io_kind : std::uint8_t {
     read_sync,
     read_async,
@@ -1596,20 +1594,15 @@ private:
     return completion_action::stop;
   }
 
-  // Submits slot s's transfer, as its kind and buffer say (a flush has
-  // none); called with the lock held, returns with it released. The
-  // buffer's I/O keeps its block and size put; a write's integrity record is
-  // made unlocked, just before.
-  void submit_unlock(slot_t s) noexcept {
-    const io_kind kind = slot_[s].kind;
-    const op o = kind < io_kind::write_sync ? op::read
-                 : kind < io_kind::flush    ? op::write
-                                            : op::flush;
+  // Submits transfer `o` of buffer i (npos: none, a flush) on slot s; called
+  // with the lock held, returns with it released. The buffer's I/O keeps
+  // its block and size put; a write's integrity record is made unlocked,
+  // just before.
+  void submit_unlock(slot_t s, op o, I i, bio_flags fl) noexcept {
     lbn_type lbn = 0;
     std::uint32_t len = 0;
     std::byte* mem = nullptr;
-    if (o != op::flush) {
-      const I i = slot_[s].buf;
+    if (i != npos) {
       lbn = z_.hdr[i].lbn;
       len = size_of(i);
       mem = storage_.data(i);
@@ -1618,7 +1611,7 @@ private:
     if (o == op::write) integrity_.finalize(lbn, mem, len);
     bio& b = bios_[s];
     b.prepare(o, std::uint64_t{lbn} * block_size, len, mem, completion{&on_bio_done, this});
-    if (kind == io_kind::read_ahead) b.flags = bio_flags::read_ahead;
+    b.flags = fl;
     dev_.submit(b);
   }
 
@@ -1631,7 +1624,8 @@ private:
     slot_[s].kind = kind;
     slot_[s].buf = i;
     ++inflight_;
-    submit_unlock(s);
+    submit_unlock(s, op::read, i,
+                  kind == io_kind::read_ahead ? bio_flags::read_ahead : bio_flags::none);
   }
   // Submits the write of busy dirty buffer i on slot s; returns unlocked.
   template <io_kind Kind>
@@ -1651,7 +1645,7 @@ private:
     ++running_writes_;
     if constexpr (!one_unit) running_bytes_ += size_of(i);
     device_flush_needed_ = true;
-    submit_unlock(s);
+    submit_unlock(s, op::write, i, bio_flags::none);
   }
   void run_append(slot_t s) noexcept {
     slot_[s].run_next = no_io;
@@ -2513,7 +2507,7 @@ private:
         slot_[s].ctx = &o;
         ++inflight_;
         o.phase = sync_phase::flushing;
-        submit_unlock(s);
+        submit_unlock(s, op::flush, npos, bio_flags::none);
         lock_.lock();
         break;
       }
