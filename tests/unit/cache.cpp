@@ -802,6 +802,37 @@ TEST_CASE("cache: release_nocache frees a clean buffer at once and a dirty one o
   CHECK(has_pattern(r.media(2, bs), bs, 2));
 }
 
+TEST_CASE("cache: release_invalidate drops the buffer's pin, release_nocache keeps it") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  load(*c, r, 3, 3);
+  load(*c, r, 4, 4);
+  {
+    auto h = c->get(3);
+    REQUIRE(h);
+    c->pin(*h);
+    c->hold(*h); // held: released as garbage, but not freed yet
+    c->release_invalidate(std::move(*h));
+  }
+  const auto inval = c->inspect(3);
+  CHECK(inval.found);
+  CHECK_FALSE(inval.pinned);
+  CHECK_FALSE(inval.busy);
+  {
+    auto h = c->get(4);
+    REQUIRE(h);
+    c->pin(*h);
+    c->release_nocache(std::move(*h));
+  }
+  const auto kept = c->inspect(4); // pinned: B_NOCACHE does not free it
+  CHECK(kept.found);
+  CHECK(kept.pinned);
+  CHECK(kept.valid);
+  auto h = c->get(4);
+  REQUIRE(h);
+  CHECK(has_pattern(h->data(), bs, 4));
+}
+
 TEST_CASE("cache: invalidate(range) drops idle buffers, dirty ones included") {
   rig_t r;
   auto c = make<cache_of<>>(r);
