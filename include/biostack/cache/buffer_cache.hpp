@@ -1107,6 +1107,13 @@ private:
     flushing, // the barrier is in flight (its completion moves on to `next`)
     next,     // stop on error, else the next stage
   };
+  // The type of a member that only async operations use: T, or with
+  // async_ops<0> an empty placeholder (a distinct one per Tag, so that
+  // [[no_unique_address]] lets them all take no room). The operation list,
+  // its pump's flags, the operation table and an operation's link and
+  // delivery are such members.
+  template <class T, int Tag>
+  using async_only = detail::only_if<async_enabled, T, Tag>;
   struct async_op;
   // The user's callback of an operation; `deliver` knows which member is set.
   union op_callback {
@@ -1133,18 +1140,19 @@ private:
   // caller's stack. Linked on the operation list from its start until just
   // before its callback runs; only the pump unlinks it.
   struct async_op {
-    async_op* next;
+    // Queued and delivered operations only (in place, neither).
+    [[no_unique_address]] async_only<async_op*, 0> next;
+    [[no_unique_address]] async_only<deliver_fn, 1> deliver;
+    [[no_unique_address]] async_only<op_callback, 2> cb;
+    [[no_unique_address]] async_only<void*, 3> ctx;
     step_fn step;
-    deliver_fn deliver;
-    op_callback cb;
-    void* ctx;
     std::uint64_t lbn;    // flush_block, get, modify, interlock
     std::uint32_t since;  // write failures recorded before it started
     std::uint32_t target; // the last write sequence it waits for
     op_kind kind;
     sync_phase phase;
     std::uint8_t stage;
-    bool pooled;
+    [[no_unique_address]] async_only<bool, 4> pooled;
     errc status; // first error so far
     I slot;      // get / modify / interlock: the buffer obtained
     units_type units;
@@ -1159,12 +1167,6 @@ private:
     I slot;
     bool done;
   };
-  // The type of a member that only async operations use: T, or with
-  // async_ops<0> an empty placeholder (a distinct one per Tag, so that
-  // [[no_unique_address]] lets them all take no room). The operation list,
-  // its pump's flags and the operation table are such members.
-  template <class T, int Tag>
-  using async_only = detail::only_if<async_enabled, T, Tag>;
   // True when async operations are pending (they need a pump).
   [[nodiscard]] bool ops_pending() const noexcept {
     if constexpr (async_enabled)
