@@ -1145,8 +1145,8 @@ private:
     [[no_unique_address]] async_only<deliver_fn, 1> deliver;
     [[no_unique_address]] async_only<op_callback, 2> cb;
     [[no_unique_address]] async_only<void*, 3> ctx;
+    std::uint64_t lbn; // flush_block, get, modify, interlock
     step_fn step;
-    std::uint64_t lbn;    // flush_block, get, modify, interlock
     std::uint32_t since;  // write failures recorded before it started
     std::uint32_t target; // the last write sequence it waits for
     op_kind kind;
