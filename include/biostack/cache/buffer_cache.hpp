@@ -1138,7 +1138,8 @@ private:
   using deliver_fn = void (*)(buffer_cache&, const op_result&) noexcept;
   // A pending operation: in the pool (async calls) or on the blocking
   // caller's stack. Linked on the operation list from its start until just
-  // before its callback runs; only the pump unlinks it.
+  // before its callback runs; only the pump unlinks it. init_op stores
+  // every member (a new one goes there too).
   struct async_op {
     // Queued and delivered operations only (in place, neither).
     [[no_unique_address]] async_only<async_op*, 0> next;
@@ -2185,13 +2186,28 @@ private:
   // Out of line: every kind of operation starts here. Its completion is
   // the starter's to set: a blocking form's waiter, or `from_pool`.
   BIOSTACK_NOINLINE void init_op(async_op& o, op_kind k, step_fn step, std::uint64_t lbn) noexcept {
-    o = async_op{}; // phase mark, status ok
-    o.step = step;
+    // Each member stored once (no clearing pass first): adjacent narrow
+    // members merge into word stores.
+    if constexpr (async_enabled) {
+      o.next = nullptr;
+      o.deliver = nullptr;
+      o.cb = op_callback{};
+      o.ctx = nullptr;
+      o.pooled = false;
+    }
     o.lbn = lbn;
-    o.kind = k;
-    o.slot = npos;
+    o.step = step;
     o.since = write_failures_;
     o.target = write_seq_;
+    o.kind = k;
+    o.phase = sync_phase::mark;
+    o.stage = 0;
+    o.status = errc::ok;
+    o.slot = npos;
+    o.units = 0;
+    o.flags = get_flags::none;
+    o.wrote = false;
+    o.hopeless = false;
   }
   // An async entry point's operation: delivered by `deliver` (the caller
   // sets its callback), returned to the pool when done.
