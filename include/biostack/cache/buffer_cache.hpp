@@ -1156,7 +1156,8 @@ private:
     [[no_unique_address]] async_only<bool, 4> pooled;
     errc status; // first error so far
     I slot;      // get / modify / interlock: the buffer obtained
-    units_type units;
+    // get: the size asked for (none kept when every buffer is one block).
+    [[no_unique_address]] detail::only_if<!one_unit, units_type, 5> units;
     get_flags flags;
     bool wrote;    // get: the write-first of a size change was started
     bool hopeless; // get: only another context could let it go on
@@ -2204,7 +2205,7 @@ private:
     o.stage = 0;
     o.status = errc::ok;
     o.slot = npos;
-    o.units = 0;
+    if constexpr (!one_unit) o.units = 0;
     o.flags = get_flags::none;
     o.wrote = false;
     o.hopeless = false;
@@ -2239,7 +2240,7 @@ private:
   }
   void begin_get(async_op& o, std::uint64_t lbn, units_type units, get_flags flags) noexcept {
     init_op(o, op_kind::get, &step_get_op, lbn);
-    o.units = units;
+    if constexpr (!one_unit) o.units = units;
     o.flags = flags;
   }
   // Queues operation `o` and advances what can be advanced; with the lock
@@ -2393,7 +2394,9 @@ private:
       }
     }
     I i = npos;
-    const try_result r = try_get_locked(static_cast<lbn_type>(o.lbn), o.units, o.flags, i);
+    units_type units = 1;
+    if constexpr (!one_unit) units = o.units;
+    const try_result r = try_get_locked(static_cast<lbn_type>(o.lbn), units, o.flags, i);
     if (r == try_result::ok) {
       o.slot = i;
       return true;
