@@ -1089,11 +1089,12 @@ private:
     std::uint32_t seq;
     I buf;
     io_kind kind;
-    bool done;
     slot_t next;
+    // Reset together when the slot is taken (one halfword store).
+    bool done;
+    bool remodified; // a write overtaken by a modification: stays dirty
     slot_t run_prev, run_next;
     errc status;
-    bool remodified; // a write overtaken by a modification: stays dirty
   };
 
   // ---- async barrier operations -------------------------------------------
