@@ -309,9 +309,10 @@ private:
     std::uint16_t flags;
     // Size in device blocks; none kept when it is always one.
     [[no_unique_address]] detail::only_if<!one_unit, units_type, 0> units;
+    // holds and modrefs side by side: "idle" tests both.
     std::uint8_t holds;
-    std::uint8_t cls;
     std::int8_t modrefs; // >0 modifiers, -1 write interlock
+    std::uint8_t cls;
   };
   static_assert(std::is_trivially_copyable_v<header>, "headers are zeroed with memset");
 
