@@ -1598,7 +1598,7 @@ private:
 
   static completion_action on_bio_done(bio& b, void* ctx) noexcept {
     auto* self = static_cast<buffer_cache*>(ctx);
-    self->io_done(static_cast<slot_t>(&b - self->bios_));
+    self->io_done(static_cast<slot_t>(&b - self->bios_), b);
     // The cache's bios have no parent, and io_done may already have handed
     // the slot to another thread: the walk must not touch `b` again.
     return completion_action::stop;
@@ -1678,9 +1678,9 @@ private:
       run_tail_ = p;
   }
 
-  // The completion of slot s, from whatever context the device completes in.
-  void io_done(slot_t s) noexcept {
-    const bio& bb = bios_[s];
+  // The completion of slot s (whose bio is bb), from whatever context the
+  // device completes in.
+  void io_done(slot_t s, const bio& bb) noexcept {
     errc st = bb.status();
     if (st == errc::ok && bb.residual() != 0) st = errc::io_error; // short transfer
     if (!slot_[s].settle(*this, s, st)) return;
