@@ -59,6 +59,7 @@ TEMPLATE_TEST_CASE("cache over a constant-geometry device: checks, sync, read ba
   static disk_t disk;
   auto c = quiet_cache<C>(disk);
   CHECK(c->get(64).error() == errc::out_of_range); // 64 blocks of 512 B
+  CHECK(c->get(63));                               // the last one exists
   CHECK(c->get(1, {.size = 100}).error() == errc::misaligned);
   CHECK(c->get(1, {.size = 2 * small_bs}).error() == errc::invalid_argument);
   for (std::uint32_t b = 0; b < 4; ++b) {

@@ -1264,7 +1264,8 @@ private:
       // are whole device blocks, but one 32x32->64 multiply on small targets
       // instead of 64-bit shifts. A 32-bit key times at most 2^16 device
       // blocks per buffer cannot overflow.
-      const std::uint32_t n = size / geo().block_size;
+      // With one_unit the tests above leave one size: one device block.
+      const std::uint32_t n = one_unit ? 1u : size / geo().block_size;
       if (lbn > UINT32_MAX ||
           std::uint64_t{static_cast<std::uint32_t>(lbn)} * (block_size / geo().block_size) + n >
               geo().block_count)
