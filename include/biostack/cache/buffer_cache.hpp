@@ -1064,13 +1064,7 @@ private:
     size_mismatch, // size_match with another size cached
     must_write,    // size change of a dirty buffer
   };
-  // How a release leaves the buffer: bqrelse, or brelse with B_INVAL
-  // (which also drops its pins) or B_NOCACHE; each value is the flag it sets.
-  enum class release_mode : std::uint16_t {
-    normal = 0,
-    invalidate = f_inval,
-    nocache = f_nocache,
-  };
+  enum class release_mode : std::uint8_t { normal, invalidate, nocache };
   enum class io_kind : std::uint8_t {
     read_sync,
     read_async,
@@ -1517,10 +1511,12 @@ private:
   void release_locked(I i, release_mode m) noexcept {
     header& b = z_.hdr[i];
     BIOSTACK_ASSERT((b.flags & f_busy) != 0 && "release of a buffer not owned");
-    const unsigned drop = m == release_mode::invalidate
-                              ? unsigned{f_busy | f_handle | f_pinned | f_ownerpin}
-                              : unsigned{f_busy | f_handle};
-    b.flags = static_cast<std::uint16_t>((b.flags & ~drop) | static_cast<unsigned>(m));
+    b.flags = static_cast<std::uint16_t>(b.flags & ~(f_busy | f_handle));
+    if (m == release_mode::invalidate) {
+      b.flags = static_cast<std::uint16_t>(b.flags & ~(f_pinned | f_ownerpin));
+      b.flags = static_cast<std::uint16_t>(b.flags | f_inval);
+    }
+    if (m == release_mode::nocache) b.flags = static_cast<std::uint16_t>(b.flags | f_nocache);
     const bool idle = b.holds == 0 && b.modrefs == 0;
     if ((b.flags & f_inval) != 0 && idle) {
       undirty(i);
