@@ -2379,7 +2379,9 @@ private:
   // One step of get; true when finished (o.status and o.slot set). May drop
   // the lock (the flusher's owner hooks, submissions).
   bool step_get(async_op& o) noexcept {
-    o.hopeless = false;
+    // Every way out that waits sets `hopeless` below, but for the waits of
+    // a size change's write-first.
+    if constexpr (resizable) o.hopeless = false;
     if (resizable && o.wrote) {
       // The write-first of a size change: wait for it, report its failure.
       if (!drained(o.target)) return false;
