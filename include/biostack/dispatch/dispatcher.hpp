@@ -766,10 +766,13 @@ private:
     q.mem_offset = b.mem_offset;
     q.on_done = completion{&device_done, this};
     q.head = &b;
-    q.kind = kind_whole;
-    q.lane = 0;
-    b.hook.next = nullptr;
+    // Only splitting and timeouts ever change a pool request's kind; its lane
+    // is 0 for life (the reserved lane's requests are not the pool's).
+    if constexpr (splitting || timeouts) q.kind = kind_whole;
     if constexpr (merging) {
+      // A null hook marks a bio that heads no merged run (the hook is free:
+      // the bio is off its queue).
+      b.hook.next = nullptr;
       if (merge && carries_data(b.operation) && !is_barrier(b)) try_merge_locked(q, b, t);
     } else {
       (void)t;
@@ -848,7 +851,6 @@ private:
     add_child(b, *q);
     q->head = &b;
     q->kind = kind_piece;
-    q->lane = 0;
     split_done_ += len;
     ++split_pieces_;
     if (split_done_ == b.length) {
