@@ -400,6 +400,25 @@ TEST_CASE("a callback returning stop holds the walk until continue_completion", 
   CHECK(parent.residual() == 64);
 }
 
+TEST_CASE("the walk climbs to the parent a bio completed under", "[bio]") {
+  // A callback that clears its bio's linkage and proceeds: the result still
+  // reaches the parent the bio had when it completed, exactly once.
+  counter pc;
+  bio parent(op::read, 0, 512, nullptr, with(pc));
+  bio child;
+  link_layer(parent, child);
+  child.on_done = completion{[](bio& b, void*) noexcept {
+                               b.parent = nullptr;
+                               return completion_action::proceed;
+                             },
+                             nullptr};
+  complete(child, errc::media_error, 8);
+  CHECK(pc.calls == 1);
+  CHECK(parent.completed());
+  CHECK(parent.status() == errc::media_error);
+  CHECK(parent.residual() == 8);
+}
+
 TEST_CASE("continue_completion on a bio that has not completed panics", "[bio][panic]") {
   CHECK(biostack_test::panics([] {
     bio parent, child;

@@ -316,22 +316,20 @@ struct bio_access {
     bio* cur = &b;
     bool run_b = RunB;
     for (;;) {
+      // Read before the callback: a top-level bio (no parent) belongs to its
+      // owner again the moment its callback runs (the owner may hand it to
+      // another thread and reuse it), so the walk must not touch it
+      // afterwards. A child climbs to the parent it completed under.
+      bio* const p = cur->parent;
       if (run_b) {
         // A second completion would deliver a result twice: panic instead.
         const std::uint8_t prev = cur->state_.exchange(bio::state_done, std::memory_order_release);
         BIOSTACK_ASSERT(prev != bio::state_done && "bio completed twice");
-        // Read before the callback: a top-level bio (no parent) belongs to
-        // its owner again the moment its callback runs (the owner may hand
-        // it to another thread and reuse it), so the walk must not touch it
-        // afterwards.
-        const bool has_parent = cur->parent != nullptr;
         if (const completion_fn fn = cur->on_done.fn) {
           if (fn(*cur, cur->on_done.context) == completion_action::stop) return;
         }
-        if (!has_parent) return;
       }
       run_b = true;
-      bio* const p = cur->parent;
       if (p == nullptr) return;
       // Written in this context, or by children whose count release this
       // context acquired.
@@ -393,9 +391,9 @@ struct bio_access {
 } // namespace detail
 
 /// Ends `b`: marks it completed, runs its callback, and, unless the callback
-/// returned `completion_action::stop`, climbs to the parent, completing each
-/// ancestor whose last child this was. The climb is a loop: stack use does not
-/// depend on the depth of the chain. Status and residual must already be set
+/// returned `completion_action::stop`, climbs to the parent (the one `b` had
+/// when it completed), completing each ancestor whose last child this was. The climb is a loop:
+/// stack use does not depend on the depth of the chain. Status and residual must already be set
 /// (see `complete`). Completing a bio twice panics. ISR-safe as far as the
 /// callbacks it runs are.
 inline void end_io(bio& b) noexcept { detail::bio_access::walk<true>(b); }
