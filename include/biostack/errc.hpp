@@ -31,38 +31,32 @@ inline constexpr std::size_t errc_count = 14;
 
 namespace detail {
 // Every name in one block, in enumerator order, then the name of values out
-// of range. A table of one-byte offsets into it is a quarter of the size of
-// the table of pointers a switch over the names compiles to.
+// of range. `to_string` finds a name by counting terminators: a few bytes of
+// loop instead of a table of offsets or of pointers (a switch over the names
+// compiles to the latter), and no table that could drift from the names.
 inline constexpr char errc_names[] = "ok\0io_error\0media_error\0no_device\0timed_out\0"
                                      "cancelled\0out_of_range\0invalid_argument\0misaligned\0"
                                      "read_only\0not_supported\0no_resources\0integrity\0"
                                      "shutting_down\0unknown";
 
-struct errc_name_offsets {
-  std::uint8_t at[errc_count + 1] = {};
-};
-
-// Where each name starts: after the n-th terminator. Computed, not written
-// out, so the names cannot drift from their offsets.
-[[nodiscard]] consteval errc_name_offsets find_errc_names() noexcept {
-  errc_name_offsets r;
-  std::size_t n = 1;
-  for (std::size_t i = 0; n <= errc_count; ++i)
-    if (errc_names[i] == '\0') r.at[n++] = static_cast<std::uint8_t>(i + 1);
-  return r;
+[[nodiscard]] consteval std::size_t count_errc_names() noexcept {
+  std::size_t n = 0;
+  for (const char c : errc_names) n += c == '\0' ? 1u : 0u;
+  return n;
 }
-inline constexpr errc_name_offsets errc_name_at = find_errc_names();
-// Exactly one name per enumerator before "unknown", which ends the block; the
-// offsets fit their byte.
-static_assert(errc_name_at.at[errc_count] + sizeof "unknown" == sizeof errc_names &&
-              sizeof errc_names <= UINT8_MAX);
+// Exactly one name per enumerator, then "unknown".
+static_assert(count_errc_names() == errc_count + 1);
 } // namespace detail
 
 /// A short stable name for `e` ("ok", "io_error", ...); "unknown" for a value
-/// outside the enumeration. Never null.
+/// outside the enumeration. Never null. Complexity: linear in the names
+/// before it (under 200 bytes).
 [[nodiscard]] constexpr const char* to_string(errc e) noexcept {
   const auto i = static_cast<std::size_t>(e);
-  return detail::errc_names + detail::errc_name_at.at[i < errc_count ? i : errc_count];
+  const char* p = detail::errc_names;
+  for (std::size_t n = i < errc_count ? i : errc_count; n != 0; ++p)
+    if (*p == '\0') --n;
+  return p;
 }
 
 /// True for statuses that describe the path rather than the data: a layer may
