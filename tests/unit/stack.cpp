@@ -190,6 +190,34 @@ TEST_CASE("vfs_bio 7.24: a re-pushed layer keeps its cached offset", "[stack]") 
   CHECK(s.push().offset == 4096);
 }
 
+TEST_CASE("only the layers pushed since the last reset keep cached offsets", "[stack]") {
+  bio_stack<3> s;
+  s.base().prepare(op::read, 0, 512);
+  bio& l1 = s.push();
+  l1.offset = 1 << 20;
+  complete(l1, errc::ok);
+  REQUIRE(s.base().completed());
+
+  // Layer 1 was used, layer 2 never was: a re-push of layer 1 keeps its
+  // translation, the first push of layer 2 copies layer 1's offset.
+  CHECK(s.pop(l1) == &s.base());
+  s.base().rearm();
+  CHECK(s.push().offset == (1u << 20));
+  bio& l2 = s.push();
+  CHECK(l2.offset == (1u << 20));
+  l2.offset = 2 << 20;
+  complete(l2, errc::ok);
+  REQUIRE(s.base().completed());
+
+  // Both are cached now, however far the stack was popped.
+  CHECK(s.pop(l2) == &l1);
+  CHECK(s.pop(l1) == &s.base());
+  s.base().rearm();
+  s.base().offset = 4096;
+  CHECK(s.push().offset == (1u << 20));
+  CHECK(s.push().offset == (2u << 20));
+}
+
 TEST_CASE("index_of rejects a bio that is not a layer", "[stack][panic]") {
   CHECK(biostack_test::panics([] {
     bio_stack<2> s;

@@ -43,21 +43,25 @@ public:
   /// when the stack is full. The new layer copies the request from the one
   /// above; if it was used before, it keeps its cached offset.
   [[nodiscard]] bio* try_push() noexcept {
-    if (top_ + 1u >= Depth) return nullptr;
-    bio& upper = layers_[top_];
-    bio& lower = layers_[top_ + 1u];
-    const bool cached = offset_cached_[top_ + 1u];
+    const std::size_t i = top_ + 1u;
+    if (i >= Depth) return nullptr;
+    bio& lower = layers_[i];
     const std::uint64_t cached_offset = lower.offset;
-    link_layer(upper, lower);
-    if (cached) lower.offset = cached_offset;
-    offset_cached_[top_ + 1u] = true;
-    ++top_;
+    link_layer(layers_[top_], lower);
+    // Layers are pushed one below the top, so those used since the last
+    // reset are exactly 1..deepest_.
+    if (i <= deepest_)
+      lower.offset = cached_offset;
+    else
+      deepest_ = static_cast<std::uint8_t>(i);
+    top_ = static_cast<std::uint8_t>(i);
     return &lower;
   }
 
   /// Like `try_push`, but pushing past the capacity is a programming error
   /// and panics (DragonFly panics too).
-  bio& push() noexcept {
+  // Out of line when optimising for size: a push is larger than a call.
+  BIOSTACK_NOINLINE_FOR_SIZE bio& push() noexcept {
     bio* b = try_push();
     BIOSTACK_ASSERT(b != nullptr && "bio_stack overflow");
     return *b;
@@ -75,12 +79,10 @@ public:
   /// Forgets every cached offset and returns to layer 0 (rearming it), for a
   /// brand-new request.
   void reset() noexcept {
-    for (std::size_t i = 0; i < Depth; ++i) {
-      layers_[i].rearm();
-      offset_cached_[i] = false;
-    }
+    for (bio& b : layers_) b.rearm();
     layers_[0].parent = nullptr;
     top_ = 0;
+    deepest_ = 0;
   }
 
   /// Index of `b` in this stack; `b` must be one of its layers.
@@ -96,8 +98,9 @@ public:
 
 private:
   bio layers_[Depth];
-  bool offset_cached_[Depth] = {};
   std::uint8_t top_ = 0;
+  std::uint8_t deepest_ = 0; // the deepest layer pushed since the last reset
+                             // (their offsets are cached)
 };
 
 BIOSTACK_NAMESPACE_END
