@@ -163,11 +163,13 @@ public:
   /// A dispatcher in front of `target`, which must outlive it. The device's
   /// geometry is read once, here; a `constant_geometry_device`'s is not read
   /// at all (its constant is used, and the dispatcher keeps no copy).
-  explicit dispatcher(Device& target) noexcept : dev_(target), geo_(detail::copy_geometry(target)) {
+  explicit dispatcher(Device& target) noexcept
+      : dev_(target), geo_(detail::copy_geometry(target)), pool_() {
     if constexpr (!fixed_geometry) BIOSTACK_ASSERT(device_geo().valid());
     // Everything else starts out zero, so a static dispatcher costs almost
-    // no start-up code; only the tag stacks of the configurations that have
-    // them need filling.
+    // no start-up code (the pool is value-initialised: one clearing of all
+    // of it, not a store per field); only the tag stacks of the
+    // configurations that have them need filling.
     if constexpr (timeouts) {
       for (std::size_t i = 0; i < tag_count; ++i)
         free_tags_[i] = static_cast<std::uint16_t>(tag_count - 1 - i);
@@ -343,7 +345,7 @@ public:
   /// requeued requests are issued again, first and in order.
   void notify_path_restored() noexcept {
     lock_.lock();
-    path_down_ = false;
+    if constexpr (requeues) path_down_ = false;
     run_or_unlock();
   }
 
@@ -369,12 +371,12 @@ public:
   [[nodiscard]] std::size_t requeued() const noexcept {
     lock_guard<lock_type> g(lock_);
     std::size_t n = 0;
-    for (request* q = requeue_; q != nullptr; q = q->next) ++n;
+    for (request* q = requeue_head_locked(); q != nullptr; q = q->next) ++n;
     return n;
   }
   [[nodiscard]] bool path_down() const noexcept {
     lock_guard<lock_type> g(lock_);
-    return path_down_;
+    return path_down_locked();
   }
   /// True when nothing is queued, requeued or in flight.
   [[nodiscard]] bool idle() const noexcept {
@@ -542,7 +544,9 @@ private:
         if (BIOSTACK_UNLIKELY(poll_pending_)) {
           poll_pending_ = false;
           if constexpr (timeouts) expire_locked();
-          if (path_down_locked()) path_check_locked();
+          if constexpr (requeues) {
+            if (path_down_) path_check_locked();
+          }
           continue;
         }
       }
@@ -631,7 +635,9 @@ private:
     }
     // Requeued requests go first, in issue order: they were submitted before
     // anything still queued.
-    if (BIOSTACK_UNLIKELY(requeue_head_locked() != nullptr)) return reissue_locked(&requeue_);
+    if constexpr (requeues) {
+      if (BIOSTACK_UNLIKELY(requeue_ != nullptr)) return reissue_locked(&requeue_);
+    }
     if constexpr (splitting) {
       if (splitting_ != nullptr) return next_piece_locked();
     }
@@ -1230,7 +1236,6 @@ private:
   // of the configurations that have them, and the pool sets itself up).
   [[no_unique_address]] mutable lock_type lock_;
   bool running_ = false;
-  bool path_down_ = false;
   bool barrier_issued_ = false;
   [[no_unique_address]] only_if<polled_checks, bool, 18> poll_pending_{};
   [[no_unique_address]] only_if<hysteresis, bool, 0> throttled_{};
@@ -1243,8 +1248,11 @@ private:
   queue_type queue_;
   [[no_unique_address]] only_if<!in_order, bio_list, 16> held_; // a barrier and all after it
   bio_list rejected_; // finished without issuing; status recorded
-  request* requeue_ = nullptr;
-  std::uint32_t seq_ = 0;
+  // Path loss (see `requeues`): the path state, the requests waiting for
+  // it in issue order, and the issue counter that orders them.
+  [[no_unique_address]] only_if<requeues, bool, 17> path_down_{};
+  [[no_unique_address]] only_if<requeues, request_ptr, 19> requeue_{};
+  [[no_unique_address]] only_if<requeues, std::uint32_t, 20> seq_{};
   [[no_unique_address]] only_if<splitting, bio*, 2> splitting_{};
   [[no_unique_address]] only_if<splitting, std::uint32_t, 3> split_done_{};
   [[no_unique_address]] only_if<splitting, std::uint32_t, 4> split_pieces_{};
