@@ -42,10 +42,13 @@ public:
   static constexpr std::size_t capacity() noexcept { return N; }
 
 private:
-  T items_[N];
-  T* free_[N]; // returned objects, a stack
+  // The counters first: an owner that embeds the pool reaches them (and the
+  // first entries of the free stack) at small offsets from its own address,
+  // which short instruction encodings can still express.
   std::size_t free_count_ = 0;
   std::size_t used_ = 0; // items_[used_, N) were never handed out
+  T* free_[N];           // returned objects, a stack
+  T items_[N];
 };
 
 /// Allocation policy: `N` objects per dispatcher, in the dispatcher object
