@@ -75,7 +75,16 @@ public:
 
   bio* pop_front() noexcept {
     bio* b = head_;
-    if (b != nullptr) remove(*b);
+    if (b != nullptr) {
+      // remove(*b), knowing that b has no predecessor.
+      head_ = b->hook.next;
+      if (head_ != nullptr)
+        head_->hook.prev = nullptr;
+      else
+        tail_ = nullptr;
+      b->hook = {};
+      --size_;
+    }
     return b;
   }
 
