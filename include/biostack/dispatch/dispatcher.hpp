@@ -533,8 +533,7 @@ private:
   BIOSTACK_NOINLINE void run_locked() noexcept {
     for (;;) {
       if (request* q = done_head_) {
-        done_head_ = q->next;
-        if (done_head_ == nullptr) done_tail_ = nullptr;
+        done_head_ = q->next; // done_tail_ is stale once the list is empty
         finish_locked(*q);
         continue;
       }
@@ -931,7 +930,7 @@ private:
     } else {
       self.lock_.lock();
       q.next = nullptr;
-      if (self.done_tail_ != nullptr)
+      if (self.done_head_ != nullptr)
         self.done_tail_->next = &q;
       else
         self.done_head_ = &q;
@@ -954,7 +953,7 @@ private:
     std::size_t n = 0;
     request* q = deferred_.take_all(newest, n);
     if (q == nullptr) return 0;
-    if (done_tail_ != nullptr)
+    if (done_head_ != nullptr)
       done_tail_->next = q;
     else
       done_head_ = q;
@@ -1244,7 +1243,7 @@ private:
   std::uint32_t plugged_ = 0;
   std::size_t in_flight_ = 0; // shared-lane tags in use
   request* done_head_ = nullptr;
-  request* done_tail_ = nullptr;
+  request* done_tail_ = nullptr; // the last one; meaningless while done_head_ is null
   queue_type queue_;
   [[no_unique_address]] only_if<!in_order, bio_list, 16> held_; // a barrier and all after it
   bio_list rejected_; // finished without issuing; status recorded
