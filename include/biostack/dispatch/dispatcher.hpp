@@ -118,13 +118,16 @@ enum class dispatch_state : std::uint8_t {
   closed,   ///< refusing new work, nothing left
 };
 
-template <class Device, class Policies = policies<>>
-class dispatcher : public detail::dispatcher_constant_geometry<
-                       Device, select_policy_t<Policies, split_policy_tag, no_split>::splits> {
+namespace detail {
+// Everything a dispatcher is and does, but its constructor: `dispatcher`
+// below derives from it only to value-initialise it. Its state then starts
+// out zero in one clearing of the whole object (for a static dispatcher, a
+// single memset at start-up instead of a store per field), and is bound to
+// its device afterwards.
+template <class Device, class Policies>
+class dispatcher_impl : public dispatcher_constant_geometry<
+                            Device, select_policy_t<Policies, split_policy_tag, no_split>::splits> {
 public:
-  /// The dispatcher's promise, `constant_geometry` when its device has one,
-  /// is its own (see `makes_own_promises`).
-  using promises_of = dispatcher;
   using device_type = Device;
   using queue_type = select_policy_t<Policies, queue_policy_tag, fifo>;
   using split_type = select_policy_t<Policies, split_policy_tag, no_split>;
@@ -160,15 +163,25 @@ public:
   /// delivered the last completion, without the lock held).
   using idle_fn = void (*)(void* context) noexcept;
 
-  /// A dispatcher in front of `target`, which must outlive it. The device's
-  /// geometry is read once, here; a `constant_geometry_device`'s is not read
-  /// at all (its constant is used, and the dispatcher keeps no copy).
-  explicit dispatcher(Device& target) noexcept
-      : dev_(target), geo_(detail::copy_geometry(target)), pool_() {
+  dispatcher_impl(const dispatcher_impl&) = delete;
+  dispatcher_impl& operator=(const dispatcher_impl&) = delete;
+  /// Requires: idle (nothing queued or in flight); destroying a dispatcher
+  /// that still owns bios would lose them.
+  ~dispatcher_impl() { BIOSTACK_ASSERT(idle_locked()); }
+
+protected:
+  // Not user-provided, so that value-initialisation clears the whole object
+  // first (see above); `bind` does the rest.
+  dispatcher_impl() noexcept = default;
+
+  // Puts a value-initialised dispatcher in front of `target`. The device's
+  // geometry is read once, here; a `constant_geometry_device`'s is not read
+  // at all.
+  void bind(Device& target) noexcept {
+    dev_ = &target;
+    geo_ = detail::copy_geometry(target);
     if constexpr (!fixed_geometry) BIOSTACK_ASSERT(device_geo().valid());
-    // Everything else starts out zero, so a static dispatcher costs almost
-    // no start-up code (the pool is value-initialised: one clearing of all
-    // of it, not a store per field); only the tag stacks of the
+    // Everything else starts out zero; only the tag stacks of the
     // configurations that have them need filling.
     if constexpr (timeouts) {
       for (std::size_t i = 0; i < tag_count; ++i)
@@ -181,12 +194,8 @@ public:
       reserved_free_count_ = reserved_tags;
     }
   }
-  dispatcher(const dispatcher&) = delete;
-  dispatcher& operator=(const dispatcher&) = delete;
-  /// Requires: idle (nothing queued or in flight); destroying a dispatcher
-  /// that still owns bios would lose them.
-  ~dispatcher() { BIOSTACK_ASSERT(idle_locked()); }
 
+public:
   // ---- block_device -----------------------------------------------------
 
   /// The device's geometry; when the split policy splits, requests of any
@@ -244,7 +253,7 @@ public:
   /// first when it is pollable (without the lock). Returns the device's
   /// poll count plus the deferred completions processed.
   std::size_t poll() noexcept {
-    std::size_t work = poll_if_pollable(dev_);
+    std::size_t work = poll_if_pollable(*dev_);
     lock_.lock();
     if constexpr (completion_type::deferred) work += take_deferred_locked();
     // Timeouts and path checks complete bios, so they run in the dispatch
@@ -388,7 +397,7 @@ public:
     lock_guard<lock_type> g(lock_);
     return stats_;
   }
-  [[nodiscard]] Device& device() noexcept { return dev_; }
+  [[nodiscard]] Device& device() noexcept { return *dev_; }
   /// The clock policy instance (advance a `manual_clock` through it).
   [[nodiscard]] clock_type& clock() noexcept { return clock_; }
   /// The allocation pool (shared pools, tests provoking shortages). Touch it
@@ -570,9 +579,9 @@ private:
   // geometry: a device that can skip its own validation then may.
   void submit_to_device(request& q) noexcept {
     if constexpr (validated_submit_device<Device> && !merging && !splitting) {
-      dev_.submit_validated(q);
+      dev_->submit_validated(q);
     } else {
-      dev_.submit(q);
+      dev_->submit(q);
     }
   }
 
@@ -923,7 +932,7 @@ private:
   // ---- completion -----------------------------------------------------------
 
   static completion_action device_done(bio& b, void* ctx) noexcept {
-    auto& self = *static_cast<dispatcher*>(ctx);
+    auto& self = *static_cast<dispatcher_impl*>(ctx);
     auto& q = static_cast<request&>(b);
     if constexpr (completion_type::deferred) {
       self.deferred_.push(q); // ISR-safe: no lock, nothing else
@@ -1186,7 +1195,7 @@ private:
     state_ = dispatch_state::draining;
     idle_fn_ = on_idle;
     idle_ctx_ = context;
-    drain_end_ = [](dispatcher& self) noexcept { self.stop_draining_locked(); };
+    drain_end_ = [](dispatcher_impl& self) noexcept { self.stop_draining_locked(); };
   }
 
   bool idle_locked() const noexcept {
@@ -1229,7 +1238,7 @@ private:
   using request_ptr = request*;
 
   // ---- state (hot fields first) -----------------------------------------------
-  Device& dev_;
+  Device* dev_ = nullptr;
   [[no_unique_address]] detail::geometry_copy<Device> geo_;
   // The rest starts out zero (the constructor fills in only the tag stacks
   // of the configurations that have them, and the pool sets itself up).
@@ -1265,7 +1274,7 @@ private:
   // Set while draining: what the loop runs when it runs out of work. Only
   // `drain()` and `shutdown()` set it, so a program that never drains does
   // not link the code that closes a drain.
-  void (*drain_end_)(dispatcher&) noexcept = nullptr;
+  void (*drain_end_)(dispatcher_impl&) noexcept = nullptr;
   // Tag identities, for timeouts: the free shared tags (a stack), and per
   // tag (shared, then reserved) its generation and the request holding it.
   [[no_unique_address]] only_if<timeouts, std::uint16_t[tag_count], 7> free_tags_;
@@ -1283,6 +1292,24 @@ private:
   [[no_unique_address]] only_if<completion_type::deferred, mpsc_queue<request, &request::next>, 15>
       deferred_;
   pool_type pool_;
+};
+} // namespace detail
+
+/// The tagged dispatcher (see the top of this file); its interface is
+/// `detail::dispatcher_impl`'s.
+template <class Device, class Policies = policies<>>
+class dispatcher : public detail::dispatcher_impl<Device, Policies> {
+public:
+  /// The dispatcher's promise, `constant_geometry` when its device has one,
+  /// is its own (see `makes_own_promises`).
+  using promises_of = dispatcher;
+
+  /// A dispatcher in front of `target`, which must outlive it. The device's
+  /// geometry is read once, here; a `constant_geometry_device`'s is not read
+  /// at all (its constant is used, and the dispatcher keeps no copy).
+  explicit dispatcher(Device& target) noexcept : detail::dispatcher_impl<Device, Policies>() {
+    this->bind(target);
+  }
 };
 
 BIOSTACK_NAMESPACE_END
