@@ -707,7 +707,7 @@ private:
       held_.remove(*b);
     else
       pop_expect(b, t);
-    if (BIOSTACK_UNLIKELY(barrier)) barrier_issued_ = true;
+    barrier_issued_ = barrier; // false until now: the checks before cleared it
   }
 
   // A barrier goes only once everything issued before it is back.
