@@ -522,24 +522,20 @@ private:
     stats_.on_queue_depth(queue_.size() + held_size_locked());
   }
 
-  // Runs the dispatch loop unless another context already runs it (then that
-  // context will see the work just added). Entered with the lock held,
-  // returns with it released.
-  void run_or_unlock() noexcept {
+  // The trampoline: runs the dispatch loop unless another context already
+  // runs it (then that context will see the work just added). Entered with
+  // the lock held, returns with it released. Only one context runs the loop
+  // at a time (`running_`); others leave their work on the lists and return.
+  // Device submissions and user callbacks happen with the lock released; an
+  // inline completion arriving during `dev_.submit` only links the request
+  // onto `done_` and returns, and this loop picks it up, so the stack never
+  // grows with the queue.
+  BIOSTACK_NOINLINE void run_or_unlock() noexcept {
     if (running_) {
       lock_.unlock();
       return;
     }
     running_ = true;
-    run_locked();
-  }
-
-  // The trampoline. Only one context runs it at a time (`running_`); others
-  // leave their work on the lists and return. Device submissions and user
-  // callbacks happen with the lock released; an inline completion arriving
-  // during `dev_.submit` only links the request onto `done_` and returns, and
-  // this loop picks it up, so the stack never grows with the queue.
-  BIOSTACK_NOINLINE void run_locked() noexcept {
     for (;;) {
       if (request* q = done_head_) {
         done_head_ = q->next; // done_tail_ is stale once the list is empty
