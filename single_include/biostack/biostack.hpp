@@ -287,38 +287,32 @@ inline constexpr std::size_t errc_count = 14;
 
 namespace detail {
 // Every name in one block, in enumerator order, then the name of values out
-// of range. A table of one-byte offsets into it is a quarter of the size of
-// the table of pointers a switch over the names compiles to.
+// of range. `to_string` finds a name by counting terminators: a few bytes of
+// loop instead of a table of offsets or of pointers (a switch over the names
+// compiles to the latter), and no table that could drift from the names.
 inline constexpr char errc_names[] = "ok\0io_error\0media_error\0no_device\0timed_out\0"
                                      "cancelled\0out_of_range\0invalid_argument\0misaligned\0"
                                      "read_only\0not_supported\0no_resources\0integrity\0"
                                      "shutting_down\0unknown";
 
-struct errc_name_offsets {
-  std::uint8_t at[errc_count + 1] = {};
-};
-
-// Where each name starts: after the n-th terminator. Computed, not written
-// out, so the names cannot drift from their offsets.
-[[nodiscard]] consteval errc_name_offsets find_errc_names() noexcept {
-  errc_name_offsets r;
-  std::size_t n = 1;
-  for (std::size_t i = 0; n <= errc_count; ++i)
-    if (errc_names[i] == '\0') r.at[n++] = static_cast<std::uint8_t>(i + 1);
-  return r;
+[[nodiscard]] consteval std::size_t count_errc_names() noexcept {
+  std::size_t n = 0;
+  for (const char c : errc_names) n += c == '\0' ? 1u : 0u;
+  return n;
 }
-inline constexpr errc_name_offsets errc_name_at = find_errc_names();
-// Exactly one name per enumerator before "unknown", which ends the block; the
-// offsets fit their byte.
-static_assert(errc_name_at.at[errc_count] + sizeof "unknown" == sizeof errc_names &&
-              sizeof errc_names <= UINT8_MAX);
+// Exactly one name per enumerator, then "unknown".
+static_assert(count_errc_names() == errc_count + 1);
 } // namespace detail
 
 /// A short stable name for `e` ("ok", "io_error", ...); "unknown" for a value
-/// outside the enumeration. Never null.
+/// outside the enumeration. Never null. Complexity: linear in the names
+/// before it (under 200 bytes).
 [[nodiscard]] constexpr const char* to_string(errc e) noexcept {
   const auto i = static_cast<std::size_t>(e);
-  return detail::errc_names + detail::errc_name_at.at[i < errc_count ? i : errc_count];
+  const char* p = detail::errc_names;
+  for (std::size_t n = i < errc_count ? i : errc_count; n != 0; ++p)
+    if (*p == '\0') --n;
+  return p;
 }
 
 /// True for statuses that describe the path rather than the data: a layer may
@@ -836,22 +830,20 @@ struct bio_access {
     bio* cur = &b;
     bool run_b = RunB;
     for (;;) {
+      // Read before the callback: a top-level bio (no parent) belongs to its
+      // owner again the moment its callback runs (the owner may hand it to
+      // another thread and reuse it), so the walk must not touch it
+      // afterwards. A child climbs to the parent it completed under.
+      bio* const p = cur->parent;
       if (run_b) {
         // A second completion would deliver a result twice: panic instead.
         const std::uint8_t prev = cur->state_.exchange(bio::state_done, std::memory_order_release);
         BIOSTACK_ASSERT(prev != bio::state_done && "bio completed twice");
-        // Read before the callback: a top-level bio (no parent) belongs to
-        // its owner again the moment its callback runs (the owner may hand
-        // it to another thread and reuse it), so the walk must not touch it
-        // afterwards.
-        const bool has_parent = cur->parent != nullptr;
         if (const completion_fn fn = cur->on_done.fn) {
           if (fn(*cur, cur->on_done.context) == completion_action::stop) return;
         }
-        if (!has_parent) return;
       }
       run_b = true;
-      bio* const p = cur->parent;
       if (p == nullptr) return;
       // Written in this context, or by children whose count release this
       // context acquired.
@@ -913,9 +905,9 @@ struct bio_access {
 } // namespace detail
 
 /// Ends `b`: marks it completed, runs its callback, and, unless the callback
-/// returned `completion_action::stop`, climbs to the parent, completing each
-/// ancestor whose last child this was. The climb is a loop: stack use does not
-/// depend on the depth of the chain. Status and residual must already be set
+/// returned `completion_action::stop`, climbs to the parent (the one `b` had
+/// when it completed), completing each ancestor whose last child this was. The climb is a loop:
+/// stack use does not depend on the depth of the chain. Status and residual must already be set
 /// (see `complete`). Completing a bio twice panics. ISR-safe as far as the
 /// callbacks it runs are.
 inline void end_io(bio& b) noexcept { detail::bio_access::walk<true>(b); }
@@ -1131,21 +1123,25 @@ public:
   /// when the stack is full. The new layer copies the request from the one
   /// above; if it was used before, it keeps its cached offset.
   [[nodiscard]] bio* try_push() noexcept {
-    if (top_ + 1u >= Depth) return nullptr;
-    bio& upper = layers_[top_];
-    bio& lower = layers_[top_ + 1u];
-    const bool cached = offset_cached_[top_ + 1u];
+    const std::size_t i = top_ + 1u;
+    if (i >= Depth) return nullptr;
+    bio& lower = layers_[i];
     const std::uint64_t cached_offset = lower.offset;
-    link_layer(upper, lower);
-    if (cached) lower.offset = cached_offset;
-    offset_cached_[top_ + 1u] = true;
-    ++top_;
+    link_layer(layers_[top_], lower);
+    // Layers are pushed one below the top, so those used since the last
+    // reset are exactly 1..deepest_.
+    if (i <= deepest_)
+      lower.offset = cached_offset;
+    else
+      deepest_ = static_cast<std::uint8_t>(i);
+    top_ = static_cast<std::uint8_t>(i);
     return &lower;
   }
 
   /// Like `try_push`, but pushing past the capacity is a programming error
   /// and panics (DragonFly panics too).
-  bio& push() noexcept {
+  // Out of line when optimising for size: a push is larger than a call.
+  BIOSTACK_NOINLINE_FOR_SIZE bio& push() noexcept {
     bio* b = try_push();
     BIOSTACK_ASSERT(b != nullptr && "bio_stack overflow");
     return *b;
@@ -1163,12 +1159,10 @@ public:
   /// Forgets every cached offset and returns to layer 0 (rearming it), for a
   /// brand-new request.
   void reset() noexcept {
-    for (std::size_t i = 0; i < Depth; ++i) {
-      layers_[i].rearm();
-      offset_cached_[i] = false;
-    }
+    for (bio& b : layers_) b.rearm();
     layers_[0].parent = nullptr;
     top_ = 0;
+    deepest_ = 0;
   }
 
   /// Index of `b` in this stack; `b` must be one of its layers.
@@ -1184,8 +1178,9 @@ public:
 
 private:
   bio layers_[Depth];
-  bool offset_cached_[Depth] = {};
   std::uint8_t top_ = 0;
+  std::uint8_t deepest_ = 0; // the deepest layer pushed since the last reset
+                             // (their offsets are cached)
 };
 
 BIOSTACK_NAMESPACE_END
@@ -1796,7 +1791,16 @@ public:
 
   bio* pop_front() noexcept {
     bio* b = head_;
-    if (b != nullptr) remove(*b);
+    if (b != nullptr) {
+      // remove(*b), knowing that b has no predecessor.
+      head_ = b->hook.next;
+      if (head_ != nullptr)
+        head_->hook.prev = nullptr;
+      else
+        tail_ = nullptr;
+      b->hook = {};
+      --size_;
+    }
     return b;
   }
 
@@ -3566,10 +3570,13 @@ public:
   static constexpr std::size_t capacity() noexcept { return N; }
 
 private:
-  T items_[N];
-  T* free_[N]; // returned objects, a stack
+  // The counters first: an owner that embeds the pool reaches them (and the
+  // first entries of the free stack) at small offsets from its own address,
+  // which short instruction encodings can still express.
   std::size_t free_count_ = 0;
   std::size_t used_ = 0; // items_[used_, N) were never handed out
+  T* free_[N];           // returned objects, a stack
+  T items_[N];
 };
 
 /// Allocation policy: `N` objects per dispatcher, in the dispatcher object
@@ -4672,13 +4679,16 @@ enum class dispatch_state : std::uint8_t {
   closed,   ///< refusing new work, nothing left
 };
 
-template <class Device, class Policies = policies<>>
-class dispatcher : public detail::dispatcher_constant_geometry<
-                       Device, select_policy_t<Policies, split_policy_tag, no_split>::splits> {
+namespace detail {
+// Everything a dispatcher is and does, but its constructor: `dispatcher`
+// below derives from it only to value-initialise it. Its state then starts
+// out zero in one clearing of the whole object (for a static dispatcher, a
+// single memset at start-up instead of a store per field), and is bound to
+// its device afterwards.
+template <class Device, class Policies>
+class dispatcher_impl : public dispatcher_constant_geometry<
+                            Device, select_policy_t<Policies, split_policy_tag, no_split>::splits> {
 public:
-  /// The dispatcher's promise, `constant_geometry` when its device has one,
-  /// is its own (see `makes_own_promises`).
-  using promises_of = dispatcher;
   using device_type = Device;
   using queue_type = select_policy_t<Policies, queue_policy_tag, fifo>;
   using split_type = select_policy_t<Policies, split_policy_tag, no_split>;
@@ -4714,14 +4724,26 @@ public:
   /// delivered the last completion, without the lock held).
   using idle_fn = void (*)(void* context) noexcept;
 
-  /// A dispatcher in front of `target`, which must outlive it. The device's
-  /// geometry is read once, here; a `constant_geometry_device`'s is not read
-  /// at all (its constant is used, and the dispatcher keeps no copy).
-  explicit dispatcher(Device& target) noexcept : dev_(target), geo_(detail::copy_geometry(target)) {
+  dispatcher_impl(const dispatcher_impl&) = delete;
+  dispatcher_impl& operator=(const dispatcher_impl&) = delete;
+  /// Requires: idle (nothing queued or in flight); destroying a dispatcher
+  /// that still owns bios would lose them.
+  ~dispatcher_impl() { BIOSTACK_ASSERT(idle_locked()); }
+
+protected:
+  // Not user-provided, so that value-initialisation clears the whole object
+  // first (see above); `bind` does the rest.
+  dispatcher_impl() noexcept = default;
+
+  // Puts a value-initialised dispatcher in front of `target`. The device's
+  // geometry is read once, here; a `constant_geometry_device`'s is not read
+  // at all.
+  void bind(Device& target) noexcept {
+    dev_ = &target;
+    geo_ = detail::copy_geometry(target);
     if constexpr (!fixed_geometry) BIOSTACK_ASSERT(device_geo().valid());
-    // Everything else starts out zero, so a static dispatcher costs almost
-    // no start-up code; only the tag stacks of the configurations that have
-    // them need filling.
+    // Everything else starts out zero; only the tag stacks of the
+    // configurations that have them need filling.
     if constexpr (timeouts) {
       for (std::size_t i = 0; i < tag_count; ++i)
         free_tags_[i] = static_cast<std::uint16_t>(tag_count - 1 - i);
@@ -4733,12 +4755,8 @@ public:
       reserved_free_count_ = reserved_tags;
     }
   }
-  dispatcher(const dispatcher&) = delete;
-  dispatcher& operator=(const dispatcher&) = delete;
-  /// Requires: idle (nothing queued or in flight); destroying a dispatcher
-  /// that still owns bios would lose them.
-  ~dispatcher() { BIOSTACK_ASSERT(idle_locked()); }
 
+public:
   // ---- block_device -----------------------------------------------------
 
   /// The device's geometry; when the split policy splits, requests of any
@@ -4796,7 +4814,7 @@ public:
   /// first when it is pollable (without the lock). Returns the device's
   /// poll count plus the deferred completions processed.
   std::size_t poll() noexcept {
-    std::size_t work = poll_if_pollable(dev_);
+    std::size_t work = poll_if_pollable(*dev_);
     lock_.lock();
     if constexpr (completion_type::deferred) work += take_deferred_locked();
     // Timeouts and path checks complete bios, so they run in the dispatch
@@ -4897,7 +4915,7 @@ public:
   /// requeued requests are issued again, first and in order.
   void notify_path_restored() noexcept {
     lock_.lock();
-    path_down_ = false;
+    if constexpr (requeues) path_down_ = false;
     run_or_unlock();
   }
 
@@ -4923,12 +4941,12 @@ public:
   [[nodiscard]] std::size_t requeued() const noexcept {
     lock_guard<lock_type> g(lock_);
     std::size_t n = 0;
-    for (request* q = requeue_; q != nullptr; q = q->next) ++n;
+    for (request* q = requeue_head_locked(); q != nullptr; q = q->next) ++n;
     return n;
   }
   [[nodiscard]] bool path_down() const noexcept {
     lock_guard<lock_type> g(lock_);
-    return path_down_;
+    return path_down_locked();
   }
   /// True when nothing is queued, requeued or in flight.
   [[nodiscard]] bool idle() const noexcept {
@@ -4940,7 +4958,7 @@ public:
     lock_guard<lock_type> g(lock_);
     return stats_;
   }
-  [[nodiscard]] Device& device() noexcept { return dev_; }
+  [[nodiscard]] Device& device() noexcept { return *dev_; }
   /// The clock policy instance (advance a `manual_clock` through it).
   [[nodiscard]] clock_type& clock() noexcept { return clock_; }
   /// The allocation pool (shared pools, tests provoking shortages). Touch it
@@ -5065,28 +5083,23 @@ private:
     stats_.on_queue_depth(queue_.size() + held_size_locked());
   }
 
-  // Runs the dispatch loop unless another context already runs it (then that
-  // context will see the work just added). Entered with the lock held,
-  // returns with it released.
-  void run_or_unlock() noexcept {
+  // The trampoline: runs the dispatch loop unless another context already
+  // runs it (then that context will see the work just added). Entered with
+  // the lock held, returns with it released. Only one context runs the loop
+  // at a time (`running_`); others leave their work on the lists and return.
+  // Device submissions and user callbacks happen with the lock released; an
+  // inline completion arriving during `dev_.submit` only links the request
+  // onto `done_` and returns, and this loop picks it up, so the stack never
+  // grows with the queue.
+  BIOSTACK_NOINLINE void run_or_unlock() noexcept {
     if (running_) {
       lock_.unlock();
       return;
     }
     running_ = true;
-    run_locked();
-  }
-
-  // The trampoline. Only one context runs it at a time (`running_`); others
-  // leave their work on the lists and return. Device submissions and user
-  // callbacks happen with the lock released; an inline completion arriving
-  // during `dev_.submit` only links the request onto `done_` and returns, and
-  // this loop picks it up, so the stack never grows with the queue.
-  BIOSTACK_NOINLINE void run_locked() noexcept {
     for (;;) {
       if (request* q = done_head_) {
-        done_head_ = q->next;
-        if (done_head_ == nullptr) done_tail_ = nullptr;
+        done_head_ = q->next; // done_tail_ is stale once the list is empty
         finish_locked(*q);
         continue;
       }
@@ -5096,7 +5109,9 @@ private:
         if (BIOSTACK_UNLIKELY(poll_pending_)) {
           poll_pending_ = false;
           if constexpr (timeouts) expire_locked();
-          if (path_down_locked()) path_check_locked();
+          if constexpr (requeues) {
+            if (path_down_) path_check_locked();
+          }
           continue;
         }
       }
@@ -5121,9 +5136,9 @@ private:
   // geometry: a device that can skip its own validation then may.
   void submit_to_device(request& q) noexcept {
     if constexpr (validated_submit_device<Device> && !merging && !splitting) {
-      dev_.submit_validated(q);
+      dev_->submit_validated(q);
     } else {
-      dev_.submit(q);
+      dev_->submit(q);
     }
   }
 
@@ -5185,7 +5200,9 @@ private:
     }
     // Requeued requests go first, in issue order: they were submitted before
     // anything still queued.
-    if (BIOSTACK_UNLIKELY(requeue_head_locked() != nullptr)) return reissue_locked(&requeue_);
+    if constexpr (requeues) {
+      if (BIOSTACK_UNLIKELY(requeue_ != nullptr)) return reissue_locked(&requeue_);
+    }
     if constexpr (splitting) {
       if (splitting_ != nullptr) return next_piece_locked();
     }
@@ -5247,7 +5264,7 @@ private:
       held_.remove(*b);
     else
       pop_expect(b, t);
-    if (BIOSTACK_UNLIKELY(barrier)) barrier_issued_ = true;
+    barrier_issued_ = barrier; // false until now: the checks before cleared it
   }
 
   // A barrier goes only once everything issued before it is back.
@@ -5320,10 +5337,13 @@ private:
     q.mem_offset = b.mem_offset;
     q.on_done = completion{&device_done, this};
     q.head = &b;
-    q.kind = kind_whole;
-    q.lane = 0;
-    b.hook.next = nullptr;
+    // Only splitting and timeouts ever change a pool request's kind; its lane
+    // is 0 for life (the reserved lane's requests are not the pool's).
+    if constexpr (splitting || timeouts) q.kind = kind_whole;
     if constexpr (merging) {
+      // A null hook marks a bio that heads no merged run (the hook is free:
+      // the bio is off its queue).
+      b.hook.next = nullptr;
       if (merge && carries_data(b.operation) && !is_barrier(b)) try_merge_locked(q, b, t);
     } else {
       (void)t;
@@ -5402,7 +5422,6 @@ private:
     add_child(b, *q);
     q->head = &b;
     q->kind = kind_piece;
-    q->lane = 0;
     split_done_ += len;
     ++split_pieces_;
     if (split_done_ == b.length) {
@@ -5470,14 +5489,14 @@ private:
   // ---- completion -----------------------------------------------------------
 
   static completion_action device_done(bio& b, void* ctx) noexcept {
-    auto& self = *static_cast<dispatcher*>(ctx);
+    auto& self = *static_cast<dispatcher_impl*>(ctx);
     auto& q = static_cast<request&>(b);
     if constexpr (completion_type::deferred) {
       self.deferred_.push(q); // ISR-safe: no lock, nothing else
     } else {
       self.lock_.lock();
       q.next = nullptr;
-      if (self.done_tail_ != nullptr)
+      if (self.done_head_ != nullptr)
         self.done_tail_->next = &q;
       else
         self.done_head_ = &q;
@@ -5500,7 +5519,7 @@ private:
     std::size_t n = 0;
     request* q = deferred_.take_all(newest, n);
     if (q == nullptr) return 0;
-    if (done_tail_ != nullptr)
+    if (done_head_ != nullptr)
       done_tail_->next = q;
     else
       done_head_ = q;
@@ -5733,7 +5752,7 @@ private:
     state_ = dispatch_state::draining;
     idle_fn_ = on_idle;
     idle_ctx_ = context;
-    drain_end_ = [](dispatcher& self) noexcept { self.stop_draining_locked(); };
+    drain_end_ = [](dispatcher_impl& self) noexcept { self.stop_draining_locked(); };
   }
 
   bool idle_locked() const noexcept {
@@ -5776,13 +5795,12 @@ private:
   using request_ptr = request*;
 
   // ---- state (hot fields first) -----------------------------------------------
-  Device& dev_;
+  Device* dev_ = nullptr;
   [[no_unique_address]] detail::geometry_copy<Device> geo_;
   // The rest starts out zero (the constructor fills in only the tag stacks
   // of the configurations that have them, and the pool sets itself up).
   [[no_unique_address]] mutable lock_type lock_;
   bool running_ = false;
-  bool path_down_ = false;
   bool barrier_issued_ = false;
   [[no_unique_address]] only_if<polled_checks, bool, 18> poll_pending_{};
   [[no_unique_address]] only_if<hysteresis, bool, 0> throttled_{};
@@ -5791,12 +5809,15 @@ private:
   std::uint32_t plugged_ = 0;
   std::size_t in_flight_ = 0; // shared-lane tags in use
   request* done_head_ = nullptr;
-  request* done_tail_ = nullptr;
+  request* done_tail_ = nullptr; // the last one; meaningless while done_head_ is null
   queue_type queue_;
   [[no_unique_address]] only_if<!in_order, bio_list, 16> held_; // a barrier and all after it
   bio_list rejected_; // finished without issuing; status recorded
-  request* requeue_ = nullptr;
-  std::uint32_t seq_ = 0;
+  // Path loss (see `requeues`): the path state, the requests waiting for
+  // it in issue order, and the issue counter that orders them.
+  [[no_unique_address]] only_if<requeues, bool, 17> path_down_{};
+  [[no_unique_address]] only_if<requeues, request_ptr, 19> requeue_{};
+  [[no_unique_address]] only_if<requeues, std::uint32_t, 20> seq_{};
   [[no_unique_address]] only_if<splitting, bio*, 2> splitting_{};
   [[no_unique_address]] only_if<splitting, std::uint32_t, 3> split_done_{};
   [[no_unique_address]] only_if<splitting, std::uint32_t, 4> split_pieces_{};
@@ -5810,7 +5831,7 @@ private:
   // Set while draining: what the loop runs when it runs out of work. Only
   // `drain()` and `shutdown()` set it, so a program that never drains does
   // not link the code that closes a drain.
-  void (*drain_end_)(dispatcher&) noexcept = nullptr;
+  void (*drain_end_)(dispatcher_impl&) noexcept = nullptr;
   // Tag identities, for timeouts: the free shared tags (a stack), and per
   // tag (shared, then reserved) its generation and the request holding it.
   [[no_unique_address]] only_if<timeouts, std::uint16_t[tag_count], 7> free_tags_;
@@ -5828,6 +5849,24 @@ private:
   [[no_unique_address]] only_if<completion_type::deferred, mpsc_queue<request, &request::next>, 15>
       deferred_;
   pool_type pool_;
+};
+} // namespace detail
+
+/// The tagged dispatcher (see the top of this file); its interface is
+/// `detail::dispatcher_impl`'s.
+template <class Device, class Policies = policies<>>
+class dispatcher : public detail::dispatcher_impl<Device, Policies> {
+public:
+  /// The dispatcher's promise, `constant_geometry` when its device has one,
+  /// is its own (see `makes_own_promises`).
+  using promises_of = dispatcher;
+
+  /// A dispatcher in front of `target`, which must outlive it. The device's
+  /// geometry is read once, here; a `constant_geometry_device`'s is not read
+  /// at all (its constant is used, and the dispatcher keeps no copy).
+  explicit dispatcher(Device& target) noexcept : detail::dispatcher_impl<Device, Policies>() {
+    this->bind(target);
+  }
 };
 
 BIOSTACK_NAMESPACE_END
@@ -6755,9 +6794,10 @@ private:
     std::uint16_t flags;
     // Size in device blocks; none kept when it is always one.
     [[no_unique_address]] detail::only_if<!one_unit, units_type, 0> units;
+    // holds and modrefs side by side: "idle" tests both.
     std::uint8_t holds;
-    std::uint8_t cls;
     std::int8_t modrefs; // >0 modifiers, -1 write interlock
+    std::uint8_t cls;
   };
   static_assert(std::is_trivially_copyable_v<header>, "headers are zeroed with memset");
 
@@ -6942,7 +6982,9 @@ public:
       done(ctx, errc::no_resources, handle{});
       return;
     }
-    begin_get(*o, lbn, units, opt.flags, &deliver_get, done, ctx, true);
+    begin_get(*o, lbn, units, opt.flags);
+    from_pool(*o, &deliver_get, ctx);
+    o->cb.got = done;
     link_op(*o);
     lock_.unlock();
   }
@@ -7149,13 +7191,13 @@ public:
       make_dirty(i);
     }
     release_locked(i, release_mode::normal);
-    if (dirty_bytes_ <= limits_.hi_dirty) return;
+    if (dirty_bytes_now() <= limits_.hi_dirty) return;
     flush_step_locked(1024);
     if (nowait) return;
     const limit_type mid = limits_.lo_dirty + (limits_.hi_dirty - limits_.lo_dirty) / 2;
     (void)wait_.wait(
-        lock_, [&] { return dirty_bytes_ <= mid || running_writes_ == 0; }, progress(), no_deadline,
-        clock_);
+        lock_, [&] { return dirty_bytes_now() <= mid || running_writes_ == 0; }, progress(),
+        no_deadline, clock_);
   }
 
   // --------------------------------------------------------------- release
@@ -7269,7 +7311,7 @@ public:
   [[nodiscard]] bool needs_flush() const noexcept {
     lock_guard<lock_type> g(lock_);
     // Each at most the cache's bytes: the sum fits limit_type.
-    return limit_type{running_bytes_} + dirty_bytes_ > limits_.lo_dirty / 2;
+    return limit_type{running_bytes_now()} + dirty_bytes_now() > limits_.lo_dirty / 2;
   }
 
   // ------------------------------------------------------ barriers and sync
@@ -7395,8 +7437,8 @@ public:
                                             get_flags flags = get_flags::none) noexcept {
     async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    begin_slot_op(o, op_kind::modify, lbn, flags, nullptr, nullptr, false);
-    if (const errc e = finish_blocking<&step_modify_op>(o, no_deadline); e != errc::ok) return e;
+    begin_slot_op(o, op_kind::modify, lbn, flags);
+    if (const errc e = finish_blocking(o, no_deadline); e != errc::ok) return e;
     return modify_guard(this, o.slot);
   }
   /// Completion of `modify_async`: `status` and, on success, the guard.
@@ -7425,8 +7467,8 @@ public:
   [[nodiscard]] result<write_interlock> interlock(std::uint64_t lbn) noexcept {
     async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    begin_slot_op(o, op_kind::interlock, lbn, get_flags::none, nullptr, nullptr, false);
-    if (const errc e = finish_blocking<&step_interlock_op>(o, no_deadline); e != errc::ok) return e;
+    begin_slot_op(o, op_kind::interlock, lbn, get_flags::none);
+    if (const errc e = finish_blocking(o, no_deadline); e != errc::ok) return e;
     return write_interlock(this, o.slot);
   }
   /// Completion of `interlock_async`: `status` and, on success, the interlock.
@@ -7454,9 +7496,15 @@ public:
     lock_guard<lock_type> g(lock_);
     return z_.stats;
   }
-  [[nodiscard]] std::uint64_t dirty_bytes() const noexcept { return read_locked(dirty_bytes_); }
+  [[nodiscard]] std::uint64_t dirty_bytes() const noexcept {
+    lock_guard<lock_type> g(lock_);
+    return dirty_bytes_now();
+  }
   [[nodiscard]] std::size_t dirty_count() const noexcept { return read_locked(dirty_count_); }
-  [[nodiscard]] std::uint64_t running_bytes() const noexcept { return read_locked(running_bytes_); }
+  [[nodiscard]] std::uint64_t running_bytes() const noexcept {
+    lock_guard<lock_type> g(lock_);
+    return running_bytes_now();
+  }
   [[nodiscard]] std::size_t resident() const noexcept { return read_locked(resident_); }
   [[nodiscard]] std::size_t in_flight() const noexcept { return read_locked(inflight_); }
   [[nodiscard]] std::size_t buffers() const noexcept { return cap_; }
@@ -7521,11 +7569,12 @@ private:
     std::uint32_t seq;
     I buf;
     io_kind kind;
-    bool done;
     slot_t next;
+    // Reset together when the slot is taken (one halfword store).
+    bool done;
+    bool remodified; // a write overtaken by a modification: stays dirty
     slot_t run_prev, run_next;
     errc status;
-    bool remodified; // a write overtaken by a modification: stays dirty
   };
 
   // ---- async barrier operations -------------------------------------------
@@ -7539,6 +7588,13 @@ private:
     flushing, // the barrier is in flight (its completion moves on to `next`)
     next,     // stop on error, else the next stage
   };
+  // The type of a member that only async operations use: T, or with
+  // async_ops<0> an empty placeholder (a distinct one per Tag, so that
+  // [[no_unique_address]] lets them all take no room). The operation list,
+  // its pump's flags, the operation table and an operation's link and
+  // delivery are such members.
+  template <class T, int Tag>
+  using async_only = detail::only_if<async_enabled, T, Tag>;
   struct async_op;
   // The user's callback of an operation; `deliver` knows which member is set.
   union op_callback {
@@ -7563,23 +7619,26 @@ private:
   using deliver_fn = void (*)(buffer_cache&, const op_result&) noexcept;
   // A pending operation: in the pool (async calls) or on the blocking
   // caller's stack. Linked on the operation list from its start until just
-  // before its callback runs; only the pump unlinks it.
+  // before its callback runs; only the pump unlinks it. init_op stores
+  // every member (a new one goes there too).
   struct async_op {
-    async_op* next;
+    // Queued and delivered operations only (in place, neither).
+    [[no_unique_address]] async_only<async_op*, 0> next;
+    [[no_unique_address]] async_only<deliver_fn, 1> deliver;
+    [[no_unique_address]] async_only<op_callback, 2> cb;
+    [[no_unique_address]] async_only<void*, 3> ctx;
+    std::uint64_t lbn; // flush_block, get, modify, interlock
     step_fn step;
-    deliver_fn deliver;
-    op_callback cb;
-    void* ctx;
-    std::uint64_t lbn;    // flush_block, get, modify, interlock
     std::uint32_t since;  // write failures recorded before it started
     std::uint32_t target; // the last write sequence it waits for
     op_kind kind;
     sync_phase phase;
     std::uint8_t stage;
-    bool pooled;
+    [[no_unique_address]] async_only<bool, 4> pooled;
     errc status; // first error so far
     I slot;      // get / modify / interlock: the buffer obtained
-    units_type units;
+    // get: the size asked for (none kept when every buffer is one block).
+    [[no_unique_address]] detail::only_if<!one_unit, units_type, 5> units;
     get_flags flags;
     bool wrote;    // get: the write-first of a size change was started
     bool hopeless; // get: only another context could let it go on
@@ -7591,12 +7650,6 @@ private:
     I slot;
     bool done;
   };
-  // The type of a member that only async operations use: T, or with
-  // async_ops<0> an empty placeholder (a distinct one per Tag, so that
-  // [[no_unique_address]] lets them all take no room). The operation list,
-  // its pump's flags and the operation table are such members.
-  template <class T, int Tag>
-  using async_only = detail::only_if<async_enabled, T, Tag>;
   // True when async operations are pending (they need a pump).
   [[nodiscard]] bool ops_pending() const noexcept {
     if constexpr (async_enabled)
@@ -7628,6 +7681,18 @@ private:
       return true;
     else
       return z_.hdr[i].units == units;
+  }
+  [[nodiscard]] bytes_type dirty_bytes_now() const noexcept {
+    if constexpr (one_unit)
+      return static_cast<bytes_type>(dirty_count_ * block_size);
+    else
+      return dirty_bytes_;
+  }
+  [[nodiscard]] bytes_type running_bytes_now() const noexcept {
+    if constexpr (one_unit)
+      return static_cast<bytes_type>(running_writes_ * block_size);
+    else
+      return running_bytes_;
   }
   [[nodiscard]] std::uint64_t deadline_of(std::uint64_t timeout) noexcept {
     // A clock that never advances never reaches a deadline.
@@ -7661,8 +7726,8 @@ private:
     }
     // `get_async`'s operation, on this stack.
     async_op o; // init_op fills it
-    begin_get(o, lbn, units, opt.flags, nullptr, nullptr, nullptr, false);
-    if (const errc e = finish_blocking<&step_get_op>(o, deadline); e != errc::ok) return e;
+    begin_get(o, lbn, units, opt.flags);
+    if (const errc e = finish_blocking(o, deadline); e != errc::ok) return e;
     out = o.slot;
     return errc::ok;
   }
@@ -7678,7 +7743,8 @@ private:
       // are whole device blocks, but one 32x32->64 multiply on small targets
       // instead of 64-bit shifts. A 32-bit key times at most 2^16 device
       // blocks per buffer cannot overflow.
-      const std::uint32_t n = size / geo().block_size;
+      // With one_unit the tests above leave one size: one device block.
+      const std::uint32_t n = one_unit ? 1u : size / geo().block_size;
       if (lbn > UINT32_MAX ||
           std::uint64_t{static_cast<std::uint32_t>(lbn)} * (block_size / geo().block_size) + n >
               geo().block_count)
@@ -7776,8 +7842,9 @@ private:
     if ((b.flags & f_dirty) != 0) return; // bdirty on a dirty buffer: no counter change
     b.flags = static_cast<std::uint16_t>(b.flags | f_dirty);
     ++dirty_count_;
-    dirty_bytes_ += size_of(i);
-    if (dirty_bytes_ > z_.stats.dirty_high_water) z_.stats.dirty_high_water = dirty_bytes_;
+    if constexpr (!one_unit) dirty_bytes_ += size_of(i);
+    const bytes_type d = dirty_bytes_now();
+    if (d > z_.stats.dirty_high_water) z_.stats.dirty_high_water = d;
     if ((b.flags & f_io) == 0) link_dirty(i);
   }
   void undirty(I i) noexcept {
@@ -7786,7 +7853,7 @@ private:
     unlink_dirty(i);
     b.flags = static_cast<std::uint16_t>(b.flags & ~(f_dirty | f_error | f_deferred));
     --dirty_count_;
-    dirty_bytes_ -= size_of(i);
+    if constexpr (!one_unit) dirty_bytes_ -= size_of(i);
   }
 
   // ---- buffer life --------------------------------------------------------------
@@ -7992,7 +8059,9 @@ private:
     }
     return s;
   }
-  void put_slot(slot_t s) noexcept {
+  // Frees slot s. Out of line when optimising for size: every completion
+  // and blocking I/O ends here.
+  BIOSTACK_NOINLINE_FOR_SIZE void put_slot(slot_t s) noexcept {
     slot_[s].next = free_slot_;
     free_slot_ = s;
     bump();
@@ -8011,7 +8080,7 @@ private:
 
   static completion_action on_bio_done(bio& b, void* ctx) noexcept {
     auto* self = static_cast<buffer_cache*>(ctx);
-    self->io_done(static_cast<slot_t>(&b - self->bios_));
+    self->io_done(static_cast<slot_t>(&b - self->bios_), b);
     // The cache's bios have no parent, and io_done may already have handed
     // the slot to another thread: the walk must not touch `b` again.
     return completion_action::stop;
@@ -8066,7 +8135,7 @@ private:
     run_append(s);
     ++inflight_;
     ++running_writes_;
-    running_bytes_ += size_of(i);
+    if constexpr (!one_unit) running_bytes_ += size_of(i);
     device_flush_needed_ = true;
     submit_unlock(s, op::write, i, bio_flags::none);
   }
@@ -8091,9 +8160,9 @@ private:
       run_tail_ = p;
   }
 
-  // The completion of slot s, from whatever context the device completes in.
-  void io_done(slot_t s) noexcept {
-    const bio& bb = bios_[s];
+  // The completion of slot s (whose bio is bb), from whatever context the
+  // device completes in.
+  void io_done(slot_t s, const bio& bb) noexcept {
     errc st = bb.status();
     if (st == errc::ok && bb.residual() != 0) st = errc::io_error; // short transfer
     if (!slot_[s].settle(*this, s, st)) return;
@@ -8195,7 +8264,7 @@ private:
     // The running bytes are returned at once (throttled writers may go on,
     // as in vfs_bio's biodone); the rest once the hooks ran.
     --c.running_writes_;
-    c.running_bytes_ -= c.size_of(i);
+    if constexpr (!one_unit) c.running_bytes_ -= c.size_of(i);
     const buffer_info bi = c.info(i);
     bool critical = false;
     if (st == errc::ok) {
@@ -8357,7 +8426,7 @@ private:
   // The running-write throttle is engaged: a writer must wait (or, if it
   // may not, be refused).
   [[nodiscard]] bool throttled() const noexcept {
-    return z_.throttle_waiting != 0 || running_bytes_ > limits_.hi_running;
+    return z_.throttle_waiting != 0 || running_bytes_now() > limits_.hi_running;
   }
   // waitrunningbufspace with fairness: first come, first served. False if
   // the wait policy gave up (the caller must not write).
@@ -8368,7 +8437,7 @@ private:
     ++z_.stats.throttle_waits;
     const bool ok = wait_.wait(
         lock_,
-        [&] { return z_.throttle_serving == ticket && running_bytes_ <= limits_.lo_running; },
+        [&] { return z_.throttle_serving == ticket && running_bytes_now() <= limits_.lo_running; },
         progress(), no_deadline, clock_);
     // A waiter that gives up still hands its turn on in order, or those
     // behind it would wait for a ticket nobody serves.
@@ -8421,7 +8490,7 @@ private:
         i = next;
         continue;
       }
-      if (!all && running_bytes_ > limits_.hi_running) break;
+      if (!all && running_bytes_now() > limits_.hi_running) break;
       const slot_t s = take_slot();
       if (s == no_io) {
         if (stalled != nullptr) *stalled = true;
@@ -8478,7 +8547,8 @@ private:
       done(ctx, errc::no_resources);
       return;
     }
-    begin_op(*o, k, step, &deliver_done, lbn, ctx, true);
+    init_op(*o, k, step, lbn);
+    from_pool(*o, &deliver_done, ctx);
     o->cb.done = done;
     link_op(*o);
     lock_.unlock();
@@ -8492,12 +8562,13 @@ private:
   errc run_blocking(op_kind k, std::uint64_t lbn) noexcept {
     async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
+    init_op(o, k, Step, lbn);
     if constexpr (!async_enabled) {
-      begin_op(o, k, Step, nullptr, lbn, nullptr, false);
-      return run_in_place<Step, true>(o, no_deadline);
+      return run_in_place(o, no_deadline);
     } else {
       op_waiter w{errc::ok, npos, false};
-      begin_op(o, k, Step, &deliver_waiter, lbn, &w, false);
+      o.deliver = &deliver_waiter;
+      o.ctx = &w;
       link_op(o);
       while (!wait_.wait(
           lock_, [&] { return w.done; }, progress(), no_deadline, clock_)) {
@@ -8514,16 +8585,18 @@ private:
   // on ends with `no_resources`, and one whose wait the policy gives up
   // with `timed_out` (a sync whose device flush is in flight waits it out,
   // since that completion refers to `o`; one that had tagged buffers for
-  // its writes untags them). `Step` is o's step, called by name (no
-  // pointer to it is kept); `MaybeSync`: o may be a sync (run_blocking).
-  template <step_fn Step, bool MaybeSync>
-  errc run_in_place(async_op& o, std::uint64_t deadline) noexcept {
+  // its writes untags them). One copy for every kind: o's step is called
+  // through `o.step`.
+  BIOSTACK_NOINLINE errc run_in_place(async_op& o, std::uint64_t deadline) noexcept {
+    // A clock that never advances never reaches a deadline (deadline_of):
+    // stated here too, so the wait folds its clock test away.
+    if constexpr (std::is_same_v<clock_type, no_clock>) deadline = no_deadline;
     for (;;) {
       // Taken before the step: a completion delivered inside it (an inline
       // device) must lead to another step, not to a wait.
       const std::uint32_t gen = generation_;
       bool sync_seen = false;
-      if (Step(*this, o, sync_seen)) return o.status;
+      if (o.step(*this, o, sync_seen)) return o.status;
       // Something changed during the step (the writes it started completed
       // inline, freeing buffers): step again before judging it hopeless, as
       // the pump would.
@@ -8532,7 +8605,7 @@ private:
       if (wait_.wait(
               lock_, [&] { return generation_ != gen; }, progress(), deadline, clock_))
         continue;
-      if (MaybeSync && o.kind == op_kind::sync) {
+      if (o.kind == op_kind::sync) {
         if (o.phase == sync_phase::flushing) continue;
         if (o.phase == sync_phase::write) (void)tag_stage(o.stage, false);
       }
@@ -8542,10 +8615,9 @@ private:
   // Runs the get / modify / interlock operation `o` (filled, with no
   // callback, not linked) from a blocking form to its end; with the lock
   // held. Its status; on success `o.slot` is the buffer it obtained.
-  template <step_fn Step>
   errc finish_blocking(async_op& o, std::uint64_t deadline) noexcept {
     if constexpr (!async_enabled) {
-      return run_in_place<Step, false>(o, deadline);
+      return run_in_place(o, deadline);
     } else {
       op_waiter w{errc::ok, npos, false};
       o.deliver = &deliver_waiter;
@@ -8594,32 +8666,45 @@ private:
       o = &op_pool_[op_fresh_++];
     return o;
   }
-  // Fills operation `o` (not yet linked; its callback is the caller's to set).
-  // Out of line: every kind of operation starts here.
-  BIOSTACK_NOINLINE void init_op(async_op& o, op_kind k, step_fn step, deliver_fn deliver,
-                                 std::uint64_t lbn, void* ctx, bool pooled) noexcept {
-    o = async_op{};
-    if constexpr (async_enabled) { // in place, run_in_place calls the step by name
-      o.step = step;
-      o.deliver = deliver;
-    } else {
-      (void)step;
-      (void)deliver;
+  // Fills operation `o` (not yet linked): phase `mark`, status ok, no
+  // buffer, and the write sequence and failure count a barrier waits from.
+  // Out of line: every kind of operation starts here. Its completion is
+  // the starter's to set: a blocking form's waiter, or `from_pool`.
+  BIOSTACK_NOINLINE void init_op(async_op& o, op_kind k, step_fn step, std::uint64_t lbn) noexcept {
+    // Each member stored once (no clearing pass first): adjacent narrow
+    // members merge into word stores.
+    if constexpr (async_enabled) {
+      o.next = nullptr;
+      o.deliver = nullptr;
+      o.cb = op_callback{};
+      o.ctx = nullptr;
+      o.pooled = false;
     }
-    o.ctx = ctx;
     o.lbn = lbn;
+    o.step = step;
+    o.since = write_failures_;
+    o.target = write_seq_;
     o.kind = k;
     o.phase = sync_phase::mark;
-    o.pooled = pooled;
+    o.stage = 0;
     o.status = errc::ok;
     o.slot = npos;
+    if constexpr (!one_unit) o.units = 0;
+    o.flags = get_flags::none;
+    o.wrote = false;
+    o.hopeless = false;
+  }
+  // An async entry point's operation: delivered by `deliver` (the caller
+  // sets its callback), returned to the pool when done.
+  static void from_pool(async_op& o, deliver_fn deliver, void* ctx) noexcept {
+    o.deliver = deliver;
+    o.ctx = ctx;
+    o.pooled = true;
   }
   // A modify / interlock operation (the caller sets its callback, if any,
   // and links it).
-  void begin_slot_op(async_op& o, op_kind k, std::uint64_t lbn, get_flags flags, deliver_fn deliver,
-                     void* ctx, bool pooled) noexcept {
-    init_op(o, k, k == op_kind::modify ? &step_modify_op : &step_interlock_op, deliver, lbn, ctx,
-            pooled);
+  void begin_slot_op(async_op& o, op_kind k, std::uint64_t lbn, get_flags flags) noexcept {
+    init_op(o, k, k == op_kind::modify ? &step_modify_op : &step_interlock_op, lbn);
     o.flags = flags;
   }
   // modify_async / interlock_async: an operation from the pool, with the
@@ -8633,24 +8718,14 @@ private:
       lock_.unlock();
       return nullptr;
     }
-    begin_slot_op(*o, k, lbn, flags, deliver, ctx, true);
+    begin_slot_op(*o, k, lbn, flags);
+    from_pool(*o, deliver, ctx);
     return o;
   }
-  void begin_get(async_op& o, std::uint64_t lbn, units_type units, get_flags flags,
-                 deliver_fn deliver, read_done done, void* ctx, bool pooled) noexcept {
-    init_op(o, op_kind::get, &step_get_op, deliver, lbn, ctx, pooled);
-    o.cb.got = done;
-    o.units = units;
+  void begin_get(async_op& o, std::uint64_t lbn, units_type units, get_flags flags) noexcept {
+    init_op(o, op_kind::get, &step_get_op, lbn);
+    if constexpr (!one_unit) o.units = units;
     o.flags = flags;
-  }
-
-  // A flush_block / wait_all / sync operation (the caller sets its callback,
-  // if any, and links it).
-  void begin_op(async_op& o, op_kind k, step_fn step, deliver_fn deliver, std::uint64_t lbn,
-                void* ctx, bool pooled) noexcept {
-    init_op(o, k, step, deliver, lbn, ctx, pooled);
-    o.since = write_failures_;
-    o.target = write_seq_;
   }
   // Queues operation `o` and advances what can be advanced; with the lock
   // held (released while callbacks run).
@@ -8756,9 +8831,14 @@ private:
     return true;
   }
   static bool step_sync_op(buffer_cache& c, async_op& o, bool& sync_seen) noexcept {
-    const bool first = !sync_seen;
-    sync_seen = true;
-    return first && c.step_sync(o);
+    if constexpr (async_enabled) {
+      const bool first = !sync_seen;
+      sync_seen = true;
+      return first && c.step_sync(o);
+    } else { // in place the sync is the only operation stepped
+      (void)sync_seen;
+      return c.step_sync(o);
+    }
   }
   static void deliver_done(buffer_cache&, const op_result& r) noexcept {
     r.cb.done(r.ctx, r.status);
@@ -8784,7 +8864,9 @@ private:
   // One step of get; true when finished (o.status and o.slot set). May drop
   // the lock (the flusher's owner hooks, submissions).
   bool step_get(async_op& o) noexcept {
-    o.hopeless = false;
+    // Every way out that waits sets `hopeless` below, but for the waits of
+    // a size change's write-first.
+    if constexpr (resizable) o.hopeless = false;
     if (resizable && o.wrote) {
       // The write-first of a size change: wait for it, report its failure.
       if (!drained(o.target)) return false;
@@ -8798,7 +8880,9 @@ private:
       }
     }
     I i = npos;
-    const try_result r = try_get_locked(static_cast<lbn_type>(o.lbn), o.units, o.flags, i);
+    units_type units = 1;
+    if constexpr (!one_unit) units = o.units;
+    const try_result r = try_get_locked(static_cast<lbn_type>(o.lbn), units, o.flags, i);
     if (r == try_result::ok) {
       o.slot = i;
       return true;
@@ -8952,26 +9036,24 @@ private:
   // Without, untags the tagged ones: after a stage's writes started, those
   // are the buffers it could not write (owned by a handle, being modified:
   // no_resources; pinned: io_error, which takes precedence), reported.
-  // One walk for both: a sync does each once per stage.
+  // One walk for both, without a branch on `on`: a sync does each once per
+  // stage.
   BIOSTACK_NOINLINE errc tag_stage(std::uint8_t stage, bool on) noexcept {
-    errc left = errc::ok;
+    const std::uint16_t tag = on ? std::uint16_t{f_sync} : std::uint16_t{0};
+    // The flags of the buffers found tagged, or-ed: f_sync if there were
+    // any, f_ownerpin if one of them was pinned. (Untagged buffers failed
+    // during this sync, which reported it, or were dirtied since.)
+    std::uint16_t tagged = 0;
     for (std::size_t c = 0; c < class_count; ++c) {
       if (classes_type::stage[c] != stage) continue;
       for (I i = dirty_[c].head; i != npos; i = z_.hdr[i].dnext) {
         header& b = z_.hdr[i];
-        if (on) {
-          b.flags = static_cast<std::uint16_t>(b.flags | f_sync);
-          continue;
-        }
-        if ((b.flags & f_sync) == 0) continue; // failed during this sync (reported) or new
-        b.flags = static_cast<std::uint16_t>(b.flags & ~f_sync);
-        if ((b.flags & f_ownerpin) != 0)
-          left = errc::io_error;
-        else if (left == errc::ok)
-          left = errc::no_resources;
+        if ((b.flags & f_sync) != 0) tagged = static_cast<std::uint16_t>(tagged | b.flags);
+        b.flags = static_cast<std::uint16_t>((b.flags & ~f_sync) | tag);
       }
     }
-    return left;
+    if (on || tagged == 0) return errc::ok;
+    return (tagged & f_ownerpin) != 0 ? errc::io_error : errc::no_resources;
   }
 
   [[nodiscard]] errc first_failure_since(std::uint32_t since) const noexcept {
@@ -8982,26 +9064,16 @@ private:
     return z_.failure_code[since % failure_history];
   }
 
-  // The state touched on every path comes first: on Thumb-2 a load or store
-  // near the start of the object has a 16-bit encoding.
+  // The state touched on every path comes first, narrowest first: a Thumb-2
+  // load or store has a 16-bit encoding up to 31 bytes into the object for
+  // a byte, 62 for a halfword and 124 for a word: the byte-sized slot links
+  // and flags come first, then the dirty sets, then the counters (ending
+  // with the halfword free_ / fresh_, still within reach on 32-bit targets).
   Device& dev_;
   // Pending operations, oldest first (async_only: none with async_ops<0>).
   [[no_unique_address]] async_only<async_op*, 0> ops_head_{};
   [[no_unique_address]] async_only<async_op*, 1> ops_tail_{};
   std::size_t cap_;
-  std::size_t resident_ = 0;
-  std::size_t inflight_ = 0;
-  std::size_t dirty_count_ = 0;
-  bytes_type dirty_bytes_ = 0;
-  bytes_type running_bytes_ = 0;
-  std::size_t running_writes_ = 0;
-  std::uint32_t generation_ = 0; // a change detector: equality is all that is asked of it
-  std::uint32_t write_seq_ = 0;
-  std::uint32_t write_failures_ = 0;
-  std::uint32_t flush_pass_ = 0;
-  std::uint32_t retry_after_ = 0;
-  I free_ = npos; // EMPTY headers destroyed since the start, last first
-  I fresh_ = 0;   // headers [fresh_, cap_) were never used
   slot_t free_slot_ = no_io;
   slot_t fresh_slot_ = 0; // slots [fresh_slot_, slot_count) were never used
   slot_t run_head_ = no_io, run_tail_ = no_io;
@@ -9009,8 +9081,24 @@ private:
   [[no_unique_address]] async_only<bool, 3> pump_again_{};
   bool device_flush_needed_ = false;
   [[no_unique_address]] async_only<std::uint8_t, 4> op_fresh_{}; // op_pool_[op_fresh_..] never used
+  detail::index_list<I> dirty_[class_count];                     // one per write class: a few bytes
+  std::size_t resident_ = 0;
+  std::size_t inflight_ = 0;
+  std::size_t dirty_count_ = 0;
+  std::size_t running_writes_ = 0;
+  // Bytes dirty and being written: with one-block buffers (one_unit) the
+  // counts above times block_size, derived (dirty_bytes_now,
+  // running_bytes_now) rather than kept.
+  [[no_unique_address]] detail::only_if<!one_unit, bytes_type, 7> dirty_bytes_{};
+  [[no_unique_address]] detail::only_if<!one_unit, bytes_type, 8> running_bytes_{};
+  std::uint32_t generation_ = 0; // a change detector: equality is all that is asked of it
+  std::uint32_t write_seq_ = 0;
+  std::uint32_t write_failures_ = 0;
+  std::uint32_t flush_pass_ = 0;
+  std::uint32_t retry_after_ = 0;
+  I free_ = npos; // EMPTY headers destroyed since the start, last first
+  I fresh_ = 0;   // headers [fresh_, cap_) were never used
   [[no_unique_address]] async_only<async_op*, 5> op_free_{};
-  detail::index_list<I> dirty_[class_count]; // one per write class: a few bytes
   [[no_unique_address]] detail::geometry_copy<Device> geo_;
   mutable lock_type lock_{};
   [[no_unique_address]] wait_type wait_{};
