@@ -850,4 +850,27 @@ TEST_CASE("static_ram_device: submit_validated does what submit does", "[dispatc
                     [](std::byte x) { return x == std::byte{0}; }));
 }
 
+TEST_CASE("dispatcher over a device named by reference", "[dispatch][geometry]") {
+  // Layers written as wrappers name their device as `D&` (faulty_device's
+  // and sync_adapter's deduction guides do): the dispatcher takes that too,
+  // over a run-time geometry and over a constant one.
+  alignas(64) static std::byte mem[8192];
+  ram_device ram{mem, sizeof mem};
+  dispatcher<ram_device&, firmware_policies> by_ref{ram};
+  for (std::size_t i = 0; i < 1024; ++i) pattern[i] = static_cast<std::byte>(i + 11);
+  CHECK(run(by_ref, rw(op::write, 1024, 1024, pattern)) == outcome{errc::ok, 0, 1});
+  CHECK(std::memcmp(mem + 1024, pattern, 1024) == 0);
+  CHECK(run(by_ref, rw(op::read, 8192, 512, readback)) == outcome{errc::out_of_range, 512, 1});
+  CHECK(&by_ref.device() == &ram);
+
+  static static_ram_device<8192> disk;
+  using constant_by_ref = dispatcher<static_ram_device<8192>&, firmware_policies>;
+  STATIC_REQUIRE(constant_geometry_device<constant_by_ref>);
+  constant_by_ref d{disk};
+  CHECK(run(d, rw(op::write, 2048, 1024, pattern)) == outcome{errc::ok, 0, 1});
+  CHECK(std::memcmp(disk.memory() + 2048, pattern, 1024) == 0);
+  CHECK(run(d, rw(op::read, 0, 100, readback)) == outcome{errc::misaligned, 100, 1});
+  CHECK(&d.device() == &disk);
+}
+
 } // namespace constant_geometry_test

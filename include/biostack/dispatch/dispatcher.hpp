@@ -479,7 +479,7 @@ private:
   // validate() against the device's geometry: its constant, or the copy.
   errc validate_against_device(const bio& b) const noexcept {
     if constexpr (fixed_geometry) {
-      return validate<Device::constant_geometry>(b);
+      return validate<std::remove_cvref_t<Device>::constant_geometry>(b);
     } else {
       return validate(b, device_geo());
     }
@@ -1234,7 +1234,7 @@ private:
   using request_ptr = request*;
 
   // ---- state (hot fields first) -----------------------------------------------
-  Device* dev_ = nullptr;
+  std::add_pointer_t<Device> dev_ = nullptr; // Device may be a reference type
   [[no_unique_address]] detail::geometry_copy<Device> geo_;
   // The rest starts out zero (the constructor fills in only the tag stacks
   // of the configurations that have them, and the pool sets itself up).
