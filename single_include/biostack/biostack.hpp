@@ -906,10 +906,10 @@ struct bio_access {
 
 /// Ends `b`: marks it completed, runs its callback, and, unless the callback
 /// returned `completion_action::stop`, climbs to the parent (the one `b` had
-/// when it completed), completing each ancestor whose last child this was. The climb is a loop:
-/// stack use does not depend on the depth of the chain. Status and residual must already be set
-/// (see `complete`). Completing a bio twice panics. ISR-safe as far as the
-/// callbacks it runs are.
+/// when it completed), completing each ancestor whose last child this was.
+/// The climb is a loop: stack use does not depend on the depth of the chain.
+/// Status and residual must already be set (see `complete`). Completing a
+/// bio twice panics. ISR-safe as far as the callbacks it runs are.
 inline void end_io(bio& b) noexcept { detail::bio_access::walk<true>(b); }
 
 /// Completes `b` with status `s` (kept only if no error was recorded before)
@@ -3951,10 +3951,11 @@ BIOSTACK_NAMESPACE_END
 /// Priority classes with burst quotas (NetBSD bufq_priocscan): class `c`
 /// holds bios whose `priority` is `c - 1`, so with three classes they are
 /// `realtime`, `normal` and `idle` (priorities before the first class go to
-/// the first, those past the last to the last). The most urgent class with quota left goes first;
-/// when every class with work has used its quota, all quotas refill. So class `c` gets at least
-/// `Quota_c` of every `sum(Quotas)` dispatches while it has work: bounded
-/// starvation for the idle class too. Each class is FIFO.
+/// the first, those past the last to the last). The most urgent class with
+/// quota left goes first; when every class with work has used its quota, all
+/// quotas refill. So class `c` gets at least `Quota_c` of every
+/// `sum(Quotas)` dispatches while it has work: bounded starvation for the
+/// idle class too. Each class is FIFO.
 
 // ---- <biostack/queue/priority_classes.hpp> (continued) ---------------------------------------
 BIOSTACK_NAMESPACE_BEGIN
@@ -5040,7 +5041,7 @@ private:
   // validate() against the device's geometry: its constant, or the copy.
   errc validate_against_device(const bio& b) const noexcept {
     if constexpr (fixed_geometry) {
-      return validate<Device::constant_geometry>(b);
+      return validate<std::remove_cvref_t<Device>::constant_geometry>(b);
     } else {
       return validate(b, device_geo());
     }
@@ -5795,7 +5796,7 @@ private:
   using request_ptr = request*;
 
   // ---- state (hot fields first) -----------------------------------------------
-  Device* dev_ = nullptr;
+  std::add_pointer_t<Device> dev_ = nullptr; // Device may be a reference type
   [[no_unique_address]] detail::geometry_copy<Device> geo_;
   // The rest starts out zero (the constructor fills in only the tag stacks
   // of the configurations that have them, and the pool sets itself up).

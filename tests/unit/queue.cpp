@@ -436,7 +436,7 @@ TEMPLATE_TEST_CASE("barriers: reads and mixed priorities never cross a barrier (
     if (flush)
       d.submit(b.add(op::flush, 0).b);
     else
-      d.submit(b.add(op::write, 40, bio_flags::ordered, 2).b);
+      d.submit(b.add(op::write, 40, bio_flags::ordered, priority::idle).b);
     // After the barrier: urgent reads the discipline would rather serve first.
     d.submit(b.add(op::read, 20, bio_flags::none, priority::realtime).b);
     d.submit(b.add(op::read, 1, bio_flags::none, priority::realtime).b);

@@ -392,10 +392,10 @@ struct bio_access {
 
 /// Ends `b`: marks it completed, runs its callback, and, unless the callback
 /// returned `completion_action::stop`, climbs to the parent (the one `b` had
-/// when it completed), completing each ancestor whose last child this was. The climb is a loop:
-/// stack use does not depend on the depth of the chain. Status and residual must already be set
-/// (see `complete`). Completing a bio twice panics. ISR-safe as far as the
-/// callbacks it runs are.
+/// when it completed), completing each ancestor whose last child this was.
+/// The climb is a loop: stack use does not depend on the depth of the chain.
+/// Status and residual must already be set (see `complete`). Completing a
+/// bio twice panics. ISR-safe as far as the callbacks it runs are.
 inline void end_io(bio& b) noexcept { detail::bio_access::walk<true>(b); }
 
 /// Completes `b` with status `s` (kept only if no error was recorded before)

@@ -4,10 +4,11 @@
 /// Priority classes with burst quotas (NetBSD bufq_priocscan): class `c`
 /// holds bios whose `priority` is `c - 1`, so with three classes they are
 /// `realtime`, `normal` and `idle` (priorities before the first class go to
-/// the first, those past the last to the last). The most urgent class with quota left goes first;
-/// when every class with work has used its quota, all quotas refill. So class `c` gets at least
-/// `Quota_c` of every `sum(Quotas)` dispatches while it has work: bounded
-/// starvation for the idle class too. Each class is FIFO.
+/// the first, those past the last to the last). The most urgent class with
+/// quota left goes first; when every class with work has used its quota, all
+/// quotas refill. So class `c` gets at least `Quota_c` of every
+/// `sum(Quotas)` dispatches while it has work: bounded starvation for the
+/// idle class too. Each class is FIFO.
 
 #include <biostack/queue/bio_list.hpp>
 #include <biostack/queue/concepts.hpp>
