@@ -623,6 +623,30 @@ TEST_CASE("for_each_piece and copies over scatter-gather, every window", "[memor
   }
 }
 
+TEST_CASE("for_each_piece finds its start past 4 GiB of segments", "[memory]") {
+  // Two segments of almost 4 GiB each (the same bytes twice: only their
+  // lengths are read while they are skipped), then a small one. The window
+  // starts mem_offset + from bytes in, beyond 2^32: a walk that added the
+  // two in 32 bits would wrap and land in the first segment.
+  std::byte big[1], tail[16];
+  constexpr std::uint32_t huge = 0xFFFF'FFF0u;
+  const segment segs[] = {{big, huge}, {big, huge}, {tail, 16}};
+  bio b(op::read, 0, 16);
+  b.segments = segs;
+  b.segment_count = 3;
+  b.mem_offset = huge - 8; // 8 bytes before the end of the first segment
+  std::byte* first = nullptr;
+  std::uint32_t total = 0;
+  int calls = 0;
+  for_each_piece(b, 8 + huge + 4, 10, [&](std::byte* p, std::uint32_t n) noexcept {
+    if (calls++ == 0) first = p;
+    total += n;
+  });
+  CHECK(calls == 1);
+  CHECK(first == tail + 4);
+  CHECK(total == 10);
+}
+
 TEST_CASE("copies over contiguous memory with mem_offset", "[memory]") {
   std::byte mem[32];
   std::memset(mem, 0x55, sizeof mem);

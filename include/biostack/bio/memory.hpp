@@ -17,6 +17,32 @@ BIOSTACK_NAMESPACE_BEGIN
   return total > b.mem_offset ? total - b.mem_offset : 0;
 }
 
+namespace detail {
+// Moves the walk of a segment list `skip` bytes into `*s` on by `from`
+// bytes more, skipping whole segments as it goes: afterwards `skip` lies
+// inside `*s` (or the list is used up). Two 32-bit steps instead of one
+// 64-bit sum, which could wrap (a segment list may describe more than 4 GiB
+// in all). Out of line when optimising for size: most walks start at the
+// bio's first byte and never call it.
+BIOSTACK_NOINLINE_FOR_SIZE inline void skip_memory(const segment*& s, std::uint32_t& count,
+                                                   std::uint32_t& skip,
+                                                   std::uint32_t from) noexcept {
+  for (; count != 0; --count, ++s) {
+    if (skip >= s->length) {
+      skip -= s->length;
+      continue;
+    }
+    const std::uint32_t rest = s->length - skip;
+    if (from < rest) {
+      skip += from;
+      return;
+    }
+    from -= rest;
+    skip = 0;
+  }
+}
+} // namespace detail
+
 /// Calls `f(std::byte* p, std::uint32_t n)` for each contiguous piece of the
 /// bio's bytes [`from`, `from + n`), in order. Requires the range to lie inside
 /// the bio's memory (as `validate` checks).
@@ -26,20 +52,22 @@ void for_each_piece(const bio& b, std::uint32_t from, std::uint32_t n, F&& f) no
   // call site of `f`, for both kinds of memory.
   const segment* s = b.segments;
   std::uint32_t count = b.segment_count;
-  std::uint64_t skip = std::uint64_t{b.mem_offset} + from;
+  std::uint32_t skip = b.mem_offset;
   segment whole;
   if (count == 0) {
     whole = {b.data + b.mem_offset + from, n};
     s = &whole;
     count = 1;
     skip = 0;
+  } else if (from != 0) {
+    detail::skip_memory(s, count, skip, from);
   }
   for (; n != 0 && count != 0; --count, ++s) {
     if (skip >= s->length) {
       skip -= s->length;
       continue;
     }
-    const auto avail = static_cast<std::uint32_t>(s->length - skip);
+    const std::uint32_t avail = s->length - skip;
     const std::uint32_t take = avail < n ? avail : n;
     f(s->data + skip, take);
     n -= take;
