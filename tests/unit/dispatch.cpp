@@ -809,6 +809,39 @@ TEST_CASE("dispatcher that splits or merges: the device validates for itself",
   CHECK(std::memcmp(merge.dev.memory(), pattern, 1536) == 0);
 }
 
+// A validated_submit_device that promises nothing about the results:
+// reads fail with a media error, anything else stops 512 bytes short.
+class failing_validated_ram : public constant_ram {
+public:
+  using promises_of = failing_validated_ram;
+  void submit_validated(bio& b) noexcept {
+    ++validated_submits;
+    if (b.operation == op::read)
+      complete(b, errc::media_error, b.length);
+    else
+      complete(b, errc::ok, 512);
+  }
+  int validated_submits = 0;
+};
+
+static_assert(validated_submit_device<failing_validated_ram>);
+static_assert(!infallible_validated_submit_device<failing_validated_ram>);
+static_assert(!infallible_validated_submit_device<validated_ram>);
+static_assert(infallible_validated_submit_device<static_ram_device<8192>>);
+// The promise is the RAM disk's own, as its other ones.
+static_assert(!infallible_validated_submit_device<faulty_disk>);
+
+TEST_CASE("dispatcher over a validated_submit_device: its errors and residuals are passed on",
+          "[dispatch][geometry]") {
+  // Only a device promising infallible_validated_submit (a static RAM disk)
+  // has its results taken as read.
+  rig<failing_validated_ram, firmware_policies> f;
+  CHECK(run(f.d, rw(op::read, 4096, 1024, readback)) == outcome{errc::media_error, 1024, 1});
+  CHECK(run(f.d, rw(op::write, 0, 2048, pattern)) == outcome{errc::ok, 512, 1});
+  CHECK(f.dev.validated_submits == 2);
+  CHECK(f.d.idle());
+}
+
 TEST_CASE("static_ram_device: submit_validated does what submit does", "[dispatch][geometry]") {
   static static_ram_device<8192> one;
   static static_ram_device<8192> two;

@@ -92,6 +92,18 @@ concept validated_submit_device = constant_geometry_device<D> && requires(D& d, 
   noexcept->std::same_as<void>;
 };
 
+/// A `validated_submit_device` whose `submit_validated(b)` always completes
+/// `b` with `ok` and nothing left over, by declaring `static constexpr bool
+/// infallible_validated_submit = true` (a RAM disk: once a bio is valid, its
+/// transfer cannot fail or stop short). A layer that hands such a device only
+/// requests of its own, rearmed before each submission (the dispatcher),
+/// then knows each result without reading it back. Optional; a promise (see
+/// `makes_own_promises`).
+template <class D>
+concept infallible_validated_submit_device = validated_submit_device<D> && requires {
+  requires bool(std::remove_cvref_t<D>::infallible_validated_submit);
+};
+
 /// A device that makes progress (delivers completions, retries, restores
 /// paths) only when polled. `poll()` returns how much work it did (0: idle).
 template <class D>

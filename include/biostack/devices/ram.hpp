@@ -204,6 +204,9 @@ public:
     BIOSTACK_DEBUG_ASSERT(ram_validate(b) == errc::ok);
     detail::ram_transfer(storage_, b);
   }
+  /// `submit_validated` records no error and no residual: the transfer of a
+  /// valid bio cannot fail (see `infallible_validated_submit_device`).
+  static constexpr bool infallible_validated_submit = true;
 
   /// A `ram_device` over this object's storage, with the same geometry; a
   /// handle (pointer and geometry), valid while this object lives. Data
@@ -232,6 +235,7 @@ private:
 static_assert(block_device<ram_device>);
 static_assert(constant_geometry_device<static_ram_device<4096>>);
 static_assert(validated_submit_device<static_ram_device<4096>>);
+static_assert(infallible_validated_submit_device<static_ram_device<4096>>);
 static_assert(!constant_geometry_device<ram_device>);
 static_assert(sync_block_device<ram_device>);
 

@@ -415,6 +415,14 @@ private:
   static constexpr bool splitting = split_type::splits;
   // A device whose geometry is a constant: no copy, and checks that fold.
   static constexpr bool fixed_geometry = constant_geometry_device<Device>;
+  // Every request is a copy of one bio that passed `check()` (no merging or
+  // splitting), so the device may skip its own validation
+  // (`submit_to_device`). When it promises that such a submission always
+  // succeeds in full, each request's result is known without reading it.
+  static constexpr bool submits_validated =
+      validated_submit_device<Device> && !merging && !splitting;
+  static constexpr bool requests_succeed =
+      submits_validated && infallible_validated_submit_device<Device>;
   // Path loss can happen at all: the device may complete with `no_device`
   // (it does not declare `may_lose_path = false`) and the retry policy
   // retries. Otherwise requeueing, the path state and the refusal of
@@ -574,7 +582,7 @@ private:
   // passed `check()`, i.e. validate() against the device's constant
   // geometry: a device that can skip its own validation then may.
   void submit_to_device(request& q) noexcept {
-    if constexpr (validated_submit_device<Device> && !merging && !splitting) {
+    if constexpr (submits_validated) {
       dev_->submit_validated(q);
     } else {
       dev_->submit(q);
@@ -979,15 +987,17 @@ private:
     if constexpr (stats_type::wants_latency) stats_.on_latency(now() - q.started);
     release_tag_locked(q);
     // The completion is ours already: `deferred_` handed it over with an
-    // acquire, or `device_done` linked it under the lock we hold.
-    const errc st = detail::bio_access::final_status(q);
+    // acquire, or `device_done` linked it under the lock we hold. A device
+    // whose submissions always succeed in full recorded nothing on the
+    // request, which was rearmed when it was built: ok, no residual.
+    const errc st = requests_succeed ? errc::ok : detail::bio_access::final_status(q);
     if constexpr (requeues) {
       if (BIOSTACK_UNLIKELY(st == errc::no_device) && try_requeue_locked(q)) return;
     }
     if constexpr (timed_path_loss) {
       if (BIOSTACK_UNLIKELY(path_suspect_) && st != errc::no_device) path_suspect_ = false;
     }
-    std::uint32_t residual = detail::bio_access::final_residual(q);
+    std::uint32_t residual = requests_succeed ? 0 : detail::bio_access::final_residual(q);
     if (BIOSTACK_UNLIKELY(residual != 0)) residual = short_transfer_locked(q, st, residual);
     deliver_locked(q, st, residual, true);
   }
