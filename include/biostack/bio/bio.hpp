@@ -184,12 +184,9 @@ public:
   /// `len` bytes at device offset `off`, memory `mem`, callback `done` (none
   /// if omitted); every other field as in a default-constructed bio.
   bio(op o, std::uint64_t off, std::uint32_t len, std::byte* mem = nullptr) noexcept
-      : bio(mem, len, o) {
-    offset = off;
-  }
+      : bio(mem, off, len, o) {}
   bio(op o, std::uint64_t off, std::uint32_t len, std::byte* mem, completion done) noexcept
-      : bio(mem, len, o) {
-    offset = off;
+      : bio(mem, off, len, o) {
     on_done = done;
   }
 
@@ -265,13 +262,17 @@ public:
 private:
   friend struct detail::bio_access;
 
-  // The shared part of the public constructors: every field but the offset
-  // and the callback, which those set. Out of line when optimising for size:
-  // a call passing three registers is much smaller than the dozen stores of
-  // a whole bio at every construction. (The arguments are in a different
-  // order, so no call meant for a public constructor can land here.)
-  BIOSTACK_NOINLINE_FOR_SIZE bio(std::byte* mem, std::uint32_t len, op o) noexcept
-      : length(len), operation(o), data(mem) {}
+  // The shared part of the public constructors: every field but the
+  // callback, which one of them sets. Out of line when optimising for size:
+  // a call is much smaller than the dozen stores of a whole bio at every
+  // construction. It takes the offset too (in the register pair after the
+  // memory; the length and operation go on the stack), so the offset is
+  // stored once, not cleared here and overwritten by the caller. (The
+  // arguments are in a different order, so no call meant for a public
+  // constructor can land here.)
+  BIOSTACK_NOINLINE_FOR_SIZE bio(std::byte* mem, std::uint64_t off, std::uint32_t len,
+                                 op o) noexcept
+      : offset(off), length(len), operation(o), data(mem) {}
 
   // Clears the linkage and rearms: the tail of every re-initialisation.
   void unlink() noexcept {
