@@ -53,9 +53,12 @@ void for_each_piece(const bio& b, std::uint32_t from, std::uint32_t n, F&& f) no
   const segment* s = b.segments;
   std::uint32_t count = b.segment_count;
   std::uint32_t skip = b.mem_offset;
-  segment whole;
+  // Built with its values rather than cleared first (a default segment's
+  // zeroes would be stored and then overwritten); its pointer is moved to
+  // the window only for contiguous memory (`data` may be null otherwise).
+  segment whole{b.data, n};
   if (count == 0) {
-    whole = {b.data + b.mem_offset + from, n};
+    whole.data += b.mem_offset + from;
     s = &whole;
     count = 1;
     skip = 0;
