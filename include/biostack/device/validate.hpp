@@ -64,11 +64,13 @@ template <class GeometryRef>
   const std::uint32_t bs = g.block_size;
   if constexpr (GeometryRef::capacity_fits_32) {
     // A constant capacity below 2^32 (0 for a block size that is not a power
-    // of two): the same test in 32-bit words, as an offset with a high bit set
-    // is past the end anyway.
+    // of two): the offset's high word must be zero (anything else is past the
+    // end), then the end of two 32-bit values, which cannot wrap in 64 bits,
+    // is compared with it: an add with carry and one compare, instead of two
+    // compares and a subtraction.
     constexpr auto cap = static_cast<std::uint32_t>(GeometryRef::get().capacity());
     const auto off = static_cast<std::uint32_t>(b.offset);
-    if ((b.offset >> 32) != 0 || off > cap || len > cap - off) return errc::out_of_range;
+    if ((b.offset >> 32) != 0 || std::uint64_t{off} + len > cap) return errc::out_of_range;
   } else {
     if (!detail::is_pow2_32(bs)) return errc::out_of_range;
     const std::uint64_t end = b.offset + len;
