@@ -1969,10 +1969,12 @@ private:
     if (budget > 1024) budget = 1024;
     ++flush_pass_;
     std::size_t started = 0;
+    bool stalled = false; // unused: a flush step is best effort
     for (std::uint8_t stage = 0; stage < classes_type::stages && started < budget; ++stage) {
       for (std::size_t c = 0; c < class_count && started < budget; ++c) {
         if (classes_type::stage[c] != stage || !classes_type::cache_may_write[c]) continue;
-        started += flush_class_locked(static_cast<std::uint8_t>(c), budget - started, false);
+        started +=
+            flush_class_locked(static_cast<std::uint8_t>(c), budget - started, false, stalled);
       }
     }
     return started;
@@ -1981,21 +1983,25 @@ private:
   // Writes up to `budget` buffers of class c's dirty set, oldest first.
   // `all` (sync): only buffers marked f_sync, each once, whatever their
   // error pause; the owner's "defer" is overridden (the owner asked).
-  // Never waits: sets `*stalled` (if given) when it stopped for want of an
-  // I/O slot.
+  // Never waits: sets `stalled` when it stopped for want of an I/O slot.
   std::size_t flush_class_locked(std::uint8_t c, std::size_t budget, bool all,
-                                 bool* stalled = nullptr) noexcept {
+                                 bool& stalled) noexcept {
     std::size_t started = 0;
     const detail::index_list<I>& set = dirty_[set_of(c)];
     std::size_t scan = set.size + budget;
+    // A buffer is skipped unless its flags under `skip` equal `want`: busy
+    // and owner-pinned ones always; a sync's untagged ones; the flusher's
+    // failed ones until their pause is over (a completion may end the
+    // pause while the lock is dropped: checked afresh for each buffer).
+    const std::uint16_t want = all ? std::uint16_t{f_sync} : std::uint16_t{0};
     I i = set.head;
     while (i != npos && scan-- != 0 && started < budget) {
       header& b = z_.hdr[i];
       const I next = b.dnext;
-      if ((all && (b.flags & f_sync) == 0) || (b.flags & (f_busy | f_ownerpin)) != 0 ||
-          b.modrefs != 0 ||
-          (!all && (b.flags & f_error) != 0 &&
-           static_cast<std::int32_t>(flush_pass_ - retry_after_) < 0)) {
+      auto skip = static_cast<std::uint16_t>(f_busy | f_ownerpin | want);
+      if (!all && static_cast<std::int32_t>(flush_pass_ - retry_after_) < 0)
+        skip = static_cast<std::uint16_t>(skip | f_error);
+      if ((b.flags & skip) != want || b.modrefs != 0) {
         i = next;
         continue;
       }
@@ -2008,15 +2014,20 @@ private:
       if (!all && running_bytes_now() > limits_.hi_running) break;
       const slot_t s = take_slot();
       if (s == no_io) {
-        if (stalled != nullptr) *stalled = true;
+        stalled = true;
         break;
       }
-      b.flags = static_cast<std::uint16_t>(b.flags | f_busy);
-      buffer_info bi = info(i);
-      bi.by_owner = all;
-      lock_.unlock();
-      const write_decision d = hooks_.check_write(bi);
-      lock_.lock();
+      // Without owner hooks every write is allowed: no need to own the
+      // buffer and drop the lock to ask.
+      write_decision d = write_decision::allow;
+      if constexpr (!std::is_same_v<hooks_type, no_owner_hooks>) {
+        b.flags = static_cast<std::uint16_t>(b.flags | f_busy);
+        buffer_info bi = info(i);
+        bi.by_owner = all;
+        lock_.unlock();
+        d = hooks_.check_write(bi);
+        lock_.lock();
+      }
       if (d == write_decision::allow ||
           (d == write_decision::defer && ((b.flags & f_deferred) != 0 || all))) {
         b.flags = static_cast<std::uint16_t>(b.flags & ~(f_deferred | f_sync));
@@ -2504,7 +2515,7 @@ private:
         bool stalled = false;
         for (std::size_t c = 0; c < class_count && !stalled; ++c) {
           if (classes_type::stage[c] != o.stage) continue;
-          while (flush_class_locked(static_cast<std::uint8_t>(c), 1024, true, &stalled) != 0 &&
+          while (flush_class_locked(static_cast<std::uint8_t>(c), 1024, true, stalled) != 0 &&
                  !stalled) {
           }
         }
