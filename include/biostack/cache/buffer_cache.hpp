@@ -1320,19 +1320,23 @@ private:
   }
 
   // ---- dirty sets -------------------------------------------------------------
+  // The flag is stored before the links: the links' stores could alias it,
+  // and this way it is neither reloaded nor stored twice.
   void link_dirty(I i) noexcept {
     header& b = z_.hdr[i];
-    BIOSTACK_ASSERT((b.flags & f_ondirty) == 0 && "buffer already on a dirty set");
+    const std::uint16_t f = b.flags;
+    BIOSTACK_ASSERT((f & f_ondirty) == 0 && "buffer already on a dirty set");
+    b.flags = static_cast<std::uint16_t>(f | f_ondirty);
     auto dl = dlinks();
     dirty_[set_of(b.cls)].push_back(dl, i);
-    b.flags = static_cast<std::uint16_t>(b.flags | f_ondirty);
   }
   void unlink_dirty(I i) noexcept {
     header& b = z_.hdr[i];
-    if ((b.flags & f_ondirty) == 0) return;
+    const std::uint16_t f = b.flags;
+    if ((f & f_ondirty) == 0) return;
+    b.flags = static_cast<std::uint16_t>(f & ~f_ondirty);
     auto dl = dlinks();
     dirty_[set_of(b.cls)].remove(dl, i);
-    b.flags = static_cast<std::uint16_t>(b.flags & ~f_ondirty);
   }
   // Index in dirty_ of class c's set: with a single class, the one set
   // whatever c (a constant: no load of the buffer's class).
@@ -1364,9 +1368,10 @@ private:
   }
   void undirty(I i) noexcept {
     header& b = z_.hdr[i];
-    if ((b.flags & f_dirty) == 0) return;
-    unlink_dirty(i);
-    b.flags = static_cast<std::uint16_t>(b.flags & ~(f_dirty | f_error | f_deferred));
+    const std::uint16_t f = b.flags;
+    if ((f & f_dirty) == 0) return;
+    b.flags = static_cast<std::uint16_t>(f & ~(f_dirty | f_error | f_deferred));
+    unlink_dirty(i); // clears f_ondirty
     --dirty_count_;
     if constexpr (!one_unit) dirty_bytes_ -= size_of(i);
   }
@@ -1655,10 +1660,11 @@ private:
     submit_unlock(s, op::write, i, bio_flags::none);
   }
   void run_append(slot_t s) noexcept {
+    const slot_t t = run_tail_; // read once: a byte store may alias it
     slot_[s].run_next = no_io;
-    slot_[s].run_prev = run_tail_;
-    if (run_tail_ != no_io)
-      slot_[run_tail_].run_next = s;
+    slot_[s].run_prev = t;
+    if (t != no_io)
+      slot_[t].run_next = s;
     else
       run_head_ = s;
     run_tail_ = s;
@@ -1700,13 +1706,13 @@ private:
   // The read of buffer i ended: valid, or counted as a read error.
   void read_settled_locked(I i, errc st, bool readahead) noexcept {
     header& b = z_.hdr[i];
-    b.flags = static_cast<std::uint16_t>(b.flags & ~f_io);
-    if (st == errc::ok) {
-      b.flags = static_cast<std::uint16_t>(b.flags | f_valid);
-      if (readahead) b.flags = static_cast<std::uint16_t>(b.flags | f_readahead);
-    } else {
+    // The new flags in a register, stored once.
+    unsigned f = b.flags & ~unsigned{f_io};
+    if (st == errc::ok)
+      f |= readahead ? unsigned{f_valid | f_readahead} : unsigned{f_valid};
+    else
       ++z_.stats.read_errors;
-    }
+    b.flags = static_cast<std::uint16_t>(f);
   }
   // A read whose caller waits for it (read / read_into): the caller ends it.
   static bool settle_read_sync(buffer_cache& c, slot_t s, errc st) noexcept {
