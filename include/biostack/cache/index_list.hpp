@@ -75,11 +75,24 @@ struct index_list {
       tail = p;
     --size;
   }
+  // Requires i on this list. Not remove + push_back: i is not the tail, so
+  // it has a successor and the list stays non-empty (two tests fewer, and
+  // no change to `size`).
   template <class L>
   void move_to_back(L& l, I i) noexcept {
-    if (tail == i) return;
-    remove(l, i);
-    push_back(l, i);
+    const I t = tail;
+    if (t == i) return;
+    const I p = l.prev[i];
+    const I n = l.next[i];
+    if (p != no_slot<I>)
+      l.next[p] = n;
+    else
+      head = n;
+    l.prev[n] = p;
+    l.prev[i] = t;
+    l.next[i] = no_slot<I>;
+    l.next[t] = i;
+    tail = i;
   }
   void clear() noexcept {
     head = tail = no_slot<I>;
