@@ -1397,7 +1397,9 @@ private:
     if ((b.flags & f_tracked) != 0) policy_.erase(i);
     index_remove(i);
     --resident_;
-    b = header{};
+    // All of it, padding included: one aligned 16-byte block rather than
+    // the members' 15 bytes (a single store on a 64-bit host).
+    std::memset(&b, 0, sizeof b);
     b.hnext = free_;
     free_ = i;
   }
