@@ -571,7 +571,7 @@ public:
     }
     slot_[s].rd = done;
     slot_[s].ctx = ctx;
-    start_read_unlock(i, s, io_kind::read_async, &settle_read_owned);
+    start_read_unlock<io_kind::read_async>(i, s, &settle_read_owned);
     return errc::ok;
   }
 
@@ -1612,7 +1612,9 @@ private:
   // with the lock held, returns with it released. The buffer's I/O keeps
   // its block and size put; a write's integrity record is made unlocked,
   // just before.
-  void submit_unlock(slot_t s, op o, I i, bio_flags fl) noexcept {
+  // `Fl`: the bio's flags (read-ahead or none), a constant of each caller.
+  template <bio_flags Fl = bio_flags::none>
+  void submit_unlock(slot_t s, op o, I i) noexcept {
     lbn_type lbn = 0;
     std::uint32_t len = 0;
     std::byte* mem = nullptr;
@@ -1625,21 +1627,22 @@ private:
     if (o == op::write) integrity_.finalize(lbn, mem, len);
     bio& b = bios_[s];
     b.prepare(o, std::uint64_t{lbn} * block_size, len, mem, completion{&on_bio_done, this});
-    b.flags = fl;
+    if constexpr (Fl != bio_flags::none) b.flags = Fl; // prepare() cleared them
     dev_.submit(b);
   }
 
   // Submits the read of busy buffer i on slot s, to be settled by `settle`;
   // called with the lock held, returns with it released.
-  void start_read_unlock(I i, slot_t s, io_kind kind, settle_fn settle) noexcept {
+  template <io_kind Kind>
+  void start_read_unlock(I i, slot_t s, settle_fn settle) noexcept {
     header& b = z_.hdr[i];
     b.flags = static_cast<std::uint16_t>(b.flags | f_io);
     slot_[s].settle = settle;
-    slot_[s].kind = kind;
+    slot_[s].kind = Kind;
     slot_[s].buf = i;
     ++inflight_;
-    submit_unlock(s, op::read, i,
-                  kind == io_kind::read_ahead ? bio_flags::read_ahead : bio_flags::none);
+    submit_unlock<Kind == io_kind::read_ahead ? bio_flags::read_ahead : bio_flags::none>(
+        s, op::read, i);
   }
   // Submits the write of busy dirty buffer i on slot s; returns unlocked.
   template <io_kind Kind>
@@ -1659,7 +1662,7 @@ private:
     ++running_writes_;
     if constexpr (!one_unit) running_bytes_ += size_of(i);
     device_flush_needed_ = true;
-    submit_unlock(s, op::write, i, bio_flags::none);
+    submit_unlock(s, op::write, i);
   }
   void run_append(slot_t s) noexcept {
     const slot_t t = run_tail_; // read once: a byte store may alias it
@@ -1877,7 +1880,7 @@ private:
       lock_.unlock();
       return errc::timed_out;
     }
-    start_read_unlock(i, s, io_kind::read_sync, &settle_read_sync);
+    start_read_unlock<io_kind::read_sync>(i, s, &settle_read_sync);
     if constexpr (ReadAhead)
       for (const std::uint64_t ra : readahead) start_readahead(ra, ra_size);
     lock_.lock();
@@ -1917,7 +1920,7 @@ private:
       return;
     }
     --z_.stats.misses; // speculative: not a demand miss
-    start_read_unlock(i, take_slot(), io_kind::read_ahead, &settle_read_owned);
+    start_read_unlock<io_kind::read_ahead>(i, take_slot(), &settle_read_owned);
   }
 
   // bwrite of busy buffer i (owned by the caller, dirty): writes, waits,
@@ -2552,7 +2555,7 @@ private:
         slot_[s].ctx = &o;
         ++inflight_;
         o.phase = sync_phase::flushing;
-        submit_unlock(s, op::flush, npos, bio_flags::none);
+        submit_unlock(s, op::flush, npos);
         lock_.lock();
         break;
       }
