@@ -698,12 +698,9 @@ public:
   /// `len` bytes at device offset `off`, memory `mem`, callback `done` (none
   /// if omitted); every other field as in a default-constructed bio.
   bio(op o, std::uint64_t off, std::uint32_t len, std::byte* mem = nullptr) noexcept
-      : bio(mem, len, o) {
-    offset = off;
-  }
+      : bio(mem, off, len, o) {}
   bio(op o, std::uint64_t off, std::uint32_t len, std::byte* mem, completion done) noexcept
-      : bio(mem, len, o) {
-    offset = off;
+      : bio(mem, off, len, o) {
     on_done = done;
   }
 
@@ -779,13 +776,17 @@ public:
 private:
   friend struct detail::bio_access;
 
-  // The shared part of the public constructors: every field but the offset
-  // and the callback, which those set. Out of line when optimising for size:
-  // a call passing three registers is much smaller than the dozen stores of
-  // a whole bio at every construction. (The arguments are in a different
-  // order, so no call meant for a public constructor can land here.)
-  BIOSTACK_NOINLINE_FOR_SIZE bio(std::byte* mem, std::uint32_t len, op o) noexcept
-      : length(len), operation(o), data(mem) {}
+  // The shared part of the public constructors: every field but the
+  // callback, which one of them sets. Out of line when optimising for size:
+  // a call is much smaller than the dozen stores of a whole bio at every
+  // construction. It takes the offset too (in the register pair after the
+  // memory; the length and operation go on the stack), so the offset is
+  // stored once, not cleared here and overwritten by the caller. (The
+  // arguments are in a different order, so no call meant for a public
+  // constructor can land here.)
+  BIOSTACK_NOINLINE_FOR_SIZE bio(std::byte* mem, std::uint64_t off, std::uint32_t len,
+                                 op o) noexcept
+      : offset(off), length(len), operation(o), data(mem) {}
 
   // Clears the linkage and rearms: the tail of every re-initialisation.
   void unlink() noexcept {
@@ -1025,6 +1026,32 @@ BIOSTACK_NAMESPACE_BEGIN
   return total > b.mem_offset ? total - b.mem_offset : 0;
 }
 
+namespace detail {
+// Moves the walk of a segment list `skip` bytes into `*s` on by `from`
+// bytes more, skipping whole segments as it goes: afterwards `skip` lies
+// inside `*s` (or the list is used up). Two 32-bit steps instead of one
+// 64-bit sum, which could wrap (a segment list may describe more than 4 GiB
+// in all). Out of line when optimising for size: most walks start at the
+// bio's first byte and never call it.
+BIOSTACK_NOINLINE_FOR_SIZE inline void skip_memory(const segment*& s, std::uint32_t& count,
+                                                   std::uint32_t& skip,
+                                                   std::uint32_t from) noexcept {
+  for (; count != 0; --count, ++s) {
+    if (skip >= s->length) {
+      skip -= s->length;
+      continue;
+    }
+    const std::uint32_t rest = s->length - skip;
+    if (from < rest) {
+      skip += from;
+      return;
+    }
+    from -= rest;
+    skip = 0;
+  }
+}
+} // namespace detail
+
 /// Calls `f(std::byte* p, std::uint32_t n)` for each contiguous piece of the
 /// bio's bytes [`from`, `from + n`), in order. Requires the range to lie inside
 /// the bio's memory (as `validate` checks).
@@ -1034,20 +1061,25 @@ void for_each_piece(const bio& b, std::uint32_t from, std::uint32_t n, F&& f) no
   // call site of `f`, for both kinds of memory.
   const segment* s = b.segments;
   std::uint32_t count = b.segment_count;
-  std::uint64_t skip = std::uint64_t{b.mem_offset} + from;
-  segment whole;
+  std::uint32_t skip = b.mem_offset;
+  // Built with its values rather than cleared first (a default segment's
+  // zeroes would be stored and then overwritten); its pointer is moved to
+  // the window only for contiguous memory (`data` may be null otherwise).
+  segment whole{b.data, n};
   if (count == 0) {
-    whole = {b.data + b.mem_offset + from, n};
+    whole.data += b.mem_offset + from;
     s = &whole;
     count = 1;
     skip = 0;
+  } else if (from != 0) {
+    detail::skip_memory(s, count, skip, from);
   }
   for (; n != 0 && count != 0; --count, ++s) {
     if (skip >= s->length) {
       skip -= s->length;
       continue;
     }
-    const auto avail = static_cast<std::uint32_t>(s->length - skip);
+    const std::uint32_t avail = s->length - skip;
     const std::uint32_t take = avail < n ? avail : n;
     f(s->data + skip, take);
     n -= take;
@@ -1365,6 +1397,18 @@ concept validated_submit_device = constant_geometry_device<D> && requires(D& d, 
   noexcept->std::same_as<void>;
 };
 
+/// A `validated_submit_device` whose `submit_validated(b)` always completes
+/// `b` with `ok` and nothing left over, by declaring `static constexpr bool
+/// infallible_validated_submit = true` (a RAM disk: once a bio is valid, its
+/// transfer cannot fail or stop short). A layer that hands such a device only
+/// requests of its own, rearmed before each submission (the dispatcher),
+/// then knows each result without reading it back. Optional; a promise (see
+/// `makes_own_promises`).
+template <class D>
+concept infallible_validated_submit_device = validated_submit_device<D> && requires {
+  requires bool(std::remove_cvref_t<D>::infallible_validated_submit);
+};
+
 /// A device that makes progress (delivers completions, retries, restores
 /// paths) only when polled. `poll()` returns how much work it did (0: idle).
 template <class D>
@@ -1477,11 +1521,13 @@ template <class GeometryRef>
   const std::uint32_t bs = g.block_size;
   if constexpr (GeometryRef::capacity_fits_32) {
     // A constant capacity below 2^32 (0 for a block size that is not a power
-    // of two): the same test in 32-bit words, as an offset with a high bit set
-    // is past the end anyway.
+    // of two): the offset's high word must be zero (anything else is past the
+    // end), then the end of two 32-bit values, which cannot wrap in 64 bits,
+    // is compared with it: an add with carry and one compare, instead of two
+    // compares and a subtraction.
     constexpr auto cap = static_cast<std::uint32_t>(GeometryRef::get().capacity());
     const auto off = static_cast<std::uint32_t>(b.offset);
-    if ((b.offset >> 32) != 0 || off > cap || len > cap - off) return errc::out_of_range;
+    if ((b.offset >> 32) != 0 || std::uint64_t{off} + len > cap) return errc::out_of_range;
   } else {
     if (!detail::is_pow2_32(bs)) return errc::out_of_range;
     const std::uint64_t end = b.offset + len;
@@ -3037,6 +3083,9 @@ public:
     BIOSTACK_DEBUG_ASSERT(ram_validate(b) == errc::ok);
     detail::ram_transfer(storage_, b);
   }
+  /// `submit_validated` records no error and no residual: the transfer of a
+  /// valid bio cannot fail (see `infallible_validated_submit_device`).
+  static constexpr bool infallible_validated_submit = true;
 
   /// A `ram_device` over this object's storage, with the same geometry; a
   /// handle (pointer and geometry), valid while this object lives. Data
@@ -3065,6 +3114,7 @@ private:
 static_assert(block_device<ram_device>);
 static_assert(constant_geometry_device<static_ram_device<4096>>);
 static_assert(validated_submit_device<static_ram_device<4096>>);
+static_assert(infallible_validated_submit_device<static_ram_device<4096>>);
 static_assert(!constant_geometry_device<ram_device>);
 static_assert(sync_block_device<ram_device>);
 
@@ -4977,6 +5027,14 @@ private:
   static constexpr bool splitting = split_type::splits;
   // A device whose geometry is a constant: no copy, and checks that fold.
   static constexpr bool fixed_geometry = constant_geometry_device<Device>;
+  // Every request is a copy of one bio that passed `check()` (no merging or
+  // splitting), so the device may skip its own validation
+  // (`submit_to_device`). When it promises that such a submission always
+  // succeeds in full, each request's result is known without reading it.
+  static constexpr bool submits_validated =
+      validated_submit_device<Device> && !merging && !splitting;
+  static constexpr bool requests_succeed =
+      submits_validated && infallible_validated_submit_device<Device>;
   // Path loss can happen at all: the device may complete with `no_device`
   // (it does not declare `may_lose_path = false`) and the retry policy
   // retries. Otherwise requeueing, the path state and the refusal of
@@ -5136,7 +5194,7 @@ private:
   // passed `check()`, i.e. validate() against the device's constant
   // geometry: a device that can skip its own validation then may.
   void submit_to_device(request& q) noexcept {
-    if constexpr (validated_submit_device<Device> && !merging && !splitting) {
+    if constexpr (submits_validated) {
       dev_->submit_validated(q);
     } else {
       dev_->submit(q);
@@ -5541,15 +5599,17 @@ private:
     if constexpr (stats_type::wants_latency) stats_.on_latency(now() - q.started);
     release_tag_locked(q);
     // The completion is ours already: `deferred_` handed it over with an
-    // acquire, or `device_done` linked it under the lock we hold.
-    const errc st = detail::bio_access::final_status(q);
+    // acquire, or `device_done` linked it under the lock we hold. A device
+    // whose submissions always succeed in full recorded nothing on the
+    // request, which was rearmed when it was built: ok, no residual.
+    const errc st = requests_succeed ? errc::ok : detail::bio_access::final_status(q);
     if constexpr (requeues) {
       if (BIOSTACK_UNLIKELY(st == errc::no_device) && try_requeue_locked(q)) return;
     }
     if constexpr (timed_path_loss) {
       if (BIOSTACK_UNLIKELY(path_suspect_) && st != errc::no_device) path_suspect_ = false;
     }
-    std::uint32_t residual = detail::bio_access::final_residual(q);
+    std::uint32_t residual = requests_succeed ? 0 : detail::bio_access::final_residual(q);
     if (BIOSTACK_UNLIKELY(residual != 0)) residual = short_transfer_locked(q, st, residual);
     deliver_locked(q, st, residual, true);
   }
@@ -6003,11 +6063,24 @@ struct index_list {
       tail = p;
     --size;
   }
+  // Requires i on this list. Not remove + push_back: i is not the tail, so
+  // it has a successor and the list stays non-empty (two tests fewer, and
+  // no change to `size`).
   template <class L>
   void move_to_back(L& l, I i) noexcept {
-    if (tail == i) return;
-    remove(l, i);
-    push_back(l, i);
+    const I t = tail;
+    if (t == i) return;
+    const I p = l.prev[i];
+    const I n = l.next[i];
+    if (p != no_slot<I>)
+      l.next[p] = n;
+    else
+      head = n;
+    l.prev[n] = p;
+    l.prev[i] = t;
+    l.next[i] = no_slot<I>;
+    l.next[t] = i;
+    tail = i;
   }
   void clear() noexcept {
     head = tail = no_slot<I>;
@@ -7057,7 +7130,7 @@ public:
     }
     slot_[s].rd = done;
     slot_[s].ctx = ctx;
-    start_read_unlock(i, s, io_kind::read_async, &settle_read_owned);
+    start_read_unlock<io_kind::read_async>(i, s, &settle_read_owned);
     return errc::ok;
   }
 
@@ -7806,19 +7879,23 @@ private:
   }
 
   // ---- dirty sets -------------------------------------------------------------
+  // The flag is stored before the links: the links' stores could alias it,
+  // and this way it is neither reloaded nor stored twice.
   void link_dirty(I i) noexcept {
     header& b = z_.hdr[i];
-    BIOSTACK_ASSERT((b.flags & f_ondirty) == 0 && "buffer already on a dirty set");
+    const std::uint16_t f = b.flags;
+    BIOSTACK_ASSERT((f & f_ondirty) == 0 && "buffer already on a dirty set");
+    b.flags = static_cast<std::uint16_t>(f | f_ondirty);
     auto dl = dlinks();
     dirty_[set_of(b.cls)].push_back(dl, i);
-    b.flags = static_cast<std::uint16_t>(b.flags | f_ondirty);
   }
   void unlink_dirty(I i) noexcept {
     header& b = z_.hdr[i];
-    if ((b.flags & f_ondirty) == 0) return;
+    const std::uint16_t f = b.flags;
+    if ((f & f_ondirty) == 0) return;
+    b.flags = static_cast<std::uint16_t>(f & ~f_ondirty);
     auto dl = dlinks();
     dirty_[set_of(b.cls)].remove(dl, i);
-    b.flags = static_cast<std::uint16_t>(b.flags & ~f_ondirty);
   }
   // Index in dirty_ of class c's set: with a single class, the one set
   // whatever c (a constant: no load of the buffer's class).
@@ -7850,9 +7927,10 @@ private:
   }
   void undirty(I i) noexcept {
     header& b = z_.hdr[i];
-    if ((b.flags & f_dirty) == 0) return;
-    unlink_dirty(i);
-    b.flags = static_cast<std::uint16_t>(b.flags & ~(f_dirty | f_error | f_deferred));
+    const std::uint16_t f = b.flags;
+    if ((f & f_dirty) == 0) return;
+    b.flags = static_cast<std::uint16_t>(f & ~(f_dirty | f_error | f_deferred));
+    unlink_dirty(i); // clears f_ondirty
     --dirty_count_;
     if constexpr (!one_unit) dirty_bytes_ -= size_of(i);
   }
@@ -7878,7 +7956,9 @@ private:
     if ((b.flags & f_tracked) != 0) policy_.erase(i);
     index_remove(i);
     --resident_;
-    b = header{};
+    // All of it, padding included: one aligned 16-byte block rather than
+    // the members' 15 bytes (a single store on a 64-bit host).
+    std::memset(&b, 0, sizeof b);
     b.hnext = free_;
     free_ = i;
   }
@@ -8091,7 +8171,9 @@ private:
   // with the lock held, returns with it released. The buffer's I/O keeps
   // its block and size put; a write's integrity record is made unlocked,
   // just before.
-  void submit_unlock(slot_t s, op o, I i, bio_flags fl) noexcept {
+  // `Fl`: the bio's flags (read-ahead or none), a constant of each caller.
+  template <bio_flags Fl = bio_flags::none>
+  void submit_unlock(slot_t s, op o, I i) noexcept {
     lbn_type lbn = 0;
     std::uint32_t len = 0;
     std::byte* mem = nullptr;
@@ -8104,21 +8186,22 @@ private:
     if (o == op::write) integrity_.finalize(lbn, mem, len);
     bio& b = bios_[s];
     b.prepare(o, std::uint64_t{lbn} * block_size, len, mem, completion{&on_bio_done, this});
-    b.flags = fl;
+    if constexpr (Fl != bio_flags::none) b.flags = Fl; // prepare() cleared them
     dev_.submit(b);
   }
 
   // Submits the read of busy buffer i on slot s, to be settled by `settle`;
   // called with the lock held, returns with it released.
-  void start_read_unlock(I i, slot_t s, io_kind kind, settle_fn settle) noexcept {
+  template <io_kind Kind>
+  void start_read_unlock(I i, slot_t s, settle_fn settle) noexcept {
     header& b = z_.hdr[i];
     b.flags = static_cast<std::uint16_t>(b.flags | f_io);
     slot_[s].settle = settle;
-    slot_[s].kind = kind;
+    slot_[s].kind = Kind;
     slot_[s].buf = i;
     ++inflight_;
-    submit_unlock(s, op::read, i,
-                  kind == io_kind::read_ahead ? bio_flags::read_ahead : bio_flags::none);
+    submit_unlock<Kind == io_kind::read_ahead ? bio_flags::read_ahead : bio_flags::none>(
+        s, op::read, i);
   }
   // Submits the write of busy dirty buffer i on slot s; returns unlocked.
   template <io_kind Kind>
@@ -8138,13 +8221,14 @@ private:
     ++running_writes_;
     if constexpr (!one_unit) running_bytes_ += size_of(i);
     device_flush_needed_ = true;
-    submit_unlock(s, op::write, i, bio_flags::none);
+    submit_unlock(s, op::write, i);
   }
   void run_append(slot_t s) noexcept {
+    const slot_t t = run_tail_; // read once: a byte store may alias it
     slot_[s].run_next = no_io;
-    slot_[s].run_prev = run_tail_;
-    if (run_tail_ != no_io)
-      slot_[run_tail_].run_next = s;
+    slot_[s].run_prev = t;
+    if (t != no_io)
+      slot_[t].run_next = s;
     else
       run_head_ = s;
     run_tail_ = s;
@@ -8186,13 +8270,13 @@ private:
   // The read of buffer i ended: valid, or counted as a read error.
   void read_settled_locked(I i, errc st, bool readahead) noexcept {
     header& b = z_.hdr[i];
-    b.flags = static_cast<std::uint16_t>(b.flags & ~f_io);
-    if (st == errc::ok) {
-      b.flags = static_cast<std::uint16_t>(b.flags | f_valid);
-      if (readahead) b.flags = static_cast<std::uint16_t>(b.flags | f_readahead);
-    } else {
+    // The new flags in a register, stored once.
+    unsigned f = b.flags & ~unsigned{f_io};
+    if (st == errc::ok)
+      f |= readahead ? unsigned{f_valid | f_readahead} : unsigned{f_valid};
+    else
       ++z_.stats.read_errors;
-    }
+    b.flags = static_cast<std::uint16_t>(f);
   }
   // A read whose caller waits for it (read / read_into): the caller ends it.
   static bool settle_read_sync(buffer_cache& c, slot_t s, errc st) noexcept {
@@ -8355,7 +8439,7 @@ private:
       lock_.unlock();
       return errc::timed_out;
     }
-    start_read_unlock(i, s, io_kind::read_sync, &settle_read_sync);
+    start_read_unlock<io_kind::read_sync>(i, s, &settle_read_sync);
     if constexpr (ReadAhead)
       for (const std::uint64_t ra : readahead) start_readahead(ra, ra_size);
     lock_.lock();
@@ -8395,7 +8479,7 @@ private:
       return;
     }
     --z_.stats.misses; // speculative: not a demand miss
-    start_read_unlock(i, take_slot(), io_kind::read_ahead, &settle_read_owned);
+    start_read_unlock<io_kind::read_ahead>(i, take_slot(), &settle_read_owned);
   }
 
   // bwrite of busy buffer i (owned by the caller, dirty): writes, waits,
@@ -8455,10 +8539,12 @@ private:
     if (budget > 1024) budget = 1024;
     ++flush_pass_;
     std::size_t started = 0;
+    bool stalled = false; // unused: a flush step is best effort
     for (std::uint8_t stage = 0; stage < classes_type::stages && started < budget; ++stage) {
       for (std::size_t c = 0; c < class_count && started < budget; ++c) {
         if (classes_type::stage[c] != stage || !classes_type::cache_may_write[c]) continue;
-        started += flush_class_locked(static_cast<std::uint8_t>(c), budget - started, false);
+        started +=
+            flush_class_locked(static_cast<std::uint8_t>(c), budget - started, false, stalled);
       }
     }
     return started;
@@ -8467,21 +8553,25 @@ private:
   // Writes up to `budget` buffers of class c's dirty set, oldest first.
   // `all` (sync): only buffers marked f_sync, each once, whatever their
   // error pause; the owner's "defer" is overridden (the owner asked).
-  // Never waits: sets `*stalled` (if given) when it stopped for want of an
-  // I/O slot.
+  // Never waits: sets `stalled` when it stopped for want of an I/O slot.
   std::size_t flush_class_locked(std::uint8_t c, std::size_t budget, bool all,
-                                 bool* stalled = nullptr) noexcept {
+                                 bool& stalled) noexcept {
     std::size_t started = 0;
     const detail::index_list<I>& set = dirty_[set_of(c)];
     std::size_t scan = set.size + budget;
+    // A buffer is skipped unless its flags under `skip` equal `want`: busy
+    // and owner-pinned ones always; a sync's untagged ones; the flusher's
+    // failed ones until their pause is over (a completion may end the
+    // pause while the lock is dropped: checked afresh for each buffer).
+    const std::uint16_t want = all ? std::uint16_t{f_sync} : std::uint16_t{0};
     I i = set.head;
     while (i != npos && scan-- != 0 && started < budget) {
       header& b = z_.hdr[i];
       const I next = b.dnext;
-      if ((all && (b.flags & f_sync) == 0) || (b.flags & (f_busy | f_ownerpin)) != 0 ||
-          b.modrefs != 0 ||
-          (!all && (b.flags & f_error) != 0 &&
-           static_cast<std::int32_t>(flush_pass_ - retry_after_) < 0)) {
+      auto skip = static_cast<std::uint16_t>(f_busy | f_ownerpin | want);
+      if (!all && static_cast<std::int32_t>(flush_pass_ - retry_after_) < 0)
+        skip = static_cast<std::uint16_t>(skip | f_error);
+      if ((b.flags & skip) != want || b.modrefs != 0) {
         i = next;
         continue;
       }
@@ -8494,15 +8584,20 @@ private:
       if (!all && running_bytes_now() > limits_.hi_running) break;
       const slot_t s = take_slot();
       if (s == no_io) {
-        if (stalled != nullptr) *stalled = true;
+        stalled = true;
         break;
       }
-      b.flags = static_cast<std::uint16_t>(b.flags | f_busy);
-      buffer_info bi = info(i);
-      bi.by_owner = all;
-      lock_.unlock();
-      const write_decision d = hooks_.check_write(bi);
-      lock_.lock();
+      // Without owner hooks every write is allowed: no need to own the
+      // buffer and drop the lock to ask.
+      write_decision d = write_decision::allow;
+      if constexpr (!std::is_same_v<hooks_type, no_owner_hooks>) {
+        b.flags = static_cast<std::uint16_t>(b.flags | f_busy);
+        buffer_info bi = info(i);
+        bi.by_owner = all;
+        lock_.unlock();
+        d = hooks_.check_write(bi);
+        lock_.lock();
+      }
       if (d == write_decision::allow ||
           (d == write_decision::defer && ((b.flags & f_deferred) != 0 || all))) {
         b.flags = static_cast<std::uint16_t>(b.flags & ~(f_deferred | f_sync));
@@ -8990,7 +9085,7 @@ private:
         bool stalled = false;
         for (std::size_t c = 0; c < class_count && !stalled; ++c) {
           if (classes_type::stage[c] != o.stage) continue;
-          while (flush_class_locked(static_cast<std::uint8_t>(c), 1024, true, &stalled) != 0 &&
+          while (flush_class_locked(static_cast<std::uint8_t>(c), 1024, true, stalled) != 0 &&
                  !stalled) {
           }
         }
@@ -9019,7 +9114,7 @@ private:
         slot_[s].ctx = &o;
         ++inflight_;
         o.phase = sync_phase::flushing;
-        submit_unlock(s, op::flush, npos, bio_flags::none);
+        submit_unlock(s, op::flush, npos);
         lock_.lock();
         break;
       }
