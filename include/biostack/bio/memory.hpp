@@ -58,7 +58,9 @@ void for_each_piece(const bio& b, std::uint32_t from, std::uint32_t n, F&& f) no
   // the window only for contiguous memory (`data` may be null otherwise).
   segment whole{b.data, n};
   if (count == 0) {
-    whole.data += b.mem_offset + from;
+    // Two additions: the 32-bit sum could wrap on a 64-bit host.
+    whole.data += b.mem_offset;
+    whole.data += from;
     s = &whole;
     count = 1;
     skip = 0;
