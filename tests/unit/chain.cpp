@@ -263,6 +263,61 @@ TEST_CASE("init_child slices offset, memory offset, flags and priority", "[chain
   CHECK(d.mem_offset == 0);
 }
 
+// The first address a bio's memory walk hands out, as a number (only
+// compared, never touched).
+static std::uintptr_t first_address(const bio& b) {
+  std::uintptr_t first = 0;
+  bool seen = false;
+  for_each_piece(b, 0, b.length, [&](std::byte* p, std::uint32_t) noexcept {
+    if (!seen) first = reinterpret_cast<std::uintptr_t>(p);
+    seen = true;
+  });
+  return first;
+}
+
+TEST_CASE("init_child: a child starting 4 GiB or more into the parent's memory", "[chain]") {
+  // mem_offset + delta past 2^32 cannot be said in a 32-bit mem_offset: the
+  // child must name memory further in rather than wrap 4 GiB back.
+  if (sizeof(void*) < 8) {
+    SUCCEED("a 32-bit host has no memory past 4 GiB to address");
+    return;
+  }
+  std::byte base[1];
+  bio contiguous(op::read, 0, 0xE000'0000u, base);
+  contiguous.mem_offset = 0xC000'0000u; // 3 GiB
+  bio c1;
+  init_child(c1, contiguous, 0x6000'0000u, 512); // at 4.5 GiB
+  CHECK(first_address(c1) == reinterpret_cast<std::uintptr_t>(base) + 0x1'2000'0000u);
+  bio c0;
+  init_child(c0, contiguous, 512, 512); // the usual case keeps the parent's pointer
+  CHECK(c0.data == base);
+  CHECK(c0.mem_offset == 0xC000'0000u + 512);
+
+  // Scatter-gather: two segments of almost 4 GiB each (the same bytes twice:
+  // only their lengths are read while skipping), then a small one.
+  std::byte tail[16];
+  constexpr std::uint32_t huge = 0xFFFF'0000u;
+  const segment segs[] = {{base, huge}, {base, huge}, {tail, 16}};
+  bio sg(op::write, 0, 8 + huge + 16);
+  sg.segments = segs;
+  sg.segment_count = 3;
+  sg.mem_offset = huge - 8; // the last 8 bytes of the first segment
+  bio c2;
+  init_child(c2, sg, 8 + huge + 4, 10);
+  CHECK(first_address(c2) == reinterpret_cast<std::uintptr_t>(tail + 4));
+  CHECK(c2.segments == &segs[2]);
+  CHECK(c2.segment_count == 1);
+  CHECK(c2.mem_offset == 4);
+
+  // Operations without memory take none, whatever the delta.
+  bio discard(op::discard, 0, 0xE000'0000u);
+  discard.mem_offset = 0xC000'0000u;
+  bio c3;
+  init_child(c3, discard, 0x6000'0000u, 512);
+  CHECK(c3.mem_offset == 0);
+  CHECK(c3.data == nullptr);
+}
+
 TEST_CASE("init_child past the parent's length panics", "[chain][panic]") {
   CHECK(biostack_test::panics([] {
     bio p(op::read, 0, 1024), c;

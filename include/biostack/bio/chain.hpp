@@ -15,6 +15,7 @@
 /// without an error makes the parent fail with `io_error`.
 
 #include <biostack/bio/bio.hpp>
+#include <biostack/bio/memory.hpp>
 
 BIOSTACK_NAMESPACE_BEGIN
 
@@ -45,10 +46,36 @@ inline void end_fan_in(bio& parent) noexcept {
   if (detail::bio_access::drop_pending(parent)) end_io(parent);
 }
 
+namespace detail {
+// init_child's rare case: the child's memory starts 4 GiB or more past the
+// start of the memory the parent's pointers name, which a 32-bit
+// `mem_offset` cannot say. The child names memory further in instead: the
+// parent's first byte (contiguous), or the segment its first byte lies in.
+BIOSTACK_COLD inline void rebase_child_memory(bio& child, const bio& parent,
+                                              std::uint32_t delta) noexcept {
+  if (parent.segment_count == 0) {
+    if (parent.data != nullptr) { // else invalid memory, refused as such
+      child.data = parent.data + parent.mem_offset;
+      child.mem_offset = delta;
+    }
+    return;
+  }
+  const segment* s = parent.segments;
+  std::uint32_t count = parent.segment_count;
+  std::uint32_t skip = parent.mem_offset;
+  skip_memory(s, count, skip, delta);
+  child.segments = s;
+  child.segment_count = static_cast<std::uint16_t>(count);
+  child.mem_offset = skip;
+}
+} // namespace detail
+
 /// Fills `child` as the slice [`delta`, `delta + len`) of `parent`: same
 /// operation, flags and priority, offset advanced by `delta`, the same memory
 /// viewed from `delta` bytes further in. Linkage and completion are left
-/// empty; the child is rearmed. Requires `delta + len <= parent.length`.
+/// empty; the child is rearmed. Requires `delta + len <= parent.length`,
+/// and on a 32-bit target `parent.mem_offset + delta < 2^32` (a 64-bit host
+/// takes any window: the child then names memory further in).
 inline void init_child(bio& child, const bio& parent, std::uint32_t delta,
                        std::uint32_t len) noexcept {
   BIOSTACK_ASSERT(delta <= parent.length && len <= parent.length - delta);
@@ -59,9 +86,19 @@ inline void init_child(bio& child, const bio& parent, std::uint32_t delta,
   child.flags = parent.flags;
   child.priority = parent.priority;
   child.segment_count = parent.segment_count;
-  child.mem_offset = carries_data(parent.operation) ? parent.mem_offset + delta : 0;
+  const bool memory = carries_data(parent.operation);
+  child.mem_offset = memory ? parent.mem_offset + delta : 0;
   child.data = parent.data;
   child.segments = parent.segments;
+  if constexpr (sizeof(void*) > 4) {
+    if (BIOSTACK_UNLIKELY(memory && child.mem_offset < delta)) // the sum wrapped
+      detail::rebase_child_memory(child, parent, delta);
+  } else {
+    // A 32-bit address space holds no memory window reaching 4 GiB past
+    // its start (but for a segment list naming the same bytes over again).
+    BIOSTACK_DEBUG_ASSERT((!memory || child.mem_offset >= delta) &&
+                          "memory window reaches 4 GiB past its start");
+  }
   child.on_done = {};
   detail::bio_access::unlink(child);
 }
