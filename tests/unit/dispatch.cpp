@@ -842,6 +842,33 @@ TEST_CASE("dispatcher over a validated_submit_device: its errors and residuals a
   CHECK(f.d.idle());
 }
 
+// A static RAM disk whose reads fail, derived and keeping its base's
+// promises (constant geometry, validated submission) by naming itself as
+// their owner again; it does not repeat the infallibility promise, which
+// still names the base: its results must be read.
+class failing_static_ram : public static_ram_device<8192> {
+public:
+  using promises_of = failing_static_ram;
+  void submit(bio& b) noexcept { submit_validated(b); }
+  void submit_validated(bio& b) noexcept {
+    if (b.operation == op::read)
+      complete(b, errc::media_error, b.length);
+    else
+      static_ram_device<8192>::submit_validated(b);
+  }
+};
+static_assert(validated_submit_device<failing_static_ram>);
+static_assert(!infallible_validated_submit_device<failing_static_ram>);
+
+TEST_CASE("the infallibility promise is not inherited with the other promises",
+          "[dispatch][geometry]") {
+  static failing_static_ram disk;
+  dispatcher<failing_static_ram, firmware_policies> d{disk};
+  STATIC_REQUIRE(constant_geometry_device<decltype(d)>);
+  CHECK(run(d, rw(op::write, 0, 1024, pattern)) == outcome{errc::ok, 0, 1});
+  CHECK(run(d, rw(op::read, 0, 1024, readback)) == outcome{errc::media_error, 1024, 1});
+}
+
 TEST_CASE("static_ram_device: submit_validated does what submit does", "[dispatch][geometry]") {
   static static_ram_device<8192> one;
   static static_ram_device<8192> two;

@@ -25,7 +25,8 @@ concept block_device = requires(D& d, const D& cd, bio& b) {
 };
 
 /// The optional declarations below (`constant_geometry`,
-/// `submit_validated`, and the dispatcher's `may_lose_path`) are promises a
+/// `submit_validated`, `infallible_validated_submit_of`, and the
+/// dispatcher's `may_lose_path`) are promises a
 /// device makes to the layers above it, which then leave out checks or
 /// code. A class derived from a device inherits them, yet it may have
 /// replaced `submit` or `geometry` and so broken them: they count only for
@@ -93,15 +94,19 @@ concept validated_submit_device = constant_geometry_device<D> && requires(D& d, 
 };
 
 /// A `validated_submit_device` whose `submit_validated(b)` always completes
-/// `b` with `ok` and nothing left over, by declaring `static constexpr bool
-/// infallible_validated_submit = true` (a RAM disk: once a bio is valid, its
+/// `b` with `ok` and nothing left over (a RAM disk: once a bio is valid, its
 /// transfer cannot fail or stop short). A layer that hands such a device only
 /// requests of its own, rearmed before each submission (the dispatcher),
-/// then knows each result without reading it back. Optional; a promise (see
-/// `makes_own_promises`).
+/// then knows each result without reading it back. Optional, and a promise
+/// with an owner of its own: the device declares `using
+/// infallible_validated_submit_of = D;`. A derived class that says
+/// `promises_of` again (keeping the other promises) may well fail in its own
+/// `submit_validated`, so it does not make this one unless it names itself
+/// here too.
 template <class D>
 concept infallible_validated_submit_device = validated_submit_device<D> && requires {
-  requires bool(std::remove_cvref_t<D>::infallible_validated_submit);
+  requires std::is_same_v<typename std::remove_cvref_t<D>::infallible_validated_submit_of,
+                          std::remove_cvref_t<D>>;
 };
 
 /// A device that makes progress (delivers completions, retries, restores

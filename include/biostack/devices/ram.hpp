@@ -206,7 +206,7 @@ public:
   }
   /// `submit_validated` records no error and no residual: the transfer of a
   /// valid bio cannot fail (see `infallible_validated_submit_device`).
-  static constexpr bool infallible_validated_submit = true;
+  using infallible_validated_submit_of = static_ram_device;
 
   /// A `ram_device` over this object's storage, with the same geometry; a
   /// handle (pointer and geometry), valid while this object lives. Data
