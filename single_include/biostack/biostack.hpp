@@ -945,72 +945,6 @@ BIOSTACK_NAMESPACE_END
 /// first error recorded wins; residuals add up; a child that completes short
 /// without an error makes the parent fail with `io_error`.
 
-// ---- <biostack/bio/chain.hpp> (continued) ----------------------------------------------------
-BIOSTACK_NAMESPACE_BEGIN
-
-/// Opens a fan-in on `parent`. Requires: `parent` is not yet completed and
-/// has no children outstanding.
-inline void begin_fan_in(bio& parent) noexcept {
-  BIOSTACK_ASSERT(detail::bio_access::may_become_parent(parent) &&
-                  "begin_fan_in on a completed parent or one with children");
-  detail::bio_access::set_pending(parent, 1, true);
-}
-
-/// Registers `child` under `parent`; call before submitting the child.
-/// Requires an open fan-in (between `begin_fan_in` and `end_fan_in`).
-inline void add_child(bio& parent, bio& child) noexcept {
-  BIOSTACK_ASSERT(detail::bio_access::fan_in_open(parent) &&
-                  "add_child outside begin_fan_in/end_fan_in");
-  child.parent = &parent;
-  detail::bio_access::add_pending(parent);
-}
-
-/// Closes the fan-in: if every child has already completed (or none was
-/// added), the parent completes here, in the caller's context.
-inline void end_fan_in(bio& parent) noexcept {
-  // Checked before the count drops: afterwards the parent may already be
-  // completed and reused. Closing twice would complete the parent early.
-  BIOSTACK_ASSERT(detail::bio_access::fan_in_open(parent) && "end_fan_in without an open fan-in");
-  detail::bio_access::close_fan_in(parent);
-  if (detail::bio_access::drop_pending(parent)) end_io(parent);
-}
-
-/// Fills `child` as the slice [`delta`, `delta + len`) of `parent`: same
-/// operation, flags and priority, offset advanced by `delta`, the same memory
-/// viewed from `delta` bytes further in. Linkage and completion are left
-/// empty; the child is rearmed. Requires `delta + len <= parent.length`.
-inline void init_child(bio& child, const bio& parent, std::uint32_t delta,
-                       std::uint32_t len) noexcept {
-  BIOSTACK_ASSERT(delta <= parent.length && len <= parent.length - delta);
-  // Every field written once (not prepare() and then the copies over it).
-  child.offset = parent.offset + delta;
-  child.length = len;
-  child.operation = parent.operation;
-  child.flags = parent.flags;
-  child.priority = parent.priority;
-  child.segment_count = parent.segment_count;
-  child.mem_offset = carries_data(parent.operation) ? parent.mem_offset + delta : 0;
-  child.data = parent.data;
-  child.segments = parent.segments;
-  child.on_done = {};
-  detail::bio_access::unlink(child);
-}
-
-/// Makes `lower` a one-to-one layer below `upper` (Linux `bio_chain`,
-/// DragonFly `push_bio`): it copies the request from `upper` and completes
-/// into it. `lower.on_done` is cleared; set it to observe the lower layer's
-/// completion. When `lower` completes (and its callback proceeds), `upper`
-/// completes with lower's status and residual.
-inline void link_layer(bio& upper, bio& lower) noexcept {
-  BIOSTACK_ASSERT(detail::bio_access::may_become_parent(upper) &&
-                  "link_layer onto a completed bio or one with a layer below it");
-  init_child(lower, upper, 0, upper.length);
-  lower.parent = &upper;
-  detail::bio_access::set_pending(upper, 1, false);
-}
-
-BIOSTACK_NAMESPACE_END
-
 // ---- <biostack/bio/memory.hpp> ---------------------------------------------------------------
 /// Walking and copying a bio's memory, whether contiguous or scatter-gather.
 
@@ -1067,7 +1001,9 @@ void for_each_piece(const bio& b, std::uint32_t from, std::uint32_t n, F&& f) no
   // the window only for contiguous memory (`data` may be null otherwise).
   segment whole{b.data, n};
   if (count == 0) {
-    whole.data += b.mem_offset + from;
+    // Two additions: the 32-bit sum could wrap on a 64-bit host.
+    whole.data += b.mem_offset;
+    whole.data += from;
     s = &whole;
     count = 1;
     skip = 0;
@@ -1109,6 +1045,108 @@ inline void copy_from_bio(const bio& b, std::uint32_t from, std::byte* dst,
 inline void zero_bio(const bio& b, std::uint32_t from, std::uint32_t n) noexcept {
   for_each_piece(b, from, n,
                  [](std::byte* p, std::uint32_t len) noexcept { std::memset(p, 0, len); });
+}
+
+BIOSTACK_NAMESPACE_END
+
+// ---- <biostack/bio/chain.hpp> (continued) ----------------------------------------------------
+BIOSTACK_NAMESPACE_BEGIN
+
+/// Opens a fan-in on `parent`. Requires: `parent` is not yet completed and
+/// has no children outstanding.
+inline void begin_fan_in(bio& parent) noexcept {
+  BIOSTACK_ASSERT(detail::bio_access::may_become_parent(parent) &&
+                  "begin_fan_in on a completed parent or one with children");
+  detail::bio_access::set_pending(parent, 1, true);
+}
+
+/// Registers `child` under `parent`; call before submitting the child.
+/// Requires an open fan-in (between `begin_fan_in` and `end_fan_in`).
+inline void add_child(bio& parent, bio& child) noexcept {
+  BIOSTACK_ASSERT(detail::bio_access::fan_in_open(parent) &&
+                  "add_child outside begin_fan_in/end_fan_in");
+  child.parent = &parent;
+  detail::bio_access::add_pending(parent);
+}
+
+/// Closes the fan-in: if every child has already completed (or none was
+/// added), the parent completes here, in the caller's context.
+inline void end_fan_in(bio& parent) noexcept {
+  // Checked before the count drops: afterwards the parent may already be
+  // completed and reused. Closing twice would complete the parent early.
+  BIOSTACK_ASSERT(detail::bio_access::fan_in_open(parent) && "end_fan_in without an open fan-in");
+  detail::bio_access::close_fan_in(parent);
+  if (detail::bio_access::drop_pending(parent)) end_io(parent);
+}
+
+namespace detail {
+// init_child's rare case: the child's memory starts 4 GiB or more past the
+// start of the memory the parent's pointers name, which a 32-bit
+// `mem_offset` cannot say. The child names memory further in instead: the
+// parent's first byte (contiguous), or the segment its first byte lies in.
+BIOSTACK_COLD inline void rebase_child_memory(bio& child, const bio& parent,
+                                              std::uint32_t delta) noexcept {
+  if (parent.segment_count == 0) {
+    if (parent.data != nullptr) { // else invalid memory, refused as such
+      child.data = parent.data + parent.mem_offset;
+      child.mem_offset = delta;
+    }
+    return;
+  }
+  const segment* s = parent.segments;
+  std::uint32_t count = parent.segment_count;
+  std::uint32_t skip = parent.mem_offset;
+  skip_memory(s, count, skip, delta);
+  child.segments = s;
+  child.segment_count = static_cast<std::uint16_t>(count);
+  child.mem_offset = skip;
+}
+} // namespace detail
+
+/// Fills `child` as the slice [`delta`, `delta + len`) of `parent`: same
+/// operation, flags and priority, offset advanced by `delta`, the same memory
+/// viewed from `delta` bytes further in. Linkage and completion are left
+/// empty; the child is rearmed. Requires `delta + len <= parent.length`,
+/// and on a 32-bit target `parent.mem_offset + delta < 2^32` (a 64-bit host
+/// takes any window: the child then names memory further in).
+inline void init_child(bio& child, const bio& parent, std::uint32_t delta,
+                       std::uint32_t len) noexcept {
+  BIOSTACK_ASSERT(delta <= parent.length && len <= parent.length - delta);
+  // Every field written once (not prepare() and then the copies over it).
+  child.offset = parent.offset + delta;
+  child.length = len;
+  child.operation = parent.operation;
+  child.flags = parent.flags;
+  child.priority = parent.priority;
+  child.segment_count = parent.segment_count;
+  const bool memory = carries_data(parent.operation);
+  child.mem_offset = memory ? parent.mem_offset + delta : 0;
+  child.data = parent.data;
+  child.segments = parent.segments;
+  if constexpr (sizeof(void*) > 4) {
+    if (BIOSTACK_UNLIKELY(memory && child.mem_offset < delta)) // the sum wrapped
+      detail::rebase_child_memory(child, parent, delta);
+  } else {
+    // A 32-bit address space holds no memory window reaching 4 GiB past
+    // its start (but for a segment list naming the same bytes over again).
+    BIOSTACK_DEBUG_ASSERT((!memory || child.mem_offset >= delta) &&
+                          "memory window reaches 4 GiB past its start");
+  }
+  child.on_done = {};
+  detail::bio_access::unlink(child);
+}
+
+/// Makes `lower` a one-to-one layer below `upper` (Linux `bio_chain`,
+/// DragonFly `push_bio`): it copies the request from `upper` and completes
+/// into it. `lower.on_done` is cleared; set it to observe the lower layer's
+/// completion. When `lower` completes (and its callback proceeds), `upper`
+/// completes with lower's status and residual.
+inline void link_layer(bio& upper, bio& lower) noexcept {
+  BIOSTACK_ASSERT(detail::bio_access::may_become_parent(upper) &&
+                  "link_layer onto a completed bio or one with a layer below it");
+  init_child(lower, upper, 0, upper.length);
+  lower.parent = &upper;
+  detail::bio_access::set_pending(upper, 1, false);
 }
 
 BIOSTACK_NAMESPACE_END
@@ -1330,7 +1368,8 @@ concept block_device = requires(D& d, const D& cd, bio& b) {
 };
 
 /// The optional declarations below (`constant_geometry`,
-/// `submit_validated`, and the dispatcher's `may_lose_path`) are promises a
+/// `submit_validated`, `infallible_validated_submit_of`, and the
+/// dispatcher's `may_lose_path`) are promises a
 /// device makes to the layers above it, which then leave out checks or
 /// code. A class derived from a device inherits them, yet it may have
 /// replaced `submit` or `geometry` and so broken them: they count only for
@@ -1398,15 +1437,19 @@ concept validated_submit_device = constant_geometry_device<D> && requires(D& d, 
 };
 
 /// A `validated_submit_device` whose `submit_validated(b)` always completes
-/// `b` with `ok` and nothing left over, by declaring `static constexpr bool
-/// infallible_validated_submit = true` (a RAM disk: once a bio is valid, its
+/// `b` with `ok` and nothing left over (a RAM disk: once a bio is valid, its
 /// transfer cannot fail or stop short). A layer that hands such a device only
 /// requests of its own, rearmed before each submission (the dispatcher),
-/// then knows each result without reading it back. Optional; a promise (see
-/// `makes_own_promises`).
+/// then knows each result without reading it back. Optional, and a promise
+/// with an owner of its own: the device declares `using
+/// infallible_validated_submit_of = D;`. A derived class that says
+/// `promises_of` again (keeping the other promises) may well fail in its own
+/// `submit_validated`, so it does not make this one unless it names itself
+/// here too.
 template <class D>
 concept infallible_validated_submit_device = validated_submit_device<D> && requires {
-  requires bool(std::remove_cvref_t<D>::infallible_validated_submit);
+  requires std::is_same_v<typename std::remove_cvref_t<D>::infallible_validated_submit_of,
+                          std::remove_cvref_t<D>>;
 };
 
 /// A device that makes progress (delivers completions, retries, restores
@@ -3085,7 +3128,7 @@ public:
   }
   /// `submit_validated` records no error and no residual: the transfer of a
   /// valid bio cannot fail (see `infallible_validated_submit_device`).
-  static constexpr bool infallible_validated_submit = true;
+  using infallible_validated_submit_of = static_ram_device;
 
   /// A `ram_device` over this object's storage, with the same geometry; a
   /// handle (pointer and geometry), valid while this object lives. Data
@@ -6068,6 +6111,7 @@ struct index_list {
   // no change to `size`).
   template <class L>
   void move_to_back(L& l, I i) noexcept {
+    BIOSTACK_DEBUG_ASSERT(size != 0 && "move_to_back on an empty list");
     const I t = tail;
     if (t == i) return;
     const I p = l.prev[i];
@@ -7956,8 +8000,8 @@ private:
     if ((b.flags & f_tracked) != 0) policy_.erase(i);
     index_remove(i);
     --resident_;
-    // All of it, padding included: one aligned 16-byte block rather than
-    // the members' 15 bytes (a single store on a 64-bit host).
+    // All of it, padding included: sizeof(header) bytes in one clearing
+    // rather than a store per member.
     std::memset(&b, 0, sizeof b);
     b.hnext = free_;
     free_ = i;
@@ -8561,8 +8605,9 @@ private:
     std::size_t scan = set.size + budget;
     // A buffer is skipped unless its flags under `skip` equal `want`: busy
     // and owner-pinned ones always; a sync's untagged ones; the flusher's
-    // failed ones until their pause is over (a completion may end the
-    // pause while the lock is dropped: checked afresh for each buffer).
+    // failed ones until their pause is over (a write failing while the lock
+    // is dropped starts or extends the pause: checked afresh for each
+    // buffer).
     const std::uint16_t want = all ? std::uint16_t{f_sync} : std::uint16_t{0};
     I i = set.head;
     while (i != npos && scan-- != 0 && started < budget) {

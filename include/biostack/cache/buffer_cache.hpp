@@ -1397,8 +1397,8 @@ private:
     if ((b.flags & f_tracked) != 0) policy_.erase(i);
     index_remove(i);
     --resident_;
-    // All of it, padding included: one aligned 16-byte block rather than
-    // the members' 15 bytes (a single store on a 64-bit host).
+    // All of it, padding included: sizeof(header) bytes in one clearing
+    // rather than a store per member.
     std::memset(&b, 0, sizeof b);
     b.hnext = free_;
     free_ = i;
@@ -2002,8 +2002,9 @@ private:
     std::size_t scan = set.size + budget;
     // A buffer is skipped unless its flags under `skip` equal `want`: busy
     // and owner-pinned ones always; a sync's untagged ones; the flusher's
-    // failed ones until their pause is over (a completion may end the
-    // pause while the lock is dropped: checked afresh for each buffer).
+    // failed ones until their pause is over (a write failing while the lock
+    // is dropped starts or extends the pause: checked afresh for each
+    // buffer).
     const std::uint16_t want = all ? std::uint16_t{f_sync} : std::uint16_t{0};
     I i = set.head;
     while (i != npos && scan-- != 0 && started < budget) {

@@ -80,6 +80,7 @@ struct index_list {
   // no change to `size`).
   template <class L>
   void move_to_back(L& l, I i) noexcept {
+    BIOSTACK_DEBUG_ASSERT(size != 0 && "move_to_back on an empty list");
     const I t = tail;
     if (t == i) return;
     const I p = l.prev[i];
