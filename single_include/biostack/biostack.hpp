@@ -6096,10 +6096,7 @@ struct index_list {
     BIOSTACK_DEBUG_ASSERT(size != 0);
     const I p = l.prev[i];
     const I n = l.next[i];
-    if (p != no_slot<I>)
-      l.next[p] = n;
-    else
-      head = n;
+    link_forward(l, p, n);
     if (n != no_slot<I>)
       l.prev[n] = p;
     else
@@ -6116,15 +6113,21 @@ struct index_list {
     if (t == i) return;
     const I p = l.prev[i];
     const I n = l.next[i];
-    if (p != no_slot<I>)
-      l.next[p] = n;
-    else
-      head = n;
+    link_forward(l, p, n);
     l.prev[n] = p;
     l.prev[i] = t;
     l.next[i] = no_slot<I>;
     l.next[t] = i;
     tail = i;
+  }
+  // The forward half of taking an element out: its predecessor `p` (or
+  // the head, when it has none) now leads to its successor `n`.
+  template <class L>
+  void link_forward(L& l, I p, I n) noexcept {
+    if (p != no_slot<I>)
+      l.next[p] = n;
+    else
+      head = n;
   }
   void clear() noexcept {
     head = tail = no_slot<I>;
