@@ -493,6 +493,63 @@ TEST_CASE("vfs 14: a failed write_sync returns the error; the buffer stays dirty
   CHECK(has_pattern(r.media(4, bs), bs, 14));
 }
 
+TEST_CASE("vfs 14: the flusher retries a failed write after exactly retry_pause passes") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  auto l = c->limits();
+  l.retry_pause = 3;
+  c->set_limits(l);
+  REQUIRE(r.faulty.add_rule(fault_rule::fail(errc::media_error).only(op::write).times(1)) ==
+          errc::ok);
+  {
+    auto h = c->get(4);
+    REQUIRE(h);
+    fill(h->data(), bs, 41);
+    REQUIRE(c->write_sync(std::move(*h)) == errc::media_error);
+  }
+  REQUIRE(c->inspect(4).error);
+  const std::uint64_t writes = r.writes();
+  // Another dirty buffer does not wait: the pause is the failed one's.
+  {
+    auto h = c->get(5);
+    REQUIRE(h);
+    fill(h->data(), bs, 51);
+    c->write_delayed(std::move(*h));
+  }
+  c->flush_step(); // pass 1: block 5 only
+  CHECK(r.writes() == writes + 1);
+  CHECK_FALSE(c->inspect(5).dirty);
+  CHECK(c->inspect(4).dirty);
+  c->flush_step(); // pass 2: still paused
+  CHECK(r.writes() == writes + 1);
+  CHECK(c->inspect(4).dirty);
+  c->flush_step(); // pass 3: the pause is over
+  CHECK(r.writes() == writes + 2);
+  CHECK_FALSE(c->inspect(4).dirty);
+  CHECK(has_pattern(r.media(4, bs), bs, 41));
+}
+
+TEST_CASE("vfs 14: sync writes a failed buffer at once, whatever its retry pause") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  auto l = c->limits();
+  l.retry_pause = 1000;
+  c->set_limits(l);
+  REQUIRE(r.faulty.add_rule(fault_rule::fail(errc::media_error).only(op::write).times(1)) ==
+          errc::ok);
+  {
+    auto h = c->get(4);
+    REQUIRE(h);
+    fill(h->data(), bs, 42);
+    REQUIRE(c->write_sync(std::move(*h)) == errc::media_error);
+  }
+  c->flush_step();
+  CHECK(c->inspect(4).dirty);   // the flusher waits out the pause
+  CHECK(c->sync() == errc::ok); // the owner asked: no pause
+  CHECK_FALSE(c->inspect(4).dirty);
+  CHECK(has_pattern(r.media(4, bs), bs, 42));
+}
+
 TEST_CASE("vfs 15: pinned buffers are never reclaimed and can be taken back") {
   rig_t r;
   auto c = make<cache_of<lru, 4>>(r);
