@@ -1237,10 +1237,9 @@ private:
     }
   }
 
-  // A member only the configurations that use it have (see `merging` and
-  // friends above); the others get an empty stand-in that takes no space.
-  template <bool Used, class T, int Id>
-  using only_if = detail::only_if<Used, T, Id>;
+  // Members only the configurations that use them have (see `merging` and
+  // friends above) are `only_if` (policy.hpp, this namespace): the others
+  // get an empty stand-in that takes no space.
   using request_ptr = request*;
 
   // ---- state (hot fields first) -----------------------------------------------
