@@ -5892,10 +5892,9 @@ private:
     }
   }
 
-  // A member only the configurations that use it have (see `merging` and
-  // friends above); the others get an empty stand-in that takes no space.
-  template <bool Used, class T, int Id>
-  using only_if = detail::only_if<Used, T, Id>;
+  // Members only the configurations that use them have (see `merging` and
+  // friends above) are `only_if` (policy.hpp, this namespace): the others
+  // get an empty stand-in that takes no space.
   using request_ptr = request*;
 
   // ---- state (hot fields first) -----------------------------------------------
@@ -6884,8 +6883,6 @@ private:
     else
       return false;
   }();
-  // Whether try_get_locked can answer size_mismatch or must_write.
-  static constexpr bool resizable = !one_unit;
 
   enum flag : std::uint16_t {
     f_resident = 1u << 0,   // in the index
@@ -7161,7 +7158,7 @@ public:
         try_get_locked(static_cast<lbn_type>(lbn), units, opt.flags | get_flags::nowait, i);
     if (r != try_result::ok) {
       lock_.unlock();
-      return resizable && r == try_result::size_mismatch ? errc::invalid_argument
+      return !one_unit && r == try_result::size_mismatch ? errc::invalid_argument
                                                          : errc::no_resources;
     }
     if ((z_.hdr[i].flags & f_valid) != 0) {
@@ -7842,7 +7839,7 @@ private:
       if (!ops_pending()) {
         const try_result r = try_get_locked(static_cast<lbn_type>(lbn), units, opt.flags, out);
         if (r == try_result::ok) return errc::ok;
-        if (resizable && r == try_result::size_mismatch) return errc::invalid_argument;
+        if (!one_unit && r == try_result::size_mismatch) return errc::invalid_argument;
       }
     }
     // `get_async`'s operation, on this stack.
@@ -8711,9 +8708,7 @@ private:
       return run_in_place(o, no_deadline);
     } else {
       op_waiter w{errc::ok, npos, false};
-      o.deliver = &deliver_waiter;
-      o.ctx = &w;
-      link_op(o);
+      link_waited(o, w);
       while (!wait_.wait(
           lock_, [&] { return w.done; }, progress(), no_deadline, clock_)) {
         if (withdraw_locked<true>(o)) return errc::timed_out;
@@ -8764,11 +8759,16 @@ private:
       return run_in_place(o, deadline);
     } else {
       op_waiter w{errc::ok, npos, false};
-      o.deliver = &deliver_waiter;
-      o.ctx = &w;
-      link_op(o);
+      link_waited(o, w);
       return wait_op_locked(o, w, deadline); // the step set o.slot
     }
+  }
+  // Queues a blocking form's operation `o`, to be delivered to waiter `w`
+  // on the caller's stack.
+  void link_waited(async_op& o, op_waiter& w) noexcept requires async_enabled {
+    o.deliver = &deliver_waiter;
+    o.ctx = &w;
+    link_op(o);
   }
   // The callback of every blocking form: hands the outcome to the waiter on
   // the caller's stack. What a get, modify or interlock obtained is the
@@ -9010,8 +9010,8 @@ private:
   bool step_get(async_op& o) noexcept {
     // Every way out that waits sets `hopeless` below, but for the waits of
     // a size change's write-first.
-    if constexpr (resizable) o.hopeless = false;
-    if (resizable && o.wrote) {
+    if constexpr (!one_unit) o.hopeless = false;
+    if (!one_unit && o.wrote) {
       // The write-first of a size change: wait for it, report its failure.
       if (!drained(o.target)) return false;
       o.wrote = false;
@@ -9031,12 +9031,12 @@ private:
       o.slot = i;
       return true;
     }
-    const bool mismatch = resizable && r == try_result::size_mismatch;
+    const bool mismatch = !one_unit && r == try_result::size_mismatch;
     if (mismatch || has(o.flags, get_flags::nowait)) {
       o.status = mismatch ? errc::invalid_argument : errc::no_resources;
       return true;
     }
-    if (resizable && r == try_result::must_write) {
+    if (!one_unit && r == try_result::must_write) {
       // Size change of a dirty buffer: write it first, then try again.
       const slot_t s = take_slot();
       if (s == no_io) return false; // a completion frees one and pumps

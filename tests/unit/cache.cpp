@@ -493,20 +493,28 @@ TEST_CASE("vfs 14: a failed write_sync returns the error; the buffer stays dirty
   CHECK(has_pattern(r.media(4, bs), bs, 14));
 }
 
-TEST_CASE("vfs 14: the flusher retries a failed write after exactly retry_pause passes") {
-  rig_t r;
+namespace {
+// A cache over `r` whose flusher waits `pause` passes before retrying a
+// failed write, and whose block 4, filled with pattern `seed`, stays dirty
+// after its write_sync failed with media_error.
+std::unique_ptr<cache_of<>> with_failed_write(rig_t& r, std::uint32_t pause, std::uint32_t seed) {
   auto c = make<cache_of<>>(r);
   auto l = c->limits();
-  l.retry_pause = 3;
+  l.retry_pause = pause;
   c->set_limits(l);
   REQUIRE(r.faulty.add_rule(fault_rule::fail(errc::media_error).only(op::write).times(1)) ==
           errc::ok);
-  {
-    auto h = c->get(4);
-    REQUIRE(h);
-    fill(h->data(), bs, 41);
-    REQUIRE(c->write_sync(std::move(*h)) == errc::media_error);
-  }
+  auto h = c->get(4);
+  REQUIRE(h);
+  fill(h->data(), bs, seed);
+  REQUIRE(c->write_sync(std::move(*h)) == errc::media_error);
+  return c;
+}
+} // namespace
+
+TEST_CASE("vfs 14: the flusher retries a failed write after exactly retry_pause passes") {
+  rig_t r;
+  auto c = with_failed_write(r, 3, 41);
   REQUIRE(c->inspect(4).error);
   const std::uint64_t writes = r.writes();
   // Another dirty buffer does not wait: the pause is the failed one's.
@@ -531,18 +539,7 @@ TEST_CASE("vfs 14: the flusher retries a failed write after exactly retry_pause 
 
 TEST_CASE("vfs 14: sync writes a failed buffer at once, whatever its retry pause") {
   rig_t r;
-  auto c = make<cache_of<>>(r);
-  auto l = c->limits();
-  l.retry_pause = 1000;
-  c->set_limits(l);
-  REQUIRE(r.faulty.add_rule(fault_rule::fail(errc::media_error).only(op::write).times(1)) ==
-          errc::ok);
-  {
-    auto h = c->get(4);
-    REQUIRE(h);
-    fill(h->data(), bs, 42);
-    REQUIRE(c->write_sync(std::move(*h)) == errc::media_error);
-  }
+  auto c = with_failed_write(r, 1000, 42);
   c->flush_step();
   CHECK(c->inspect(4).dirty);   // the flusher waits out the pause
   CHECK(c->sync() == errc::ok); // the owner asked: no pause
