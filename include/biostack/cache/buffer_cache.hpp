@@ -38,7 +38,7 @@
 /// `on_reclaim`, which run inside the victim search with the lock held (they
 /// must not call the cache). Completions may arrive from any context the
 /// lock policy supports. An I/O counts as in flight (`in_flight()`, the
-/// run list `wait_all` and `sync` wait for, the destructor's check) until
+/// running writes `wait_all` and `sync` wait for, the destructor's check) until
 /// its completion's hooks and callback have returned.
 ///
 /// Wait policies that give up (`poll_wait<N>`, or a deadline) never count
@@ -1073,8 +1073,9 @@ private:
     flush,
   };
   using settle_fn = bool (*)(buffer_cache&, slot_t, errc) noexcept;
-  // Largest members first: 32 bytes on 32-bit targets, so indexing is a shift.
-  struct io_slot {
+  // Largest members first. 32 bytes on 32-bit targets (28 of members, aligned
+  // up), so indexing is a shift rather than a multiply.
+  struct alignas(sizeof(void*) == 4 ? 32 : alignof(void*)) io_slot {
     settle_fn settle; // how its completion is accounted for
     read_done rd;
     write_done wd;
@@ -1083,10 +1084,10 @@ private:
     I buf;
     io_kind kind;
     slot_t next;
-    // Reset together when the slot is taken (one halfword store).
+    // Reset together when the slot is taken (one word store).
     bool done;
     bool remodified; // a write overtaken by a modification: stays dirty
-    slot_t run_prev, run_next;
+    bool running;    // a write, from its start until its hooks returned
     errc status;
   };
 
@@ -1551,8 +1552,8 @@ private:
   // Marks the write in flight on buffer i (if any) as overtaken by a
   // modification. O(I/O slots).
   void note_modified_during_write(I i) noexcept {
-    for (slot_t s = run_head_; s != no_io; s = slot_[s].run_next)
-      if (slot_[s].buf == i) slot_[s].remodified = true;
+    for (slot_t s = 0; s < fresh_slot_; ++s)
+      if (slot_[s].running && slot_[s].buf == i) slot_[s].remodified = true;
   }
   void end_interlock(I i) noexcept {
     lock_guard<lock_type> g(lock_);
@@ -1576,6 +1577,8 @@ private:
     if (s != no_io) { // the callback and its context are set by the kinds that have one
       slot_[s].done = false;
       slot_[s].remodified = false;
+      slot_[s].running = false;
+      slot_[s].status = errc::ok;
     }
     return s;
   }
@@ -1651,37 +1654,16 @@ private:
   }
   void submit_write_unlock(I i, slot_t s) noexcept {
     header& b = z_.hdr[i];
-    unlink_dirty(i); // off the dirty set, on the run list; dirty until done
+    unlink_dirty(i); // off the dirty set, running; dirty until done
     b.flags = static_cast<std::uint16_t>((b.flags | f_io | f_busy) & ~f_handle);
     slot_[s].buf = i;
     slot_[s].seq = ++write_seq_;
-    run_append(s);
+    slot_[s].running = true;
     ++inflight_;
     ++running_writes_;
     if constexpr (!one_unit) running_bytes_ += size_of(i);
     device_flush_needed_ = true;
     submit_unlock(s, op::write, i);
-  }
-  void run_append(slot_t s) noexcept {
-    const slot_t t = run_tail_; // read once: a byte store may alias it
-    slot_[s].run_next = no_io;
-    slot_[s].run_prev = t;
-    if (t != no_io)
-      slot_[t].run_next = s;
-    else
-      run_head_ = s;
-    run_tail_ = s;
-  }
-  void run_remove(slot_t s) noexcept {
-    const slot_t p = slot_[s].run_prev, n = slot_[s].run_next;
-    if (p != no_io)
-      slot_[p].run_next = n;
-    else
-      run_head_ = n;
-    if (n != no_io)
-      slot_[n].run_prev = p;
-    else
-      run_tail_ = p;
   }
 
   // The completion of slot s (whose bio is bb), from whatever context the
@@ -1690,8 +1672,8 @@ private:
     errc st = bb.status();
     if (st == errc::ok && bb.residual() != 0) st = errc::io_error; // short transfer
     if (!slot_[s].settle(*this, s, st)) return;
-    // Pending barrier operations may now go on (a slot is free, the run list
-    // moved, a buffer is idle): after this completion's own callbacks, so a
+    // Pending barrier operations may now go on (a slot is free, a write
+    // stopped running, a buffer is idle): after this completion's own callbacks, so a
     // wait_all finishes after the callbacks of the writes it waited for.
     lock_guard<lock_type> g(lock_);
     pump_locked();
@@ -1702,7 +1684,7 @@ private:
   // (they need a pump). Which one runs is chosen when the I/O is started.
   //
   // A completion that runs hooks or a user callback keeps its I/O counted in
-  // flight (and a write on the run list, holding its slot) until they have
+  // flight (and a write running, holding its slot) until they have
   // returned: whoever learns the I/O is over (`in_flight() == 0`, wait_all,
   // sync, write_sync, the destructor's check) also knows they are done.
 
@@ -1816,7 +1798,7 @@ private:
     if constexpr (Kind == io_kind::write_async)
       if (cb != nullptr) cb(ctx, st);
     lock_guard<lock_type> g(c.lock_);
-    c.run_remove(s);
+    sl.running = false;
     sl.remodified = false; // marks made while the hooks ran are stale
     --c.inflight_;
     if constexpr (Kind == io_kind::write_sync) {
@@ -2395,9 +2377,13 @@ private:
   static void fold(async_op& o, errc e) noexcept {
     if (o.status == errc::ok) o.status = e;
   }
-  // True once every write up to sequence `target` has completed.
+  // True once every write up to sequence `target` has completed (no slot
+  // runs one). O(I/O slots), like note_modified_during_write: the slots
+  // keep no list of their writes.
   [[nodiscard]] bool drained(std::uint32_t target) const noexcept {
-    return run_head_ == no_io || static_cast<std::int32_t>(slot_[run_head_].seq - target) > 0;
+    for (slot_t s = 0; s < fresh_slot_; ++s)
+      if (slot_[s].running && static_cast<std::int32_t>(slot_[s].seq - target) <= 0) return false;
+    return true;
   }
 
   // One step of get; true when finished (o.status and o.slot set). May drop
@@ -2615,7 +2601,6 @@ private:
   std::size_t cap_;
   slot_t free_slot_ = no_io;
   slot_t fresh_slot_ = 0; // slots [fresh_slot_, slot_count) were never used
-  slot_t run_head_ = no_io, run_tail_ = no_io;
   [[no_unique_address]] async_only<bool, 2> pumping_{};
   [[no_unique_address]] async_only<bool, 3> pump_again_{};
   bool device_flush_needed_ = false;
