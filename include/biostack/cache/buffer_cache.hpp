@@ -1329,11 +1329,14 @@ private:
     auto dl = dlinks();
     dirty_[set_of(b.cls)].push_back(dl, i);
   }
-  void unlink_dirty(I i) noexcept {
+  // Takes buffer i off its dirty set, if on one; its flags lose f_ondirty
+  // and `clear` and gain `set`, in one store (the caller's flag change and
+  // the link's).
+  void unlink_dirty(I i, std::uint16_t clear = 0, std::uint16_t set = 0) noexcept {
     header& b = z_.hdr[i];
     const std::uint16_t f = b.flags;
+    b.flags = static_cast<std::uint16_t>((f & ~(f_ondirty | clear)) | set);
     if ((f & f_ondirty) == 0) return;
-    b.flags = static_cast<std::uint16_t>(f & ~f_ondirty);
     auto dl = dlinks();
     dirty_[set_of(b.cls)].remove(dl, i);
   }
@@ -1366,11 +1369,8 @@ private:
     if ((b.flags & f_io) == 0) link_dirty(i);
   }
   void undirty(I i) noexcept {
-    header& b = z_.hdr[i];
-    const std::uint16_t f = b.flags;
-    if ((f & f_dirty) == 0) return;
-    b.flags = static_cast<std::uint16_t>(f & ~(f_dirty | f_error | f_deferred));
-    unlink_dirty(i); // clears f_ondirty
+    if ((z_.hdr[i].flags & f_dirty) == 0) return;
+    unlink_dirty(i, f_dirty | f_error | f_deferred);
     --dirty_count_;
     if constexpr (!one_unit) dirty_bytes_ -= size_of(i);
   }
@@ -1645,17 +1645,17 @@ private:
     submit_unlock<Kind == io_kind::read_ahead ? bio_flags::read_ahead : bio_flags::none>(
         s, op::read, i);
   }
-  // Submits the write of busy dirty buffer i on slot s; returns unlocked.
+  // Submits the write of busy dirty buffer i on slot s, clearing the flags
+  // in `clear` as well; returns unlocked.
   template <io_kind Kind>
-  void start_write_unlock(I i, slot_t s) noexcept {
+  void start_write_unlock(I i, slot_t s, std::uint16_t clear = 0) noexcept {
     slot_[s].settle = &settle_write<Kind>;
     slot_[s].kind = Kind;
-    submit_write_unlock(i, s);
+    submit_write_unlock(i, s, clear);
   }
-  void submit_write_unlock(I i, slot_t s) noexcept {
-    header& b = z_.hdr[i];
-    unlink_dirty(i); // off the dirty set, running; dirty until done
-    b.flags = static_cast<std::uint16_t>((b.flags | f_io | f_busy) & ~f_handle);
+  void submit_write_unlock(I i, slot_t s, std::uint16_t clear) noexcept {
+    // Off the dirty set, owned by its I/O; dirty until done.
+    unlink_dirty(i, static_cast<std::uint16_t>(clear | f_handle), f_io | f_busy);
     slot_[s].buf = i;
     slot_[s].seq = ++write_seq_;
     slot_[s].running = true;
@@ -2022,8 +2022,7 @@ private:
       }
       if (d == write_decision::allow ||
           (d == write_decision::defer && ((b.flags & f_deferred) != 0 || all))) {
-        b.flags = static_cast<std::uint16_t>(b.flags & ~(f_deferred | f_sync));
-        start_write_unlock<io_kind::write_release>(i, s);
+        start_write_unlock<io_kind::write_release>(i, s, f_deferred | f_sync);
         lock_.lock();
         ++started;
         // The list may have changed while unlocked.
