@@ -1063,6 +1063,8 @@ private:
     must_write,    // size change of a dirty buffer
   };
   enum class release_mode : std::uint8_t { normal, invalidate, nocache };
+  // What an I/O started as. A device flush has no kind: its settle_flush
+  // reads none.
   enum class io_kind : std::uint8_t {
     read_sync,
     read_async,
@@ -1070,7 +1072,6 @@ private:
     write_sync,
     write_async,   // release + user callback
     write_release, // release (flusher, flush_block)
-    flush,
   };
   using settle_fn = bool (*)(buffer_cache&, slot_t, errc) noexcept;
   // Largest members first. 32 bytes on 32-bit targets (28 of members, aligned
@@ -1082,7 +1083,7 @@ private:
     void* ctx;
     std::uint32_t seq;
     I buf;
-    io_kind kind;
+    io_kind kind; // set where a settle reads it: reads, write_sync
     slot_t next;
     // Reset together when the slot is taken (one word store).
     bool done;
@@ -1650,7 +1651,10 @@ private:
   template <io_kind Kind>
   void start_write_unlock(I i, slot_t s, std::uint16_t clear = 0) noexcept {
     slot_[s].settle = &settle_write<Kind>;
-    slot_[s].kind = Kind;
+    // Of the writes, only a write_sync's settle reads the slot's kind (its
+    // waiter may give up and make it a write_release); the others are
+    // settle_write<Kind> with their own.
+    if constexpr (Kind == io_kind::write_sync) slot_[s].kind = Kind;
     submit_write_unlock(i, s, clear);
   }
   void submit_write_unlock(I i, slot_t s, std::uint16_t clear) noexcept {
@@ -2538,7 +2542,6 @@ private:
         if (s == no_io) return false;
         device_flush_needed_ = false;
         slot_[s].settle = &settle_flush;
-        slot_[s].kind = io_kind::flush;
         slot_[s].ctx = &o;
         ++inflight_;
         o.phase = sync_phase::flushing;
