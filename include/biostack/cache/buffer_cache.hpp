@@ -1086,10 +1086,11 @@ private:
     I buf;
     io_kind kind; // set where a settle reads it: reads, write_sync
     slot_t next;
-    // Reset together when the slot is taken (one word store).
-    bool done;
-    bool remodified; // a write overtaken by a modification: stays dirty
+    // Reset together when the slot is taken (one word store); a write's
+    // completion clears the first two (one halfword store).
     bool running;    // a write, from its start until its hooks returned
+    bool remodified; // a write overtaken by a modification: stays dirty
+    bool done;
     errc status;
   };
 
