@@ -1348,6 +1348,11 @@ private:
   [[nodiscard]] static constexpr std::size_t set_of(std::size_t c) noexcept {
     return class_count == 1 ? 0 : c;
   }
+  // Whether class c is written in `stage` (of a sync): with a single stage
+  // every class is, and stage is 0 (a constant: no test of the stage).
+  [[nodiscard]] static constexpr bool in_stage(std::size_t c, std::uint8_t stage) noexcept {
+    return classes_type::stages == 1 || classes_type::stage[c] == stage;
+  }
   // Adapter so index_list can thread through the headers' dirty links: one
   // accessor type per direction, so each access is a plain load or store.
   template <I header::*Link>
@@ -2524,7 +2529,7 @@ private:
       case sync_phase::write: {
         bool stalled = false;
         for (std::size_t c = 0; c < class_count && !stalled; ++c) {
-          if (classes_type::stage[c] != o.stage) continue;
+          if (!in_stage(c, o.stage)) continue;
           while (flush_class_locked(static_cast<std::uint8_t>(c), 1024, true, stalled) != 0 &&
                  !stalled) {
           }
@@ -2580,7 +2585,7 @@ private:
     // during this sync, which reported it, or were dirtied since.)
     std::uint16_t tagged = 0;
     for (std::size_t c = 0; c < class_count; ++c) {
-      if (classes_type::stage[c] != stage) continue;
+      if (!in_stage(c, stage)) continue;
       for (I i = dirty_[c].head; i != npos; i = z_.hdr[i].dnext) {
         header& b = z_.hdr[i];
         if ((b.flags & f_sync) != 0) tagged = static_cast<std::uint16_t>(tagged | b.flags);
