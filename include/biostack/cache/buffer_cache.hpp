@@ -645,8 +645,7 @@ public:
       release_locked(i, release_mode::normal);
       return errc::ok;
     }
-    z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_valid);
-    make_dirty(i);
+    make_dirty(i, f_valid);
     if (!throttle_running()) {
       release_locked(i, release_mode::normal); // dirty, with its data, for the flusher
       return errc::timed_out;
@@ -674,8 +673,7 @@ public:
       lock_.unlock();
       return errc::ok;
     }
-    z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_valid);
-    make_dirty(i);
+    make_dirty(i, f_valid);
     // The running-write throttle applies as to write_sync, but this never
     // waits: over the limit it is refused like a missing slot.
     const slot_t s = throttled() ? no_io : take_slot();
@@ -701,8 +699,7 @@ public:
     h.c_ = nullptr;
     lock_guard<lock_type> g(lock_);
     if ((z_.hdr[i].flags & f_inval) == 0) {
-      z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_valid);
-      make_dirty(i);
+      make_dirty(i, f_valid);
     }
     release_locked(i, release_mode::normal);
     if (dirty_bytes_now() <= limits_.hi_dirty) return;
@@ -1366,15 +1363,18 @@ private:
   };
   dirty_links dlinks() noexcept { return dirty_links{{z_.hdr}, {z_.hdr}}; }
 
-  void make_dirty(I i) noexcept {
+  // bdirty; `also` (the writes' f_valid) is set in the same store, on a
+  // dirty buffer too.
+  void make_dirty(I i, std::uint16_t also = 0) noexcept {
     header& b = z_.hdr[i];
-    if ((b.flags & f_dirty) != 0) return; // bdirty on a dirty buffer: no counter change
-    b.flags = static_cast<std::uint16_t>(b.flags | f_dirty);
+    const std::uint16_t f = b.flags;
+    b.flags = static_cast<std::uint16_t>(f | f_dirty | also);
+    if ((f & f_dirty) != 0) return; // bdirty on a dirty buffer: no counter change
     ++dirty_count_;
     if constexpr (!one_unit) dirty_bytes_ += size_of(i);
     const bytes_type d = dirty_bytes_now();
     if (d > z_.stats.dirty_high_water) z_.stats.dirty_high_water = d;
-    if ((b.flags & f_io) == 0) link_dirty(i);
+    if ((f & f_io) == 0) link_dirty(i);
   }
   void undirty(I i) noexcept {
     if ((z_.hdr[i].flags & f_dirty) == 0) return;
