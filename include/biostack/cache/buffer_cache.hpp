@@ -2367,16 +2367,7 @@ private:
     o.status = c.first_failure_since(o.since);
     return true;
   }
-  static bool step_sync_op(buffer_cache& c, async_op& o, bool& sync_seen) noexcept {
-    if constexpr (async_enabled) {
-      const bool first = !sync_seen;
-      sync_seen = true;
-      return first && c.step_sync(o);
-    } else { // in place the sync is the only operation stepped
-      (void)sync_seen;
-      return c.step_sync(o);
-    }
-  }
+  // (step_sync_op: with the sync's phases, below.)
   static void deliver_done(buffer_cache&, const op_result& r) noexcept {
     r.cb.done(r.ctx, r.status);
   }
@@ -2518,48 +2509,57 @@ private:
   }
 
   // Advances sync `o` through its stages; true when finished. May drop the
-  // lock (owner hooks, submissions).
-  bool step_sync(async_op& o) noexcept {
+  // lock (owner hooks, submissions). Syncs run one at a time, in order: the
+  // pump steps the first it meets in a pass (`sync_seen`); in place the sync
+  // is the only operation stepped. The phases are here and not in a member
+  // this calls: on ARM a call to a template member is never a tail call.
+  static bool step_sync_op(buffer_cache& c, async_op& o, bool& sync_seen) noexcept {
+    if constexpr (async_enabled) {
+      if (sync_seen) return false;
+      sync_seen = true;
+    } else {
+      (void)sync_seen;
+    }
     for (;;) {
       switch (o.phase) {
       case sync_phase::mark:
-        (void)tag_stage(o.stage, true);
+        (void)c.tag_stage(o.stage, true);
         o.phase = sync_phase::write;
         break;
       case sync_phase::write: {
         bool stalled = false;
-        for (std::size_t c = 0; c < class_count && !stalled; ++c) {
-          if (!in_stage(c, o.stage)) continue;
-          while (flush_class_locked(static_cast<std::uint8_t>(c), 1024, true, stalled) != 0 &&
+        for (std::size_t k = 0; k < class_count && !stalled; ++k) {
+          if (!in_stage(k, o.stage)) continue;
+          while (c.flush_class_locked(static_cast<std::uint8_t>(k), 1024, true, stalled) != 0 &&
                  !stalled) {
           }
         }
         if (stalled) return false; // a completion frees a slot
-        fold(o, tag_stage(o.stage, false));
-        o.target = write_seq_;
+        fold(o, c.tag_stage(o.stage, false));
+        o.target = c.write_seq_;
         o.phase = sync_phase::drain;
         break;
       }
       case sync_phase::drain:
-        if (!drained(o.target)) return false;
-        fold(o, first_failure_since(o.since));
+        if (!c.drained(o.target)) return false;
+        fold(o, c.first_failure_since(o.since));
         o.phase = sync_phase::flush;
         break;
       case sync_phase::flush: {
-        if (!device_flush_needed_ || !geo().supports_flush) {
-          device_flush_needed_ = false;
+        if (!c.device_flush_needed_ || !c.geo().supports_flush) {
+          c.device_flush_needed_ = false;
           o.phase = sync_phase::next;
           break;
         }
-        const slot_t s = take_slot();
+        const slot_t s = c.take_slot();
         if (s == no_io) return false;
-        device_flush_needed_ = false;
-        slot_[s].settle = &settle_flush;
-        slot_[s].ctx = &o;
-        ++inflight_;
+        c.device_flush_needed_ = false;
+        c.slot_[s].settle = &settle_flush;
+        c.slot_[s].ctx = &o;
+        ++c.inflight_;
         o.phase = sync_phase::flushing;
-        submit_unlock(s, op::flush, npos);
-        lock_.lock();
+        c.submit_unlock(s, op::flush, npos);
+        c.lock_.lock();
         break;
       }
       case sync_phase::flushing: return false; // settle_io moves it to `next`
