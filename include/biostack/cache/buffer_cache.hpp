@@ -38,8 +38,8 @@
 /// `on_reclaim`, which run inside the victim search with the lock held (they
 /// must not call the cache). Completions may arrive from any context the
 /// lock policy supports. An I/O counts as in flight (`in_flight()`, the
-/// running writes `wait_all` and `sync` wait for, the destructor's check) until
-/// its completion's hooks and callback have returned.
+/// running writes `wait_all` and `sync` wait for, the destructor's check)
+/// until its completion's hooks and callback have returned.
 ///
 /// Wait policies that give up (`poll_wait<N>`, or a deadline) never count
 /// as completion: the blocking call returns `timed_out` and the I/O it
@@ -1690,8 +1690,9 @@ private:
     if (st == errc::ok && bb.residual() != 0) st = errc::io_error; // short transfer
     if (!slot_[s].settle(*this, s, st)) return;
     // Pending barrier operations may now go on (a slot is free, a write
-    // stopped running, a buffer is idle): after this completion's own callbacks, so a
-    // wait_all finishes after the callbacks of the writes it waited for.
+    // stopped running, a buffer is idle): after this completion's own
+    // callbacks, so a wait_all finishes after the callbacks of the writes it
+    // waited for.
     lock_guard<lock_type> g(lock_);
     pump_locked();
   }
