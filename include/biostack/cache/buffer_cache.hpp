@@ -1415,11 +1415,17 @@ private:
     destroy(i);
     bump();
   }
-  // getnewbuf: an EMPTY header first; otherwise reclaim clean victims,
-  // down to lo_buffers once hi_buffers is reached.
+  // getnewbuf: an EMPTY header, after reclaiming clean victims down to
+  // lo_buffers once hi_buffers are resident. Below hi_buffers there always
+  // is one (hi_buffers <= cap_, and every header not resident is EMPTY), so
+  // one take_free serves both cases.
   I new_buffer(lbn_type incoming) noexcept {
-    if (resident_ < limits_.hi_buffers)
-      if (const I i = take_free(); i != npos) return i;
+    if (resident_ >= limits_.hi_buffers) reclaim(incoming);
+    return take_free();
+  }
+  // Destroys victims until fewer than lo_buffers are resident or none is
+  // eligible.
+  void reclaim(lbn_type incoming) noexcept {
     const auto eligible = [this](I i) noexcept { return reclaimable(i); };
     const auto key_of = [this](I i) noexcept { return std::uint64_t{z_.hdr[i].lbn}; };
     do {
@@ -1432,7 +1438,6 @@ private:
       if constexpr (owner_hooks_with_reclaim<hooks_type>) hooks_.on_reclaim(info(v));
       destroy(v);
     } while (resident_ >= limits_.lo_buffers && resident_ != 0);
-    return take_free();
   }
   // An EMPTY header (the most recently destroyed one, else a never used
   // one), or npos.
