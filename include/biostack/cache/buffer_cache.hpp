@@ -1410,8 +1410,8 @@ private:
     b.hnext = free_;
     free_ = i;
   }
+  // destroy of a buffer its caller owns (destroy clears busy with the rest).
   void destroy_busy(I i) noexcept {
-    z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags & ~(f_busy | f_handle));
     destroy(i);
     bump();
   }
@@ -1539,8 +1539,7 @@ private:
     const bool idle = b.holds == 0 && b.modrefs == 0;
     if ((b.flags & f_inval) != 0 && idle) {
       undirty(i);
-      b.flags = static_cast<std::uint16_t>(b.flags & ~(f_pinned | f_ownerpin));
-      destroy(i);
+      destroy(i); // clears every flag, the pins too
     } else if ((b.flags & f_dirty) == 0 && idle &&
                ((b.flags & f_valid) == 0 || (b.flags & f_nocache) != 0) &&
                (b.flags & (f_pinned | f_ownerpin)) == 0) {
