@@ -300,17 +300,19 @@ private:
   };
 
   // The per-buffer header. Links are slot indices (16-bit below 65535
-  // buffers); the data address is computed from the slot number.
+  // buffers); the data address is computed from the slot number. What a
+  // lookup and a hit read comes first (block, hash link, flags), then the
+  // rest of the state, then the dirty-set links.
   struct header {
     lbn_type lbn;
     I hnext;
-    I dprev, dnext;
     std::uint16_t flags;
-    // Size in device blocks; none kept when it is always one.
-    [[no_unique_address]] detail::only_if<!one_unit, units_type, 0> units;
     // holds and modrefs side by side: "idle" tests both.
     std::uint8_t holds;
     std::int8_t modrefs; // >0 modifiers, -1 write interlock
+    I dprev, dnext;
+    // Size in device blocks; none kept when it is always one.
+    [[no_unique_address]] detail::only_if<!one_unit, units_type, 0> units;
     std::uint8_t cls;
   };
   static_assert(std::is_trivially_copyable_v<header>, "headers are zeroed with memset");
