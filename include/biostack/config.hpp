@@ -88,6 +88,19 @@
 #endif
 #endif
 
+// BIOSTACK_NOINLINE_FOR_SPEED keeps a routine out of line only when
+// optimising for speed: a slow path (a cache miss) kept out of its hot
+// caller's code and registers. Optimising for size, the compiler decides:
+// it inlines such a routine into its only caller, saving the call, and
+// keeps one copy for several.
+#ifndef BIOSTACK_NOINLINE_FOR_SPEED
+#if !defined(__OPTIMIZE_SIZE__) && (defined(__GNUC__) || defined(__clang__))
+#define BIOSTACK_NOINLINE_FOR_SPEED __attribute__((noinline))
+#else
+#define BIOSTACK_NOINLINE_FOR_SPEED
+#endif
+#endif
+
 #define BIOSTACK_NAMESPACE_BEGIN                                                                   \
   namespace biostack {                                                                             \
   inline namespace v1 {

@@ -1493,8 +1493,11 @@ private:
     destroy(i); // clean: forget the old size, then miss
     return miss_locked(lbn, units, out);
   }
-  // A block not cached: a fresh buffer for it, owned by the caller.
-  BIOSTACK_NOINLINE try_result miss_locked(lbn_type lbn, units_type units, I& out) noexcept {
+  // A block not cached: a fresh buffer for it, owned by the caller. Out of
+  // the hit path on speed builds; at -Os inlined where try_get_locked has
+  // a single caller (a firmware's in-place get).
+  BIOSTACK_NOINLINE_FOR_SPEED try_result miss_locked(lbn_type lbn, units_type units,
+                                                     I& out) noexcept {
     const I i = new_buffer(lbn);
     if (i == npos) return try_result::no_victim;
     header& b = z_.hdr[i];
