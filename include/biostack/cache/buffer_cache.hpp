@@ -1426,7 +1426,8 @@ private:
     return take_free();
   }
   // Destroys victims until fewer than lo_buffers are resident or none is
-  // eligible.
+  // eligible (with none resident the policy tracks nothing and finds none,
+  // which also ends the loop when lo_buffers is 0).
   void reclaim(lbn_type incoming) noexcept {
     const auto eligible = [this](I i) noexcept { return reclaimable(i); };
     const auto key_of = [this](I i) noexcept { return std::uint64_t{z_.hdr[i].lbn}; };
@@ -1439,7 +1440,7 @@ private:
       // by anyone else until the hook returns.
       if constexpr (owner_hooks_with_reclaim<hooks_type>) hooks_.on_reclaim(info(v));
       destroy(v);
-    } while (resident_ >= limits_.lo_buffers && resident_ != 0);
+    } while (resident_ >= limits_.lo_buffers);
   }
   // An EMPTY header (the most recently destroyed one, else a never used
   // one), or npos.
