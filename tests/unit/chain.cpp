@@ -127,6 +127,25 @@ TEST_CASE("fan-in with zero children completes at end_fan_in with ok", "[chain]"
   CHECK(parent.residual() == 0);
 }
 
+TEST_CASE("pending() counts an open fan-in as one child more", "[chain]") {
+  parent_probe probe;
+  bio parent(op::read, 0, 2048, nullptr, completion{&parent_cb, &probe}), c1, c2;
+  begin_fan_in(parent);
+  init_child(c1, parent, 0, 1024);
+  add_child(parent, c1);
+  init_child(c2, parent, 1024, 1024);
+  add_child(parent, c2);
+  CHECK(parent.pending() == 3);
+  complete(c1, errc::ok);
+  CHECK(parent.pending() == 2);
+  end_fan_in(parent);
+  CHECK(parent.pending() == 1);
+  CHECK_FALSE(parent.completed());
+  complete(c2, errc::ok);
+  CHECK(parent.pending() == 0);
+  CHECK(probe.calls == 1);
+}
+
 TEST_CASE("fan-in with one child, every order", "[chain]") {
   all_orders({{errc::ok, 0}});
   all_orders({{errc::media_error, 512}});

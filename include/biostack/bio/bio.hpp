@@ -233,7 +233,6 @@ public:
     residual_.store(0, std::memory_order_relaxed);
     pending_.store(0, std::memory_order_relaxed);
     fan_in_ = false;
-    fan_in_open_ = false;
     state_.store(state_idle, std::memory_order_relaxed);
   }
 
@@ -256,7 +255,8 @@ public:
 
   /// Children still outstanding (plus one while a fan-in is being built).
   [[nodiscard]] std::uint32_t pending() const noexcept {
-    return pending_.load(std::memory_order_acquire);
+    const std::uint32_t n = pending_.load(std::memory_order_acquire);
+    return (n & ~fan_in_open) + (n >> 31); // the open mark counts as one
   }
 
 private:
@@ -284,11 +284,17 @@ private:
 
   static constexpr std::uint8_t state_idle = 0;
   static constexpr std::uint8_t state_done = 1;
+  // The top bit of `pending_`, set between begin_fan_in and end_fan_in. A
+  // count that stands for the open fan-in (instead of a count of one plus a
+  // flag) lets add_child and end_fan_in check that the fan-in is open on the
+  // value their atomic operation returns, with no load of their own, and it
+  // keeps the parent from completing until end_fan_in as a count of one
+  // would. Children number fewer than 2^31.
+  static constexpr std::uint32_t fan_in_open = std::uint32_t{1} << 31;
 
   std::atomic<errc> status_{errc::ok};
   std::atomic<std::uint8_t> state_{state_idle};
-  bool fan_in_ = false;      // parent of a split: a short child counts as an error
-  bool fan_in_open_ = false; // between begin_fan_in and end_fan_in (submitter-only)
+  bool fan_in_ = false; // parent of a split: a short child counts as an error
   std::atomic<std::uint32_t> residual_{0};
   std::atomic<std::uint32_t> pending_{0};
 };
@@ -369,25 +375,26 @@ struct bio_access {
   }
 
   // Relaxed like the other fields a submitter sets up: submitting the child
-  // publishes them.
-  static void set_pending(bio& b, std::uint32_t n, bool fan_in) noexcept {
+  // publishes them. A fan-in starts open (`bio::fan_in_open`), a layer with
+  // its one child.
+  static void set_pending(bio& b, bool fan_in) noexcept {
     b.fan_in_ = fan_in;
-    b.fan_in_open_ = fan_in;
-    b.pending_.store(n, std::memory_order_relaxed);
+    b.pending_.store(fan_in ? bio::fan_in_open : 1u, std::memory_order_relaxed);
   }
-  // The submitter's view of a fan-in under construction; children never look
-  // at it, so it needs no atomicity.
-  static bool fan_in_open(const bio& b) noexcept { return b.fan_in_open_; }
-  static void close_fan_in(bio& b) noexcept { b.fan_in_open_ = false; }
+  // Counts a child of a fan-in; returns whether the fan-in was open.
   // Atomic (children may be releasing theirs meanwhile) but relaxed: the
-  // placeholder count keeps the parent from completing until end_fan_in,
-  // whose release orders everything the submitter did.
-  static void add_pending(bio& b) noexcept { b.pending_.fetch_add(1, std::memory_order_relaxed); }
-  static bool drop_pending(bio& b) noexcept {
-    const std::uint32_t before = b.pending_.fetch_sub(1, std::memory_order_acq_rel);
-    BIOSTACK_ASSERT(before != 0);
-    return before == 1;
+  // open mark keeps the parent from completing until end_fan_in, whose
+  // release orders everything the submitter did.
+  static bool add_pending(bio& b) noexcept {
+    return (b.pending_.fetch_add(1, std::memory_order_relaxed) & bio::fan_in_open) != 0;
   }
+  // Drops the open mark. The count before tells whether the fan-in was open
+  // (`was_open`) and whether no child is outstanding (`is_last`).
+  static std::uint32_t close_fan_in(bio& b) noexcept {
+    return b.pending_.fetch_sub(bio::fan_in_open, std::memory_order_acq_rel);
+  }
+  static bool was_open(std::uint32_t before) noexcept { return (before & bio::fan_in_open) != 0; }
+  static bool is_last(std::uint32_t before) noexcept { return before == bio::fan_in_open; }
 };
 } // namespace detail
 

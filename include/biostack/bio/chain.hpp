@@ -24,26 +24,29 @@ BIOSTACK_NAMESPACE_BEGIN
 inline void begin_fan_in(bio& parent) noexcept {
   BIOSTACK_ASSERT(detail::bio_access::may_become_parent(parent) &&
                   "begin_fan_in on a completed parent or one with children");
-  detail::bio_access::set_pending(parent, 1, true);
+  detail::bio_access::set_pending(parent, true);
 }
 
 /// Registers `child` under `parent`; call before submitting the child.
 /// Requires an open fan-in (between `begin_fan_in` and `end_fan_in`).
 inline void add_child(bio& parent, bio& child) noexcept {
-  BIOSTACK_ASSERT(detail::bio_access::fan_in_open(parent) &&
-                  "add_child outside begin_fan_in/end_fan_in");
   child.parent = &parent;
-  detail::bio_access::add_pending(parent);
+  // Checked on the count the child joined, which says whether the fan-in
+  // was open (a misuse counts the child too, but panics).
+  [[maybe_unused]] const bool open = detail::bio_access::add_pending(parent);
+  BIOSTACK_ASSERT(open && "add_child outside begin_fan_in/end_fan_in");
 }
 
 /// Closes the fan-in: if every child has already completed (or none was
 /// added), the parent completes here, in the caller's context.
 inline void end_fan_in(bio& parent) noexcept {
-  // Checked before the count drops: afterwards the parent may already be
-  // completed and reused. Closing twice would complete the parent early.
-  BIOSTACK_ASSERT(detail::bio_access::fan_in_open(parent) && "end_fan_in without an open fan-in");
-  detail::bio_access::close_fan_in(parent);
-  if (detail::bio_access::drop_pending(parent)) end_io(parent);
+  // Checked on the count the closing dropped the open mark from, not on the
+  // parent after it (which may already be completed and reused): a fan-in
+  // closed before has no mark, so closing it again panics instead of
+  // completing the parent early.
+  const std::uint32_t before = detail::bio_access::close_fan_in(parent);
+  BIOSTACK_ASSERT(detail::bio_access::was_open(before) && "end_fan_in without an open fan-in");
+  if (detail::bio_access::is_last(before)) end_io(parent);
 }
 
 namespace detail {
@@ -113,7 +116,7 @@ inline void link_layer(bio& upper, bio& lower) noexcept {
                   "link_layer onto a completed bio or one with a layer below it");
   init_child(lower, upper, 0, upper.length);
   lower.parent = &upper;
-  detail::bio_access::set_pending(upper, 1, false);
+  detail::bio_access::set_pending(upper, false);
 }
 
 BIOSTACK_NAMESPACE_END
