@@ -164,12 +164,23 @@ public:
   std::uint32_t length = 0; ///< bytes to transfer (0 for flush)
   op operation = op::read;
   bio_flags flags = bio_flags::none;
-  priority_t priority = priority::normal; ///< lower is more urgent
   std::uint16_t segment_count = 0;        ///< 0: memory is `data`
   std::uint32_t mem_offset = 0;           ///< first byte of this bio inside its memory
-  std::byte* data = nullptr;              ///< contiguous memory (when segment_count == 0)
-  const segment* segments = nullptr;      ///< scatter-gather list (when segment_count > 0)
-  completion on_done{};                   ///< this layer's completion callback (may be empty)
+  priority_t priority = priority::normal; ///< lower is more urgent
+
+private:
+  // The bio's one-byte state fills the rest of `priority`'s word: no padding
+  // anywhere (a bio is 64 bytes on 32-bit targets, 96 on 64-bit ones), and
+  // all of it within the first 32 bytes, where Thumb-2 byte loads and
+  // stores have 16-bit encodings.
+  std::atomic<errc> status_{errc::ok};
+  std::atomic<std::uint8_t> state_{state_idle};
+  bool fan_in_ = false; // parent of a split: a short child counts as an error
+
+public:
+  std::byte* data = nullptr;         ///< contiguous memory (when segment_count == 0)
+  const segment* segments = nullptr; ///< scatter-gather list (when segment_count > 0)
+  completion on_done{};              ///< this layer's completion callback (may be empty)
 
   // ---- linkage and per-layer state -----------------------------------
   bio* parent = nullptr;   ///< the layer above (chain, stack or fan-in)
@@ -292,12 +303,12 @@ private:
   // would. Children number fewer than 2^31.
   static constexpr std::uint32_t fan_in_open = std::uint32_t{1} << 31;
 
-  std::atomic<errc> status_{errc::ok};
-  std::atomic<std::uint8_t> state_{state_idle};
-  bool fan_in_ = false; // parent of a split: a short child counts as an error
   std::atomic<std::uint32_t> residual_{0};
   std::atomic<std::uint32_t> pending_{0};
 };
+// The layout leaves no padding (see status_).
+static_assert((sizeof(void*) != 4 || sizeof(bio) == 64) &&
+              (sizeof(void*) != 8 || sizeof(bio) == 96));
 
 namespace detail {
 struct bio_access {
