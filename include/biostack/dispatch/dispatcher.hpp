@@ -1243,6 +1243,12 @@ private:
   using request_ptr = request*;
 
   // ---- state (hot fields first) -----------------------------------------------
+  // First: the device's completion (device_done, perhaps in an interrupt)
+  // and poll() reach the deferred queue's head with exclusive loads and
+  // stores, which are emitted without an offset; at offset 0 its address is
+  // the dispatcher's own, with no addition.
+  [[no_unique_address]] only_if<completion_type::deferred, mpsc_queue<request, &request::next>, 15>
+      deferred_;
   std::add_pointer_t<Device> dev_ = nullptr; // Device may be a reference type
   [[no_unique_address]] detail::geometry_copy<Device> geo_;
   // The rest starts out zero (the constructor fills in only the tag stacks
@@ -1294,8 +1300,6 @@ private:
   [[no_unique_address]] only_if<reserving, std::size_t, 12> reserved_free_count_{};
   [[no_unique_address]] only_if<reserving, std::uint16_t[reserved_storage], 13> reserved_free_{};
   [[no_unique_address]] only_if<reserving, request[reserved_storage], 14> reserved_reqs_;
-  [[no_unique_address]] only_if<completion_type::deferred, mpsc_queue<request, &request::next>, 15>
-      deferred_;
   pool_type pool_;
 };
 } // namespace detail
