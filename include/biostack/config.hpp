@@ -68,12 +68,16 @@
 // every caller shares one copy instead of each inlining its own;
 // BIOSTACK_COLD additionally tells the compiler the path is unlikely (error
 // and recovery paths), which moves it out of the hot code's way.
+// BIOSTACK_ALWAYS_INLINE is the opposite, for a check of a few instructions
+// that -Os would otherwise keep out of line although a call costs as much.
 #if defined(__GNUC__) || defined(__clang__)
 #define BIOSTACK_NOINLINE __attribute__((noinline))
 #define BIOSTACK_COLD __attribute__((noinline, cold))
+#define BIOSTACK_ALWAYS_INLINE __attribute__((always_inline))
 #else
 #define BIOSTACK_NOINLINE
 #define BIOSTACK_COLD
+#define BIOSTACK_ALWAYS_INLINE
 #endif
 
 // BIOSTACK_NOINLINE_FOR_SIZE keeps a routine out of line only when optimising
