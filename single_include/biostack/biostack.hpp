@@ -106,12 +106,16 @@
 // every caller shares one copy instead of each inlining its own;
 // BIOSTACK_COLD additionally tells the compiler the path is unlikely (error
 // and recovery paths), which moves it out of the hot code's way.
+// BIOSTACK_ALWAYS_INLINE is the opposite, for a check of a few instructions
+// that -Os would otherwise keep out of line although a call costs as much.
 #if defined(__GNUC__) || defined(__clang__)
 #define BIOSTACK_NOINLINE __attribute__((noinline))
 #define BIOSTACK_COLD __attribute__((noinline, cold))
+#define BIOSTACK_ALWAYS_INLINE __attribute__((always_inline))
 #else
 #define BIOSTACK_NOINLINE
 #define BIOSTACK_COLD
+#define BIOSTACK_ALWAYS_INLINE
 #endif
 
 // BIOSTACK_NOINLINE_FOR_SIZE keeps a routine out of line only when optimising
@@ -123,6 +127,19 @@
 #define BIOSTACK_NOINLINE_FOR_SIZE __attribute__((noinline))
 #else
 #define BIOSTACK_NOINLINE_FOR_SIZE
+#endif
+#endif
+
+// BIOSTACK_NOINLINE_FOR_SPEED keeps a routine out of line only when
+// optimising for speed: a slow path (a cache miss) kept out of its hot
+// caller's code and registers. Optimising for size, the compiler decides:
+// it inlines such a routine into its only caller, saving the call, and
+// keeps one copy for several.
+#ifndef BIOSTACK_NOINLINE_FOR_SPEED
+#if !defined(__OPTIMIZE_SIZE__) && (defined(__GNUC__) || defined(__clang__))
+#define BIOSTACK_NOINLINE_FOR_SPEED __attribute__((noinline))
+#else
+#define BIOSTACK_NOINLINE_FOR_SPEED
 #endif
 #endif
 
@@ -678,12 +695,23 @@ public:
   std::uint32_t length = 0; ///< bytes to transfer (0 for flush)
   op operation = op::read;
   bio_flags flags = bio_flags::none;
-  priority_t priority = priority::normal; ///< lower is more urgent
   std::uint16_t segment_count = 0;        ///< 0: memory is `data`
   std::uint32_t mem_offset = 0;           ///< first byte of this bio inside its memory
-  std::byte* data = nullptr;              ///< contiguous memory (when segment_count == 0)
-  const segment* segments = nullptr;      ///< scatter-gather list (when segment_count > 0)
-  completion on_done{};                   ///< this layer's completion callback (may be empty)
+  priority_t priority = priority::normal; ///< lower is more urgent
+
+private:
+  // The bio's one-byte state fills the rest of `priority`'s word: no padding
+  // anywhere (a bio is 64 bytes on 32-bit targets, 96 on 64-bit ones), and
+  // all of it within the first 32 bytes, where Thumb-2 byte loads and
+  // stores have 16-bit encodings.
+  std::atomic<errc> status_{errc::ok};
+  std::atomic<std::uint8_t> state_{state_idle};
+  bool fan_in_ = false; // parent of a split: a short child counts as an error
+
+public:
+  std::byte* data = nullptr;         ///< contiguous memory (when segment_count == 0)
+  const segment* segments = nullptr; ///< scatter-gather list (when segment_count > 0)
+  completion on_done{};              ///< this layer's completion callback (may be empty)
 
   // ---- linkage and per-layer state -----------------------------------
   bio* parent = nullptr;   ///< the layer above (chain, stack or fan-in)
@@ -747,7 +775,6 @@ public:
     residual_.store(0, std::memory_order_relaxed);
     pending_.store(0, std::memory_order_relaxed);
     fan_in_ = false;
-    fan_in_open_ = false;
     state_.store(state_idle, std::memory_order_relaxed);
   }
 
@@ -770,7 +797,8 @@ public:
 
   /// Children still outstanding (plus one while a fan-in is being built).
   [[nodiscard]] std::uint32_t pending() const noexcept {
-    return pending_.load(std::memory_order_acquire);
+    const std::uint32_t n = pending_.load(std::memory_order_acquire);
+    return (n & ~fan_in_open) + (n >> 31); // the open mark counts as one
   }
 
 private:
@@ -798,14 +826,20 @@ private:
 
   static constexpr std::uint8_t state_idle = 0;
   static constexpr std::uint8_t state_done = 1;
+  // The top bit of `pending_`, set between begin_fan_in and end_fan_in. A
+  // count that stands for the open fan-in (instead of a count of one plus a
+  // flag) lets add_child and end_fan_in check that the fan-in is open on the
+  // value their atomic operation returns, with no load of their own, and it
+  // keeps the parent from completing until end_fan_in as a count of one
+  // would. Children number fewer than 2^31.
+  static constexpr std::uint32_t fan_in_open = std::uint32_t{1} << 31;
 
-  std::atomic<errc> status_{errc::ok};
-  std::atomic<std::uint8_t> state_{state_idle};
-  bool fan_in_ = false;      // parent of a split: a short child counts as an error
-  bool fan_in_open_ = false; // between begin_fan_in and end_fan_in (submitter-only)
   std::atomic<std::uint32_t> residual_{0};
   std::atomic<std::uint32_t> pending_{0};
 };
+// The layout leaves no padding (see status_).
+static_assert((sizeof(void*) != 4 || sizeof(bio) == 64) &&
+              (sizeof(void*) != 8 || sizeof(bio) == 96));
 
 namespace detail {
 struct bio_access {
@@ -875,33 +909,37 @@ struct bio_access {
     return b.residual_.load(std::memory_order_relaxed);
   }
 
-  // Whether `b` may become a parent: not completed, no children. Only its
-  // owner changes either while it is not in flight, so relaxed loads do.
-  static bool may_become_parent(const bio& b) noexcept {
-    return b.state_.load(std::memory_order_relaxed) != bio::state_done &&
-           b.pending_.load(std::memory_order_relaxed) == 0;
+  // Whether `b` may become a parent: not completed (idle, which is 0), no
+  // children: one test of both. Only its owner changes either while it is
+  // not in flight, so relaxed loads do. Inline: the test is no larger than
+  // a call.
+  BIOSTACK_ALWAYS_INLINE static bool may_become_parent(const bio& b) noexcept {
+    static_assert(bio::state_idle == 0);
+    return (b.state_.load(std::memory_order_relaxed) |
+            b.pending_.load(std::memory_order_relaxed)) == 0;
   }
 
   // Relaxed like the other fields a submitter sets up: submitting the child
-  // publishes them.
-  static void set_pending(bio& b, std::uint32_t n, bool fan_in) noexcept {
+  // publishes them. A fan-in starts open (`bio::fan_in_open`), a layer with
+  // its one child.
+  static void set_pending(bio& b, bool fan_in) noexcept {
     b.fan_in_ = fan_in;
-    b.fan_in_open_ = fan_in;
-    b.pending_.store(n, std::memory_order_relaxed);
+    b.pending_.store(fan_in ? bio::fan_in_open : 1u, std::memory_order_relaxed);
   }
-  // The submitter's view of a fan-in under construction; children never look
-  // at it, so it needs no atomicity.
-  static bool fan_in_open(const bio& b) noexcept { return b.fan_in_open_; }
-  static void close_fan_in(bio& b) noexcept { b.fan_in_open_ = false; }
+  // Counts a child of a fan-in; returns whether the fan-in was open.
   // Atomic (children may be releasing theirs meanwhile) but relaxed: the
-  // placeholder count keeps the parent from completing until end_fan_in,
-  // whose release orders everything the submitter did.
-  static void add_pending(bio& b) noexcept { b.pending_.fetch_add(1, std::memory_order_relaxed); }
-  static bool drop_pending(bio& b) noexcept {
-    const std::uint32_t before = b.pending_.fetch_sub(1, std::memory_order_acq_rel);
-    BIOSTACK_ASSERT(before != 0);
-    return before == 1;
+  // open mark keeps the parent from completing until end_fan_in, whose
+  // release orders everything the submitter did.
+  static bool add_pending(bio& b) noexcept {
+    return (b.pending_.fetch_add(1, std::memory_order_relaxed) & bio::fan_in_open) != 0;
   }
+  // Drops the open mark. The count before tells whether the fan-in was open
+  // (`was_open`) and whether no child is outstanding (`is_last`).
+  static std::uint32_t close_fan_in(bio& b) noexcept {
+    return b.pending_.fetch_sub(bio::fan_in_open, std::memory_order_acq_rel);
+  }
+  static bool was_open(std::uint32_t before) noexcept { return (before & bio::fan_in_open) != 0; }
+  static bool is_last(std::uint32_t before) noexcept { return before == bio::fan_in_open; }
 };
 } // namespace detail
 
@@ -1057,26 +1095,29 @@ BIOSTACK_NAMESPACE_BEGIN
 inline void begin_fan_in(bio& parent) noexcept {
   BIOSTACK_ASSERT(detail::bio_access::may_become_parent(parent) &&
                   "begin_fan_in on a completed parent or one with children");
-  detail::bio_access::set_pending(parent, 1, true);
+  detail::bio_access::set_pending(parent, true);
 }
 
 /// Registers `child` under `parent`; call before submitting the child.
 /// Requires an open fan-in (between `begin_fan_in` and `end_fan_in`).
 inline void add_child(bio& parent, bio& child) noexcept {
-  BIOSTACK_ASSERT(detail::bio_access::fan_in_open(parent) &&
-                  "add_child outside begin_fan_in/end_fan_in");
   child.parent = &parent;
-  detail::bio_access::add_pending(parent);
+  // Checked on the count the child joined, which says whether the fan-in
+  // was open (a misuse counts the child too, but panics).
+  [[maybe_unused]] const bool open = detail::bio_access::add_pending(parent);
+  BIOSTACK_ASSERT(open && "add_child outside begin_fan_in/end_fan_in");
 }
 
 /// Closes the fan-in: if every child has already completed (or none was
 /// added), the parent completes here, in the caller's context.
 inline void end_fan_in(bio& parent) noexcept {
-  // Checked before the count drops: afterwards the parent may already be
-  // completed and reused. Closing twice would complete the parent early.
-  BIOSTACK_ASSERT(detail::bio_access::fan_in_open(parent) && "end_fan_in without an open fan-in");
-  detail::bio_access::close_fan_in(parent);
-  if (detail::bio_access::drop_pending(parent)) end_io(parent);
+  // Checked on the count the closing dropped the open mark from, not on the
+  // parent after it (which may already be completed and reused): a fan-in
+  // closed before has no mark, so closing it again panics instead of
+  // completing the parent early.
+  const std::uint32_t before = detail::bio_access::close_fan_in(parent);
+  BIOSTACK_ASSERT(detail::bio_access::was_open(before) && "end_fan_in without an open fan-in");
+  if (detail::bio_access::is_last(before)) end_io(parent);
 }
 
 namespace detail {
@@ -1146,7 +1187,7 @@ inline void link_layer(bio& upper, bio& lower) noexcept {
                   "link_layer onto a completed bio or one with a layer below it");
   init_child(lower, upper, 0, upper.length);
   lower.parent = &upper;
-  detail::bio_access::set_pending(upper, 1, false);
+  detail::bio_access::set_pending(upper, false);
 }
 
 BIOSTACK_NAMESPACE_END
@@ -5898,6 +5939,12 @@ private:
   using request_ptr = request*;
 
   // ---- state (hot fields first) -----------------------------------------------
+  // First: the device's completion (device_done, perhaps in an interrupt)
+  // and poll() reach the deferred queue's head with exclusive loads and
+  // stores, which are emitted without an offset; at offset 0 its address is
+  // the dispatcher's own, with no addition.
+  [[no_unique_address]] only_if<completion_type::deferred, mpsc_queue<request, &request::next>, 15>
+      deferred_;
   std::add_pointer_t<Device> dev_ = nullptr; // Device may be a reference type
   [[no_unique_address]] detail::geometry_copy<Device> geo_;
   // The rest starts out zero (the constructor fills in only the tag stacks
@@ -5949,8 +5996,6 @@ private:
   [[no_unique_address]] only_if<reserving, std::size_t, 12> reserved_free_count_{};
   [[no_unique_address]] only_if<reserving, std::uint16_t[reserved_storage], 13> reserved_free_{};
   [[no_unique_address]] only_if<reserving, request[reserved_storage], 14> reserved_reqs_;
-  [[no_unique_address]] only_if<completion_type::deferred, mpsc_queue<request, &request::next>, 15>
-      deferred_;
   pool_type pool_;
 };
 } // namespace detail
@@ -6015,8 +6060,8 @@ BIOSTACK_NAMESPACE_END
 /// `on_reclaim`, which run inside the victim search with the lock held (they
 /// must not call the cache). Completions may arrive from any context the
 /// lock policy supports. An I/O counts as in flight (`in_flight()`, the
-/// run list `wait_all` and `sync` wait for, the destructor's check) until
-/// its completion's hooks and callback have returned.
+/// running writes `wait_all` and `sync` wait for, the destructor's check)
+/// until its completion's hooks and callback have returned.
 ///
 /// Wait policies that give up (`poll_wait<N>`, or a deadline) never count
 /// as completion: the blocking call returns `timed_out` and the I/O it
@@ -6904,17 +6949,19 @@ private:
   };
 
   // The per-buffer header. Links are slot indices (16-bit below 65535
-  // buffers); the data address is computed from the slot number.
+  // buffers); the data address is computed from the slot number. What a
+  // lookup and a hit read comes first (block, hash link, flags), then the
+  // rest of the state, then the dirty-set links.
   struct header {
     lbn_type lbn;
     I hnext;
-    I dprev, dnext;
     std::uint16_t flags;
-    // Size in device blocks; none kept when it is always one.
-    [[no_unique_address]] detail::only_if<!one_unit, units_type, 0> units;
     // holds and modrefs side by side: "idle" tests both.
     std::uint8_t holds;
     std::int8_t modrefs; // >0 modifiers, -1 write interlock
+    I dprev, dnext;
+    // Size in device blocks; none kept when it is always one.
+    [[no_unique_address]] detail::only_if<!one_unit, units_type, 0> units;
     std::uint8_t cls;
   };
   static_assert(std::is_trivially_copyable_v<header>, "headers are zeroed with memset");
@@ -7249,8 +7296,7 @@ public:
       release_locked(i, release_mode::normal);
       return errc::ok;
     }
-    z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_valid);
-    make_dirty(i);
+    make_dirty(i, f_valid);
     if (!throttle_running()) {
       release_locked(i, release_mode::normal); // dirty, with its data, for the flusher
       return errc::timed_out;
@@ -7278,8 +7324,7 @@ public:
       lock_.unlock();
       return errc::ok;
     }
-    z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_valid);
-    make_dirty(i);
+    make_dirty(i, f_valid);
     // The running-write throttle applies as to write_sync, but this never
     // waits: over the limit it is refused like a missing slot.
     const slot_t s = throttled() ? no_io : take_slot();
@@ -7305,8 +7350,7 @@ public:
     h.c_ = nullptr;
     lock_guard<lock_type> g(lock_);
     if ((z_.hdr[i].flags & f_inval) == 0) {
-      z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_valid);
-      make_dirty(i);
+      make_dirty(i, f_valid);
     }
     release_locked(i, release_mode::normal);
     if (dirty_bytes_now() <= limits_.hi_dirty) return;
@@ -7668,6 +7712,8 @@ private:
     must_write,    // size change of a dirty buffer
   };
   enum class release_mode : std::uint8_t { normal, invalidate, nocache };
+  // What an I/O started as. A device flush has no kind: its settle_flush
+  // reads none.
   enum class io_kind : std::uint8_t {
     read_sync,
     read_async,
@@ -7675,23 +7721,24 @@ private:
     write_sync,
     write_async,   // release + user callback
     write_release, // release (flusher, flush_block)
-    flush,
   };
   using settle_fn = bool (*)(buffer_cache&, slot_t, errc) noexcept;
-  // Largest members first: 32 bytes on 32-bit targets, so indexing is a shift.
-  struct io_slot {
+  // Largest members first. 32 bytes on 32-bit targets (28 of members, aligned
+  // up), so indexing is a shift rather than a multiply.
+  struct alignas(sizeof(void*) == 4 ? 32 : alignof(void*)) io_slot {
     settle_fn settle; // how its completion is accounted for
     read_done rd;
     write_done wd;
     void* ctx;
     std::uint32_t seq;
     I buf;
-    io_kind kind;
+    io_kind kind; // set where a settle reads it: reads, write_sync
     slot_t next;
-    // Reset together when the slot is taken (one halfword store).
-    bool done;
+    // Reset together when the slot is taken (one word store); a write's
+    // completion clears the first two (one halfword store).
+    bool running;    // a write, from its start until its hooks returned
     bool remodified; // a write overtaken by a modification: stays dirty
-    slot_t run_prev, run_next;
+    bool done;
     errc status;
   };
 
@@ -7933,11 +7980,14 @@ private:
     auto dl = dlinks();
     dirty_[set_of(b.cls)].push_back(dl, i);
   }
-  void unlink_dirty(I i) noexcept {
+  // Takes buffer i off its dirty set, if on one; its flags lose f_ondirty
+  // and `clear` and gain `set`, in one store (the caller's flag change and
+  // the link's).
+  void unlink_dirty(I i, std::uint16_t clear = 0, std::uint16_t set = 0) noexcept {
     header& b = z_.hdr[i];
     const std::uint16_t f = b.flags;
+    b.flags = static_cast<std::uint16_t>((f & ~(f_ondirty | clear)) | set);
     if ((f & f_ondirty) == 0) return;
-    b.flags = static_cast<std::uint16_t>(f & ~f_ondirty);
     auto dl = dlinks();
     dirty_[set_of(b.cls)].remove(dl, i);
   }
@@ -7945,6 +7995,11 @@ private:
   // whatever c (a constant: no load of the buffer's class).
   [[nodiscard]] static constexpr std::size_t set_of(std::size_t c) noexcept {
     return class_count == 1 ? 0 : c;
+  }
+  // Whether class c is written in `stage` (of a sync): with a single stage
+  // every class is, and stage is 0 (a constant: no test of the stage).
+  [[nodiscard]] static constexpr bool in_stage(std::size_t c, std::uint8_t stage) noexcept {
+    return classes_type::stages == 1 || classes_type::stage[c] == stage;
   }
   // Adapter so index_list can thread through the headers' dirty links: one
   // accessor type per direction, so each access is a plain load or store.
@@ -7959,22 +8014,22 @@ private:
   };
   dirty_links dlinks() noexcept { return dirty_links{{z_.hdr}, {z_.hdr}}; }
 
-  void make_dirty(I i) noexcept {
+  // bdirty; `also` (the writes' f_valid) is set in the same store, on a
+  // dirty buffer too.
+  void make_dirty(I i, std::uint16_t also = 0) noexcept {
     header& b = z_.hdr[i];
-    if ((b.flags & f_dirty) != 0) return; // bdirty on a dirty buffer: no counter change
-    b.flags = static_cast<std::uint16_t>(b.flags | f_dirty);
+    const std::uint16_t f = b.flags;
+    b.flags = static_cast<std::uint16_t>(f | f_dirty | also);
+    if ((f & f_dirty) != 0) return; // bdirty on a dirty buffer: no counter change
     ++dirty_count_;
     if constexpr (!one_unit) dirty_bytes_ += size_of(i);
     const bytes_type d = dirty_bytes_now();
     if (d > z_.stats.dirty_high_water) z_.stats.dirty_high_water = d;
-    if ((b.flags & f_io) == 0) link_dirty(i);
+    if ((f & f_io) == 0) link_dirty(i);
   }
   void undirty(I i) noexcept {
-    header& b = z_.hdr[i];
-    const std::uint16_t f = b.flags;
-    if ((f & f_dirty) == 0) return;
-    b.flags = static_cast<std::uint16_t>(f & ~(f_dirty | f_error | f_deferred));
-    unlink_dirty(i); // clears f_ondirty
+    if ((z_.hdr[i].flags & f_dirty) == 0) return;
+    unlink_dirty(i, f_dirty | f_error | f_deferred);
     --dirty_count_;
     if constexpr (!one_unit) dirty_bytes_ -= size_of(i);
   }
@@ -8006,16 +8061,23 @@ private:
     b.hnext = free_;
     free_ = i;
   }
+  // destroy of a buffer its caller owns (destroy clears busy with the rest).
   void destroy_busy(I i) noexcept {
-    z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags & ~(f_busy | f_handle));
     destroy(i);
     bump();
   }
-  // getnewbuf: an EMPTY header first; otherwise reclaim clean victims,
-  // down to lo_buffers once hi_buffers is reached.
+  // getnewbuf: an EMPTY header, after reclaiming clean victims down to
+  // lo_buffers once hi_buffers are resident. Below hi_buffers there always
+  // is one (hi_buffers <= cap_, and every header not resident is EMPTY), so
+  // one take_free serves both cases.
   I new_buffer(lbn_type incoming) noexcept {
-    if (resident_ < limits_.hi_buffers)
-      if (const I i = take_free(); i != npos) return i;
+    if (resident_ >= limits_.hi_buffers) reclaim(incoming);
+    return take_free();
+  }
+  // Destroys victims until fewer than lo_buffers are resident or none is
+  // eligible (with none resident the policy tracks nothing and finds none,
+  // which also ends the loop when lo_buffers is 0).
+  void reclaim(lbn_type incoming) noexcept {
     const auto eligible = [this](I i) noexcept { return reclaimable(i); };
     const auto key_of = [this](I i) noexcept { return std::uint64_t{z_.hdr[i].lbn}; };
     do {
@@ -8027,8 +8089,7 @@ private:
       // by anyone else until the hook returns.
       if constexpr (owner_hooks_with_reclaim<hooks_type>) hooks_.on_reclaim(info(v));
       destroy(v);
-    } while (resident_ >= limits_.lo_buffers && resident_ != 0);
-    return take_free();
+    } while (resident_ >= limits_.lo_buffers);
   }
   // An EMPTY header (the most recently destroyed one, else a never used
   // one), or npos.
@@ -8082,8 +8143,11 @@ private:
     destroy(i); // clean: forget the old size, then miss
     return miss_locked(lbn, units, out);
   }
-  // A block not cached: a fresh buffer for it, owned by the caller.
-  BIOSTACK_NOINLINE try_result miss_locked(lbn_type lbn, units_type units, I& out) noexcept {
+  // A block not cached: a fresh buffer for it, owned by the caller. Out of
+  // the hit path on speed builds; at -Os inlined where try_get_locked has
+  // a single caller (a firmware's in-place get).
+  BIOSTACK_NOINLINE_FOR_SPEED try_result miss_locked(lbn_type lbn, units_type units,
+                                                     I& out) noexcept {
     const I i = new_buffer(lbn);
     if (i == npos) return try_result::no_victim;
     header& b = z_.hdr[i];
@@ -8130,8 +8194,7 @@ private:
     const bool idle = b.holds == 0 && b.modrefs == 0;
     if ((b.flags & f_inval) != 0 && idle) {
       undirty(i);
-      b.flags = static_cast<std::uint16_t>(b.flags & ~(f_pinned | f_ownerpin));
-      destroy(i);
+      destroy(i); // clears every flag, the pins too
     } else if ((b.flags & f_dirty) == 0 && idle &&
                ((b.flags & f_valid) == 0 || (b.flags & f_nocache) != 0) &&
                (b.flags & (f_pinned | f_ownerpin)) == 0) {
@@ -8156,8 +8219,8 @@ private:
   // Marks the write in flight on buffer i (if any) as overtaken by a
   // modification. O(I/O slots).
   void note_modified_during_write(I i) noexcept {
-    for (slot_t s = run_head_; s != no_io; s = slot_[s].run_next)
-      if (slot_[s].buf == i) slot_[s].remodified = true;
+    for (slot_t s = 0; s < fresh_slot_; ++s)
+      if (slot_[s].running && slot_[s].buf == i) slot_[s].remodified = true;
   }
   void end_interlock(I i) noexcept {
     lock_guard<lock_type> g(lock_);
@@ -8181,6 +8244,8 @@ private:
     if (s != no_io) { // the callback and its context are set by the kinds that have one
       slot_[s].done = false;
       slot_[s].remodified = false;
+      slot_[s].running = false;
+      slot_[s].status = errc::ok;
     }
     return s;
   }
@@ -8228,9 +8293,15 @@ private:
     }
     lock_.unlock();
     if (o == op::write) integrity_.finalize(lbn, mem, len);
-    bio& b = bios_[s];
-    b.prepare(o, std::uint64_t{lbn} * block_size, len, mem, completion{&on_bio_done, this});
-    if constexpr (Fl != bio_flags::none) b.flags = Fl; // prepare() cleared them
+    // A new bio in the slot's place, left as prepare() would leave the old
+    // one (every field but the request's at its default), by the
+    // constructor every bio shares (out of line at -Os) instead of
+    // prepare()'s dozen stores inline. The old one is done with: its
+    // completion walk stopped at on_bio_done, and a bio has no destructor
+    // to run.
+    bio& b = *::new (static_cast<void*>(&bios_[s]))
+                 bio(o, std::uint64_t{lbn} * block_size, len, mem, completion{&on_bio_done, this});
+    if constexpr (Fl != bio_flags::none) b.flags = Fl;
     dev_.submit(b);
   }
 
@@ -8247,46 +8318,28 @@ private:
     submit_unlock<Kind == io_kind::read_ahead ? bio_flags::read_ahead : bio_flags::none>(
         s, op::read, i);
   }
-  // Submits the write of busy dirty buffer i on slot s; returns unlocked.
+  // Submits the write of busy dirty buffer i on slot s, clearing the flags
+  // in `clear` as well; returns unlocked.
   template <io_kind Kind>
-  void start_write_unlock(I i, slot_t s) noexcept {
+  void start_write_unlock(I i, slot_t s, std::uint16_t clear = 0) noexcept {
     slot_[s].settle = &settle_write<Kind>;
-    slot_[s].kind = Kind;
-    submit_write_unlock(i, s);
+    // Of the writes, only a write_sync's settle reads the slot's kind (its
+    // waiter may give up and make it a write_release); the others are
+    // settle_write<Kind> with their own.
+    if constexpr (Kind == io_kind::write_sync) slot_[s].kind = Kind;
+    submit_write_unlock(i, s, clear);
   }
-  void submit_write_unlock(I i, slot_t s) noexcept {
-    header& b = z_.hdr[i];
-    unlink_dirty(i); // off the dirty set, on the run list; dirty until done
-    b.flags = static_cast<std::uint16_t>((b.flags | f_io | f_busy) & ~f_handle);
+  void submit_write_unlock(I i, slot_t s, std::uint16_t clear) noexcept {
+    // Off the dirty set, owned by its I/O; dirty until done.
+    unlink_dirty(i, static_cast<std::uint16_t>(clear | f_handle), f_io | f_busy);
     slot_[s].buf = i;
     slot_[s].seq = ++write_seq_;
-    run_append(s);
+    slot_[s].running = true;
     ++inflight_;
     ++running_writes_;
     if constexpr (!one_unit) running_bytes_ += size_of(i);
     device_flush_needed_ = true;
     submit_unlock(s, op::write, i);
-  }
-  void run_append(slot_t s) noexcept {
-    const slot_t t = run_tail_; // read once: a byte store may alias it
-    slot_[s].run_next = no_io;
-    slot_[s].run_prev = t;
-    if (t != no_io)
-      slot_[t].run_next = s;
-    else
-      run_head_ = s;
-    run_tail_ = s;
-  }
-  void run_remove(slot_t s) noexcept {
-    const slot_t p = slot_[s].run_prev, n = slot_[s].run_next;
-    if (p != no_io)
-      slot_[p].run_next = n;
-    else
-      run_head_ = n;
-    if (n != no_io)
-      slot_[n].run_prev = p;
-    else
-      run_tail_ = p;
   }
 
   // The completion of slot s (whose bio is bb), from whatever context the
@@ -8295,9 +8348,10 @@ private:
     errc st = bb.status();
     if (st == errc::ok && bb.residual() != 0) st = errc::io_error; // short transfer
     if (!slot_[s].settle(*this, s, st)) return;
-    // Pending barrier operations may now go on (a slot is free, the run list
-    // moved, a buffer is idle): after this completion's own callbacks, so a
-    // wait_all finishes after the callbacks of the writes it waited for.
+    // Pending barrier operations may now go on (a slot is free, a write
+    // stopped running, a buffer is idle): after this completion's own
+    // callbacks, so a wait_all finishes after the callbacks of the writes it
+    // waited for.
     lock_guard<lock_type> g(lock_);
     pump_locked();
   }
@@ -8307,7 +8361,7 @@ private:
   // (they need a pump). Which one runs is chosen when the I/O is started.
   //
   // A completion that runs hooks or a user callback keeps its I/O counted in
-  // flight (and a write on the run list, holding its slot) until they have
+  // flight (and a write running, holding its slot) until they have
   // returned: whoever learns the I/O is over (`in_flight() == 0`, wait_all,
   // sync, write_sync, the destructor's check) also knows they are done.
 
@@ -8421,7 +8475,7 @@ private:
     if constexpr (Kind == io_kind::write_async)
       if (cb != nullptr) cb(ctx, st);
     lock_guard<lock_type> g(c.lock_);
-    c.run_remove(s);
+    sl.running = false;
     sl.remodified = false; // marks made while the hooks ran are stale
     --c.inflight_;
     if constexpr (Kind == io_kind::write_sync) {
@@ -8645,8 +8699,7 @@ private:
       }
       if (d == write_decision::allow ||
           (d == write_decision::defer && ((b.flags & f_deferred) != 0 || all))) {
-        b.flags = static_cast<std::uint16_t>(b.flags & ~(f_deferred | f_sync));
-        start_write_unlock<io_kind::write_release>(i, s);
+        start_write_unlock<io_kind::write_release>(i, s, f_deferred | f_sync);
         lock_.lock();
         ++started;
         // The list may have changed while unlocked.
@@ -8974,16 +9027,7 @@ private:
     o.status = c.first_failure_since(o.since);
     return true;
   }
-  static bool step_sync_op(buffer_cache& c, async_op& o, bool& sync_seen) noexcept {
-    if constexpr (async_enabled) {
-      const bool first = !sync_seen;
-      sync_seen = true;
-      return first && c.step_sync(o);
-    } else { // in place the sync is the only operation stepped
-      (void)sync_seen;
-      return c.step_sync(o);
-    }
-  }
+  // (step_sync_op: with the sync's phases, below.)
   static void deliver_done(buffer_cache&, const op_result& r) noexcept {
     r.cb.done(r.ctx, r.status);
   }
@@ -9000,9 +9044,13 @@ private:
   static void fold(async_op& o, errc e) noexcept {
     if (o.status == errc::ok) o.status = e;
   }
-  // True once every write up to sequence `target` has completed.
+  // True once every write up to sequence `target` has completed (no slot
+  // runs one). O(I/O slots), like note_modified_during_write: the slots
+  // keep no list of their writes.
   [[nodiscard]] bool drained(std::uint32_t target) const noexcept {
-    return run_head_ == no_io || static_cast<std::int32_t>(slot_[run_head_].seq - target) > 0;
+    for (slot_t s = 0; s < fresh_slot_; ++s)
+      if (slot_[s].running && static_cast<std::int32_t>(slot_[s].seq - target) <= 0) return false;
+    return true;
   }
 
   // One step of get; true when finished (o.status and o.slot set). May drop
@@ -9121,49 +9169,57 @@ private:
   }
 
   // Advances sync `o` through its stages; true when finished. May drop the
-  // lock (owner hooks, submissions).
-  bool step_sync(async_op& o) noexcept {
+  // lock (owner hooks, submissions). Syncs run one at a time, in order: the
+  // pump steps the first it meets in a pass (`sync_seen`); in place the sync
+  // is the only operation stepped. The phases are here and not in a member
+  // this calls: on ARM a call to a template member is never a tail call.
+  static bool step_sync_op(buffer_cache& c, async_op& o, bool& sync_seen) noexcept {
+    if constexpr (async_enabled) {
+      if (sync_seen) return false;
+      sync_seen = true;
+    } else {
+      (void)sync_seen;
+    }
     for (;;) {
       switch (o.phase) {
       case sync_phase::mark:
-        (void)tag_stage(o.stage, true);
+        (void)c.tag_stage(o.stage, true);
         o.phase = sync_phase::write;
         break;
       case sync_phase::write: {
         bool stalled = false;
-        for (std::size_t c = 0; c < class_count && !stalled; ++c) {
-          if (classes_type::stage[c] != o.stage) continue;
-          while (flush_class_locked(static_cast<std::uint8_t>(c), 1024, true, stalled) != 0 &&
+        for (std::size_t k = 0; k < class_count && !stalled; ++k) {
+          if (!in_stage(k, o.stage)) continue;
+          while (c.flush_class_locked(static_cast<std::uint8_t>(k), 1024, true, stalled) != 0 &&
                  !stalled) {
           }
         }
         if (stalled) return false; // a completion frees a slot
-        fold(o, tag_stage(o.stage, false));
-        o.target = write_seq_;
+        fold(o, c.tag_stage(o.stage, false));
+        o.target = c.write_seq_;
         o.phase = sync_phase::drain;
         break;
       }
       case sync_phase::drain:
-        if (!drained(o.target)) return false;
-        fold(o, first_failure_since(o.since));
+        if (!c.drained(o.target)) return false;
+        fold(o, c.first_failure_since(o.since));
         o.phase = sync_phase::flush;
         break;
       case sync_phase::flush: {
-        if (!device_flush_needed_ || !geo().supports_flush) {
-          device_flush_needed_ = false;
+        if (!c.device_flush_needed_ || !c.geo().supports_flush) {
+          c.device_flush_needed_ = false;
           o.phase = sync_phase::next;
           break;
         }
-        const slot_t s = take_slot();
+        const slot_t s = c.take_slot();
         if (s == no_io) return false;
-        device_flush_needed_ = false;
-        slot_[s].settle = &settle_flush;
-        slot_[s].kind = io_kind::flush;
-        slot_[s].ctx = &o;
-        ++inflight_;
+        c.device_flush_needed_ = false;
+        c.slot_[s].settle = &settle_flush;
+        c.slot_[s].ctx = &o;
+        ++c.inflight_;
         o.phase = sync_phase::flushing;
-        submit_unlock(s, op::flush, npos);
-        lock_.lock();
+        c.submit_unlock(s, op::flush, npos);
+        c.lock_.lock();
         break;
       }
       case sync_phase::flushing: return false; // settle_io moves it to `next`
@@ -9189,7 +9245,7 @@ private:
     // during this sync, which reported it, or were dirtied since.)
     std::uint16_t tagged = 0;
     for (std::size_t c = 0; c < class_count; ++c) {
-      if (classes_type::stage[c] != stage) continue;
+      if (!in_stage(c, stage)) continue;
       for (I i = dirty_[c].head; i != npos; i = z_.hdr[i].dnext) {
         header& b = z_.hdr[i];
         if ((b.flags & f_sync) != 0) tagged = static_cast<std::uint16_t>(tagged | b.flags);
@@ -9220,7 +9276,6 @@ private:
   std::size_t cap_;
   slot_t free_slot_ = no_io;
   slot_t fresh_slot_ = 0; // slots [fresh_slot_, slot_count) were never used
-  slot_t run_head_ = no_io, run_tail_ = no_io;
   [[no_unique_address]] async_only<bool, 2> pumping_{};
   [[no_unique_address]] async_only<bool, 3> pump_again_{};
   bool device_flush_needed_ = false;
