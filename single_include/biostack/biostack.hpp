@@ -1099,7 +1099,9 @@ inline void begin_fan_in(bio& parent) noexcept {
 }
 
 /// Registers `child` under `parent`; call before submitting the child.
-/// Requires an open fan-in (between `begin_fan_in` and `end_fan_in`).
+/// Requires an open fan-in (between `begin_fan_in` and `end_fan_in`), and
+/// fewer than 2^31 children outstanding under one parent (the count's top
+/// bit marks the open fan-in).
 inline void add_child(bio& parent, bio& child) noexcept {
   child.parent = &parent;
   // Checked on the count the child joined, which says whether the fan-in
@@ -7724,7 +7726,9 @@ private:
   };
   using settle_fn = bool (*)(buffer_cache&, slot_t, errc) noexcept;
   // Largest members first. 32 bytes on 32-bit targets (28 of members, aligned
-  // up), so indexing is a shift rather than a multiply.
+  // up), so indexing is a shift rather than a multiply. This makes the cache
+  // itself 32-byte aligned there (alignof(buffer_cache)), which storage
+  // placed by hand must respect.
   struct alignas(sizeof(void*) == 4 ? 32 : alignof(void*)) io_slot {
     settle_fn settle; // how its completion is accounted for
     read_done rd;
@@ -8298,7 +8302,8 @@ private:
     // constructor every bio shares (out of line at -Os) instead of
     // prepare()'s dozen stores inline. The old one is done with: its
     // completion walk stopped at on_bio_done, and a bio has no destructor
-    // to run.
+    // to run (asserted: one added later must not be skipped silently).
+    static_assert(std::is_trivially_destructible_v<bio>);
     bio& b = *::new (static_cast<void*>(&bios_[s]))
                  bio(o, std::uint64_t{lbn} * block_size, len, mem, completion{&on_bio_done, this});
     if constexpr (Fl != bio_flags::none) b.flags = Fl;

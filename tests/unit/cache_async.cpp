@@ -433,6 +433,48 @@ TEST_CASE("wait_all_async: earlier writes only; the first write error") {
   CHECK(p.calls == 1);
 }
 
+// The writes a barrier waits for are found by sequence, not by I/O slot: an
+// older write running on a higher slot holds it back, a newer one on a
+// reused lower slot does not. One write class: a second sync stage would
+// wait for the newer write too, as it should.
+TEST_CASE("wait_all_async and sync_async: older writes on any I/O slot, newer ones not") {
+  using one_stage =
+      buffer_cache<rig_device,
+                   policies<static_storage<16, bs>, lru, poll_wait<10000>, io_slots<4>>>;
+  for (const bool sync : {false, true}) {
+    CAPTURE(sync);
+    rig_t r;
+    auto c = quiet_cache<one_stage>(r.dev);
+    for (const std::uint64_t b : {1u, 3u, 5u})
+      REQUIRE(r.faulty.add_rule(fault_rule::delay(1000000).only(op::write).range(b * bs, bs)) ==
+              errc::ok);
+    dirty(*c, 1, 0, 1);
+    dirty(*c, 3, 0, 3);
+    REQUIRE(c->flush_block(1) == errc::ok);      // slot 0
+    REQUIRE(c->flush_block(3) == errc::ok);      // slot 1
+    REQUIRE(r.faulty.release_at(0) == errc::ok); // block 1: slot 0 is free again
+    probe p;
+    if (sync)
+      c->sync_async(&on_done, &p);
+    else
+      c->wait_all_async(&on_done, &p);
+    dirty(*c, 5, 0, 5);
+    REQUIRE(c->flush_block(5) == errc::ok); // newer, on slot 0
+    for (int i = 0; i < 5; ++i) r.dev.poll();
+    CHECK(p.calls == 0); // block 3 still runs
+    REQUIRE(r.faulty.held() == 2);
+    REQUIRE(r.faulty.release_at(0) == errc::ok); // block 3, the older write
+    for (int i = 0; i < 5; ++i) r.dev.poll();
+    CHECK(p.calls == 1); // block 5 still held: not waited for
+    CHECK(p.status == errc::ok);
+    CHECK(r.faulty.held() == 1);
+    r.faulty.release_all();
+    for (int i = 0; i < 5; ++i) r.dev.poll();
+    CHECK(p.calls == 1);
+    CHECK(c->in_flight() == 0);
+  }
+}
+
 TEST_CASE("flush_block_async: clean or absent inline; waits for I/O and for a slot") {
   rig_t r;
   auto c = quiet_cache<acache<io_slots<1>>>(r.dev);

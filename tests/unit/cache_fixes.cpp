@@ -126,6 +126,54 @@ TEST_CASE("fix 1: a write issued while a modifier is active leaves the buffer di
   CHECK(has_pattern(r.media(1, bs), bs, 2));
 }
 
+namespace {
+// Releases the held write of block `lbn` (faulty_device holds them in
+// submission order; this finds it wherever it is).
+void release_write_of(rig_t& r, std::uint64_t lbn) {
+  for (std::size_t i = 0; i < r.faulty.held(); ++i) {
+    if (r.faulty.held_request(i).offset == lbn * bs) {
+      REQUIRE(r.faulty.release_at(i) == errc::ok);
+      return;
+    }
+  }
+  FAIL("no held write of block " << lbn);
+}
+} // namespace
+
+// The cache finds the write a modifier overtook among its running writes,
+// whichever I/O slot it runs on: a later slot than the first, or a reused
+// lower one while an older write still runs above it.
+TEST_CASE("fix 1: a modifier ending during a write on any I/O slot leaves the buffer dirty") {
+  for (const bool reuse_lower_slot : {false, true}) {
+    CAPTURE(reuse_lower_slot);
+    rig_t r;
+    REQUIRE(r.faulty.add_rule(fault_rule::delay().only(op::write).always()) == errc::ok);
+    auto c = make<cache_of<8, io_slots<4>>>(r);
+    for (const std::uint64_t b : {1u, 2u}) {
+      (void)held_block(*c, b, static_cast<std::uint32_t>(b));
+      REQUIRE(c->flush_block(b) == errc::ok); // slots 0 and 1, held
+    }
+    if (reuse_lower_slot) release_write_of(r, 1); // slot 0 is free again
+    std::byte* p = held_block(*c, 3, 3);
+    {
+      auto m = c->modify(3);
+      REQUIRE(m);
+      auto h = c->get(3);
+      REQUIRE(h);
+      REQUIRE(c->write_async(std::move(*h)) == errc::ok); // slot 2, or slot 0 reused
+      fill(p, bs, 4);
+    } // the modifier ends while the write is in flight
+    release_write_of(r, 3);
+    CHECK(c->inspect(3).dirty); // the write may have taken a half-made change
+    r.faulty.release_all();
+    REQUIRE(c->flush_block(3) == errc::ok);
+    r.faulty.release_all();
+    CHECK_FALSE(c->inspect(3).dirty);
+    CHECK(has_pattern(r.media(3, bs), bs, 4));
+    CHECK(c->in_flight() == 0);
+  }
+}
+
 TEST_CASE("fix 1: modify of a buffer that was never filled: invalid_argument, nothing dirty") {
   rig_t r;
   auto c = make<cache_of<>>(r);

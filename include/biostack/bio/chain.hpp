@@ -28,7 +28,9 @@ inline void begin_fan_in(bio& parent) noexcept {
 }
 
 /// Registers `child` under `parent`; call before submitting the child.
-/// Requires an open fan-in (between `begin_fan_in` and `end_fan_in`).
+/// Requires an open fan-in (between `begin_fan_in` and `end_fan_in`), and
+/// fewer than 2^31 children outstanding under one parent (the count's top
+/// bit marks the open fan-in).
 inline void add_child(bio& parent, bio& child) noexcept {
   child.parent = &parent;
   // Checked on the count the child joined, which says whether the fan-in

@@ -76,6 +76,7 @@
 #include <cstring>
 #include <new>
 #include <span>
+#include <type_traits>
 #include <utility>
 
 BIOSTACK_NAMESPACE_BEGIN
@@ -1075,7 +1076,9 @@ private:
   };
   using settle_fn = bool (*)(buffer_cache&, slot_t, errc) noexcept;
   // Largest members first. 32 bytes on 32-bit targets (28 of members, aligned
-  // up), so indexing is a shift rather than a multiply.
+  // up), so indexing is a shift rather than a multiply. This makes the cache
+  // itself 32-byte aligned there (alignof(buffer_cache)), which storage
+  // placed by hand must respect.
   struct alignas(sizeof(void*) == 4 ? 32 : alignof(void*)) io_slot {
     settle_fn settle; // how its completion is accounted for
     read_done rd;
@@ -1649,7 +1652,8 @@ private:
     // constructor every bio shares (out of line at -Os) instead of
     // prepare()'s dozen stores inline. The old one is done with: its
     // completion walk stopped at on_bio_done, and a bio has no destructor
-    // to run.
+    // to run (asserted: one added later must not be skipped silently).
+    static_assert(std::is_trivially_destructible_v<bio>);
     bio& b = *::new (static_cast<void*>(&bios_[s]))
                  bio(o, std::uint64_t{lbn} * block_size, len, mem, completion{&on_bio_done, this});
     if constexpr (Fl != bio_flags::none) b.flags = Fl;
