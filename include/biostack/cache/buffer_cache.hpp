@@ -1624,7 +1624,8 @@ private:
 
   static completion_action on_bio_done(bio& b, void* ctx) noexcept {
     auto* self = static_cast<buffer_cache*>(ctx);
-    self->io_done(static_cast<slot_t>(&b - self->bios_), b);
+    // A union and its member share their address.
+    self->io_done(static_cast<slot_t>(reinterpret_cast<slot_bio*>(&b) - self->bios_), b);
     // The cache's bios have no parent, and io_done may already have handed
     // the slot to another thread: the walk must not touch `b` again.
     return completion_action::stop;
@@ -1650,11 +1651,12 @@ private:
     // A new bio in the slot's place, left as prepare() would leave the old
     // one (every field but the request's at its default), by the
     // constructor every bio shares (out of line at -Os) instead of
-    // prepare()'s dozen stores inline. The old one is done with: its
-    // completion walk stopped at on_bio_done, and a bio has no destructor
-    // to run (asserted: one added later must not be skipped silently).
+    // prepare()'s dozen stores inline. The old one, if any, is done with:
+    // its completion walk stopped at on_bio_done, and a bio has no
+    // destructor to run (asserted: one added later must not be skipped
+    // silently).
     static_assert(std::is_trivially_destructible_v<bio>);
-    bio& b = *::new (static_cast<void*>(&bios_[s]))
+    bio& b = *::new (static_cast<void*>(&bios_[s].b))
                  bio(o, std::uint64_t{lbn} * block_size, len, mem, completion{&on_bio_done, this});
     if constexpr (Fl != bio_flags::none) b.flags = Fl;
     dev_.submit(b);
@@ -2674,7 +2676,13 @@ private:
   I bucket_[bucket_count];
   policy_state policy_;
   io_slot slot_[slot_count];
-  bio bios_[slot_count];
+  // A slot's bio, constructed by each submission (submit_unlock): left
+  // unconstructed until then, so the cache's constructor does not clear it.
+  union slot_bio {
+    slot_bio() noexcept {}
+    bio b;
+  };
+  slot_bio bios_[slot_count];
   [[no_unique_address]] async_only<std::array<async_op, async_op_count>, 6> op_pool_;
   storage_type storage_;
 };
