@@ -391,8 +391,10 @@ public:
   /// `block_size`, and its alignment to be met by the storage (panics
   /// otherwise: a configuration error).
   explicit buffer_cache(Device& dev, std::size_t cap = capacity) noexcept
-      : dev_(dev), cap_(cap), geo_(detail::copy_geometry(dev)),
-        limits_(make_limits<limit_state, limit_type>(cap)) {
+      : dev_(dev), cap_(cap), geo_(detail::copy_geometry(dev)) {
+    // Stored over the zeroed state (z_), whose one clearing is cheaper than
+    // the stores of each member's zero.
+    z_.limits = make_limits<limit_state, limit_type>(cap);
     // With a constant geometry these checks are constants and fold away.
     BIOSTACK_ASSERT(geo().valid() && geo().block_size <= block_size &&
                     block_size % geo().block_size == 0 &&
@@ -419,7 +421,7 @@ public:
   /// either outstanding panics). Dirty data still cached is dropped: call
   /// `sync()` first to keep it.
   ~buffer_cache() {
-    BIOSTACK_ASSERT(inflight_ == 0 && "buffer_cache destroyed with I/O in flight");
+    BIOSTACK_ASSERT(z_.inflight == 0 && "buffer_cache destroyed with I/O in flight");
     if constexpr (async_enabled)
       BIOSTACK_ASSERT(ops_head_ == nullptr &&
                       "buffer_cache destroyed with an async operation pending");
@@ -443,11 +445,11 @@ public:
                         saturate(l.lo_dirty), saturate(l.hi_running), saturate(l.lo_running),
                         l.retry_pause};
     lock_guard<lock_type> g(lock_);
-    limits_ = s;
+    z_.limits = s;
   }
   /// The thresholds in force (byte values saturated as `set_limits` says).
   [[nodiscard]] cache_limits limits() const noexcept {
-    const limit_state s = read_locked(limits_);
+    const limit_state s = read_locked(z_.limits);
     return cache_limits{s.hi_buffers, s.lo_buffers, s.hi_dirty,   s.lo_dirty,
                         s.hi_running, s.lo_running, s.retry_pause};
   }
@@ -705,12 +707,12 @@ public:
       make_dirty(i, f_valid);
     }
     release_locked(i, release_mode::normal);
-    if (dirty_bytes_now() <= limits_.hi_dirty) return;
+    if (dirty_bytes_now() <= z_.limits.hi_dirty) return;
     flush_step_locked(1024);
     if (nowait) return;
-    const limit_type mid = limits_.lo_dirty + (limits_.hi_dirty - limits_.lo_dirty) / 2;
+    const limit_type mid = z_.limits.lo_dirty + (z_.limits.hi_dirty - z_.limits.lo_dirty) / 2;
     (void)wait_.wait(
-        lock_, [&] { return dirty_bytes_now() <= mid || running_writes_ == 0; }, progress(),
+        lock_, [&] { return dirty_bytes_now() <= mid || z_.running_writes == 0; }, progress(),
         no_deadline, clock_);
   }
 
@@ -825,7 +827,7 @@ public:
   [[nodiscard]] bool needs_flush() const noexcept {
     lock_guard<lock_type> g(lock_);
     // Each at most the cache's bytes: the sum fits limit_type.
-    return limit_type{running_bytes_now()} + dirty_bytes_now() > limits_.lo_dirty / 2;
+    return limit_type{running_bytes_now()} + dirty_bytes_now() > z_.limits.lo_dirty / 2;
   }
 
   // ------------------------------------------------------ barriers and sync
@@ -1014,13 +1016,13 @@ public:
     lock_guard<lock_type> g(lock_);
     return dirty_bytes_now();
   }
-  [[nodiscard]] std::size_t dirty_count() const noexcept { return read_locked(dirty_count_); }
+  [[nodiscard]] std::size_t dirty_count() const noexcept { return read_locked(z_.dirty_count); }
   [[nodiscard]] std::uint64_t running_bytes() const noexcept {
     lock_guard<lock_type> g(lock_);
     return running_bytes_now();
   }
-  [[nodiscard]] std::size_t resident() const noexcept { return read_locked(resident_); }
-  [[nodiscard]] std::size_t in_flight() const noexcept { return read_locked(inflight_); }
+  [[nodiscard]] std::size_t resident() const noexcept { return read_locked(z_.resident); }
+  [[nodiscard]] std::size_t in_flight() const noexcept { return read_locked(z_.inflight); }
   [[nodiscard]] std::size_t buffers() const noexcept { return cap_; }
   [[nodiscard]] Device& device() noexcept { return dev_; }
   [[nodiscard]] hooks_type& hooks() noexcept { return hooks_; }
@@ -1203,13 +1205,13 @@ private:
   }
   [[nodiscard]] bytes_type dirty_bytes_now() const noexcept {
     if constexpr (one_unit)
-      return static_cast<bytes_type>(dirty_count_ * block_size);
+      return static_cast<bytes_type>(z_.dirty_count * block_size);
     else
       return dirty_bytes_;
   }
   [[nodiscard]] bytes_type running_bytes_now() const noexcept {
     if constexpr (one_unit)
-      return static_cast<bytes_type>(running_writes_ * block_size);
+      return static_cast<bytes_type>(z_.running_writes * block_size);
     else
       return running_bytes_;
   }
@@ -1375,7 +1377,7 @@ private:
     const std::uint16_t f = b.flags;
     b.flags = static_cast<std::uint16_t>(f | f_dirty | also);
     if ((f & f_dirty) != 0) return; // bdirty on a dirty buffer: no counter change
-    ++dirty_count_;
+    ++z_.dirty_count;
     if constexpr (!one_unit) dirty_bytes_ += size_of(i);
     const bytes_type d = dirty_bytes_now();
     if (d > z_.stats.dirty_high_water) z_.stats.dirty_high_water = d;
@@ -1384,7 +1386,7 @@ private:
   void undirty(I i) noexcept {
     if ((z_.hdr[i].flags & f_dirty) == 0) return;
     unlink_dirty(i, f_dirty | f_error | f_deferred);
-    --dirty_count_;
+    --z_.dirty_count;
     if constexpr (!one_unit) dirty_bytes_ -= size_of(i);
   }
 
@@ -1408,7 +1410,7 @@ private:
     BIOSTACK_ASSERT((b.flags & (f_dirty | f_io)) == 0);
     if ((b.flags & f_tracked) != 0) policy_.erase(i);
     index_remove(i);
-    --resident_;
+    --z_.resident;
     // All of it, padding included: sizeof(header) bytes in one clearing
     // rather than a store per member.
     std::memset(&b, 0, sizeof b);
@@ -1425,7 +1427,7 @@ private:
   // is one (hi_buffers <= cap_, and every header not resident is EMPTY), so
   // one take_free serves both cases.
   I new_buffer(lbn_type incoming) noexcept {
-    if (resident_ >= limits_.hi_buffers) reclaim(incoming);
+    if (z_.resident >= z_.limits.hi_buffers) reclaim(incoming);
     return take_free();
   }
   // Destroys victims until fewer than lo_buffers are resident or none is
@@ -1443,7 +1445,7 @@ private:
       // by anyone else until the hook returns.
       if constexpr (owner_hooks_with_reclaim<hooks_type>) hooks_.on_reclaim(info(v));
       destroy(v);
-    } while (resident_ >= limits_.lo_buffers);
+    } while (z_.resident >= z_.limits.lo_buffers);
   }
   // An EMPTY header (the most recently destroyed one, else a never used
   // one), or npos.
@@ -1509,7 +1511,7 @@ private:
     if constexpr (!one_unit) b.units = units;
     b.flags = f_resident | f_busy | f_handle;
     index_insert(i);
-    ++resident_;
+    ++z_.resident;
     ++z_.stats.misses;
     out = i;
     return try_result::ok;
@@ -1526,7 +1528,7 @@ private:
     pump_locked();
   }
   void bump() noexcept {
-    ++generation_;
+    ++z_.generation;
     wait_.notify();
   }
 
@@ -1671,7 +1673,7 @@ private:
     slot_[s].settle = settle;
     slot_[s].kind = Kind;
     slot_[s].buf = i;
-    ++inflight_;
+    ++z_.inflight;
     submit_unlock<Kind == io_kind::read_ahead ? bio_flags::read_ahead : bio_flags::none>(
         s, op::read, i);
   }
@@ -1690,10 +1692,10 @@ private:
     // Off the dirty set, owned by its I/O; dirty until done.
     unlink_dirty(i, static_cast<std::uint16_t>(clear | f_handle), f_io | f_busy);
     slot_[s].buf = i;
-    slot_[s].seq = ++write_seq_;
+    slot_[s].seq = ++z_.write_seq;
     slot_[s].running = true;
-    ++inflight_;
-    ++running_writes_;
+    ++z_.inflight;
+    ++z_.running_writes;
     if constexpr (!one_unit) running_bytes_ += size_of(i);
     device_flush_needed_ = true;
     submit_unlock(s, op::write, i);
@@ -1736,7 +1738,7 @@ private:
   // A read whose caller waits for it (read / read_into): the caller ends it.
   static bool settle_read_sync(buffer_cache& c, slot_t s, errc st) noexcept {
     c.lock_.lock();
-    --c.inflight_;
+    --c.z_.inflight;
     c.read_settled_locked(c.slot_[s].buf, st, false);
     c.slot_[s].status = st;
     c.slot_[s].done = true;
@@ -1752,7 +1754,7 @@ private:
     io_slot& sl = c.slot_[s];
     const I i = sl.buf;
     const io_kind kind = sl.kind;
-    if (kind != io_kind::read_async) --c.inflight_;
+    if (kind != io_kind::read_async) --c.z_.inflight;
     const bool pending = c.ops_pending();
     c.read_settled_locked(i, st, kind == io_kind::read_ahead);
     // Only a read_async's slot (or an abandoned read's) carries a callback.
@@ -1770,7 +1772,7 @@ private:
     if (kind != io_kind::read_async) return pending;
     cb(ctx, st, st == errc::ok ? handle(&c, i) : handle());
     lock_guard<lock_type> g(c.lock_);
-    --c.inflight_;
+    --c.z_.inflight;
     c.bump();
     return c.ops_pending();
   }
@@ -1778,7 +1780,7 @@ private:
   // still linked, so it can be updated here.
   static bool settle_flush(buffer_cache& c, slot_t s, errc st) noexcept {
     c.lock_.lock();
-    --c.inflight_;
+    --c.z_.inflight;
     auto& o = *static_cast<async_op*>(c.slot_[s].ctx);
     if (st != errc::ok) {
       c.device_flush_needed_ = true; // the next sync tries again
@@ -1803,7 +1805,7 @@ private:
     b.flags = static_cast<std::uint16_t>(b.flags & ~f_io);
     // The running bytes are returned at once (throttled writers may go on,
     // as in vfs_bio's biodone); the rest once the hooks ran.
-    --c.running_writes_;
+    --c.z_.running_writes;
     if constexpr (!one_unit) c.running_bytes_ -= c.size_of(i);
     const buffer_info bi = c.info(i);
     bool critical = false;
@@ -1834,7 +1836,7 @@ private:
     lock_guard<lock_type> g(c.lock_);
     sl.running = false;
     sl.remodified = false; // marks made while the hooks ran are stale
-    --c.inflight_;
+    --c.z_.inflight;
     if constexpr (Kind == io_kind::write_sync) {
       if (sl.kind == io_kind::write_sync) {
         sl.status = st;
@@ -1854,15 +1856,15 @@ private:
   BIOSTACK_COLD bool write_failed_locked(I i, errc st) noexcept {
     header& b = z_.hdr[i];
     ++z_.stats.write_errors;
-    z_.failure_code[write_failures_ % failure_history] = st;
-    ++write_failures_;
+    z_.failure_code[z_.write_failures % failure_history] = st;
+    ++z_.write_failures;
     if ((b.flags & f_inval) != 0) {
       undirty(i); // the owner already discarded it
       return false;
     }
     b.flags = static_cast<std::uint16_t>(b.flags | f_error);
     link_dirty(i);
-    retry_after_ = flush_pass_ + limits_.retry_pause;
+    z_.retry_after = z_.flush_pass + z_.limits.retry_pause;
     if (classes_type::critical_on_error[b.cls] && (b.flags & f_ownerpin) == 0) {
       b.flags = static_cast<std::uint16_t>(b.flags | f_ownerpin);
       return true;
@@ -1966,7 +1968,7 @@ private:
   // The running-write throttle is engaged: a writer must wait (or, if it
   // may not, be refused).
   [[nodiscard]] bool throttled() const noexcept {
-    return z_.throttle_waiting != 0 || running_bytes_now() > limits_.hi_running;
+    return z_.throttle_waiting != 0 || running_bytes_now() > z_.limits.hi_running;
   }
   // waitrunningbufspace with fairness: first come, first served. False if
   // the wait policy gave up (the caller must not write).
@@ -1977,7 +1979,9 @@ private:
     ++z_.stats.throttle_waits;
     const bool ok = wait_.wait(
         lock_,
-        [&] { return z_.throttle_serving == ticket && running_bytes_now() <= limits_.lo_running; },
+        [&] {
+          return z_.throttle_serving == ticket && running_bytes_now() <= z_.limits.lo_running;
+        },
         progress(), no_deadline, clock_);
     // A waiter that gives up still hands its turn on in order, or those
     // behind it would wait for a ticket nobody serves.
@@ -1992,7 +1996,7 @@ private:
 
   std::size_t flush_step_locked(std::size_t budget) noexcept {
     if (budget > 1024) budget = 1024;
-    ++flush_pass_;
+    ++z_.flush_pass;
     std::size_t started = 0;
     bool stalled = false; // unused: a flush step is best effort
     for (std::uint8_t stage = 0; stage < classes_type::stages && started < budget; ++stage) {
@@ -2025,7 +2029,7 @@ private:
       header& b = z_.hdr[i];
       const I next = b.dnext;
       auto skip = static_cast<std::uint16_t>(f_busy | f_ownerpin | want);
-      if (!all && static_cast<std::int32_t>(flush_pass_ - retry_after_) < 0)
+      if (!all && static_cast<std::int32_t>(z_.flush_pass - z_.retry_after) < 0)
         skip = static_cast<std::uint16_t>(skip | f_error);
       if ((b.flags & skip) != want || b.modrefs != 0) {
         i = next;
@@ -2037,7 +2041,7 @@ private:
         i = next;
         continue;
       }
-      if (!all && running_bytes_now() > limits_.hi_running) break;
+      if (!all && running_bytes_now() > z_.limits.hi_running) break;
       const slot_t s = take_slot();
       if (s == no_io) {
         stalled = true;
@@ -2143,16 +2147,16 @@ private:
     for (;;) {
       // Taken before the step: a completion delivered inside it (an inline
       // device) must lead to another step, not to a wait.
-      const std::uint32_t gen = generation_;
+      const std::uint32_t gen = z_.generation;
       bool sync_seen = false;
       if (o.step(*this, o, sync_seen)) return o.status;
       // Something changed during the step (the writes it started completed
       // inline, freeing buffers): step again before judging it hopeless, as
       // the pump would.
-      if (generation_ != gen) continue;
+      if (z_.generation != gen) continue;
       if (o.hopeless) return errc::no_resources;
       if (wait_.wait(
-              lock_, [&] { return generation_ != gen; }, progress(), deadline, clock_))
+              lock_, [&] { return z_.generation != gen; }, progress(), deadline, clock_))
         continue;
       if (o.kind == op_kind::sync) {
         if (o.phase == sync_phase::flushing) continue;
@@ -2198,9 +2202,9 @@ private:
   errc wait_op_locked(async_op& o, op_waiter& w, std::uint64_t deadline) noexcept {
     for (;;) {
       const auto stuck = [&] { return wait_type::single_context && o.hopeless; };
-      const std::uint32_t gen = generation_;
+      const std::uint32_t gen = z_.generation;
       const bool ok = wait_.wait(
-          lock_, [&] { return w.done || stuck() || generation_ != gen; }, progress(), deadline,
+          lock_, [&] { return w.done || stuck() || z_.generation != gen; }, progress(), deadline,
           clock_);
       if (w.done) return w.status;
       if (ok && !stuck()) {
@@ -2236,8 +2240,8 @@ private:
     }
     o.lbn = lbn;
     o.step = step;
-    o.since = write_failures_;
-    o.target = write_seq_;
+    o.since = z_.write_failures;
+    o.target = z_.write_seq;
     o.kind = k;
     o.phase = sync_phase::mark;
     o.stage = 0;
@@ -2445,8 +2449,8 @@ private:
       // Size change of a dirty buffer: write it first, then try again.
       const slot_t s = take_slot();
       if (s == no_io) return false; // a completion frees one and pumps
-      o.since = write_failures_;
-      o.target = write_seq_ + 1; // the sequence number this write takes
+      o.since = z_.write_failures;
+      o.target = z_.write_seq + 1; // the sequence number this write takes
       o.wrote = true;
       z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_busy);
       start_write_unlock<io_kind::write_release>(i, s);
@@ -2456,7 +2460,7 @@ private:
     if (r == try_result::no_victim) {
       // Kick the flusher so dirty buffers become clean ones.
       flush_step_locked(1024);
-      o.hopeless = inflight_ == 0;
+      o.hopeless = z_.inflight == 0;
     } else {
       o.hopeless = r == try_result::busy_handle;
     }
@@ -2553,7 +2557,7 @@ private:
         }
         if (stalled) return false; // a completion frees a slot
         fold(o, c.tag_stage(o.stage, false));
-        o.target = c.write_seq_;
+        o.target = c.z_.write_seq;
         o.phase = sync_phase::drain;
         break;
       }
@@ -2573,7 +2577,7 @@ private:
         c.device_flush_needed_ = false;
         c.slot_[s].settle = &settle_flush;
         c.slot_[s].ctx = &o;
-        ++c.inflight_;
+        ++c.z_.inflight;
         o.phase = sync_phase::flushing;
         c.submit_unlock(s, op::flush, npos);
         c.lock_.lock();
@@ -2614,18 +2618,19 @@ private:
   }
 
   [[nodiscard]] errc first_failure_since(std::uint32_t since) const noexcept {
-    if (write_failures_ == since) return errc::ok;
+    if (z_.write_failures == since) return errc::ok;
     // Only the last few codes are kept; older ones are reported as the oldest kept.
-    if (write_failures_ - since > failure_history)
-      return z_.failure_code[(write_failures_ - failure_history) % failure_history];
+    if (z_.write_failures - since > failure_history)
+      return z_.failure_code[(z_.write_failures - failure_history) % failure_history];
     return z_.failure_code[since % failure_history];
   }
 
   // The state touched on every path comes first, narrowest first: a Thumb-2
   // load or store has a 16-bit encoding up to 31 bytes into the object for
   // a byte, 62 for a halfword and 124 for a word: the byte-sized slot links
-  // and flags come first, then the dirty sets, then the counters (ending
-  // with the halfword free_ / fresh_, still within reach on 32-bit targets).
+  // and flags come first, then the dirty sets and the halfword free_ /
+  // fresh_, then (in z_) the counters and limits, still within reach on
+  // 32-bit targets.
   Device& dev_;
   // Pending operations, oldest first (async_only: none with async_ops<0>).
   [[no_unique_address]] async_only<async_op*, 0> ops_head_{};
@@ -2638,20 +2643,11 @@ private:
   bool device_flush_needed_ = false;
   [[no_unique_address]] async_only<std::uint8_t, 4> op_fresh_{}; // op_pool_[op_fresh_..] never used
   detail::index_list<I> dirty_[class_count];                     // one per write class: a few bytes
-  std::size_t resident_ = 0;
-  std::size_t inflight_ = 0;
-  std::size_t dirty_count_ = 0;
-  std::size_t running_writes_ = 0;
   // Bytes dirty and being written: with one-block buffers (one_unit) the
-  // counts above times block_size, derived (dirty_bytes_now,
-  // running_bytes_now) rather than kept.
+  // counts (z_.dirty_count, z_.running_writes) times block_size, derived
+  // (dirty_bytes_now, running_bytes_now) rather than kept.
   [[no_unique_address]] detail::only_if<!one_unit, bytes_type, 7> dirty_bytes_{};
   [[no_unique_address]] detail::only_if<!one_unit, bytes_type, 8> running_bytes_{};
-  std::uint32_t generation_ = 0; // a change detector: equality is all that is asked of it
-  std::uint32_t write_seq_ = 0;
-  std::uint32_t write_failures_ = 0;
-  std::uint32_t flush_pass_ = 0;
-  std::uint32_t retry_after_ = 0;
   I free_ = npos; // EMPTY headers destroyed since the start, last first
   I fresh_ = 0;   // headers [fresh_, cap_) were never used
   [[no_unique_address]] async_only<async_op*, 5> op_free_{};
@@ -2661,12 +2657,17 @@ private:
   [[no_unique_address]] clock_type clock_{};
   [[no_unique_address]] integrity_type integrity_{};
   [[no_unique_address]] hooks_type hooks_{};
-  limit_state limits_;
   static constexpr std::uint32_t failure_history = 8;
-  // The larger state that starts all zero (no statistics, no failures,
-  // zeroed headers): one object, so the constructor clears it with one
-  // memset instead of one per member.
+  // The state that starts all zero (the counters, no statistics, no
+  // failures, zeroed headers) and the limits, stored over it: one object,
+  // so the constructor clears it with one memset instead of a store per
+  // member. The counters and limits first, within reach of 16-bit loads
+  // and stores.
   struct zeroed_state {
+    std::size_t resident, inflight, dirty_count, running_writes;
+    std::uint32_t generation; // a change detector: equality is all that is asked of it
+    std::uint32_t write_seq, write_failures, flush_pass, retry_after;
+    limit_state limits;
     cache_stats stats;
     std::uint32_t throttle_next, throttle_serving, throttle_waiting;
     errc failure_code[failure_history];
