@@ -1088,7 +1088,7 @@ private:
     void* ctx;
     std::uint32_t seq;
     I buf;
-    io_kind kind; // set where a settle reads it: reads, write_sync
+    io_kind kind; // set where a settle reads it: owned reads, write_sync
     slot_t next;
     // Reset together when the slot is taken (one word store); a write's
     // completion clears the first two (one halfword store).
@@ -1671,7 +1671,8 @@ private:
     header& b = z_.hdr[i];
     b.flags = static_cast<std::uint16_t>(b.flags | f_io);
     slot_[s].settle = settle;
-    slot_[s].kind = Kind;
+    // settle_read_sync reads no kind (a waiter that gives up stores one).
+    if constexpr (Kind != io_kind::read_sync) slot_[s].kind = Kind;
     slot_[s].buf = i;
     ++z_.inflight;
     submit_unlock<Kind == io_kind::read_ahead ? bio_flags::read_ahead : bio_flags::none>(
