@@ -1995,7 +1995,12 @@ private:
     return ok;
   }
 
-  std::size_t flush_step_locked(std::size_t budget) noexcept {
+  // The flusher's pass over the classes it may write. Inline at its three
+  // callers (flush_step, and write_delayed and a get short of buffers with
+  // a constant budget): with one class it is the budget's clamp, the pass
+  // counter and one call, which an out-of-line copy pays again as a frame
+  // around that call (a template member is never tail-called on ARM).
+  BIOSTACK_ALWAYS_INLINE std::size_t flush_step_locked(std::size_t budget) noexcept {
     if (budget > 1024) budget = 1024;
     ++z_.flush_pass;
     std::size_t started = 0;
