@@ -24,7 +24,7 @@ struct clock_eviction {
       append(i);
     }
     void access(I i) noexcept { age_[i] = false; }
-    void erase(I i) noexcept { list_.remove(links_, i); }
+    void erase(I i) noexcept { unlink(i); }
     template <class E, class K>
     I evict(E&& eligible, K&&, std::uint64_t) noexcept {
       I last = detail::no_slot<I>;
@@ -37,14 +37,14 @@ struct clock_eviction {
           if (age_[i]) break;
           age_[i] = true;
           if (left != 0 && list_.tail != i) {
-            list_.remove(links_, i);
+            unlink(i);
             append(i);
           }
         }
         i = next;
       }
       // An aged slot, or else the last eligible one seen.
-      if (last != detail::no_slot<I>) list_.remove(links_, last);
+      if (last != detail::no_slot<I>) unlink(last);
       return last;
     }
     /// The AGE bit of slot `i` (for tests and diagnostics).
@@ -54,6 +54,9 @@ struct clock_eviction {
     // Out of line: an insertion and the victim search's second chances
     // share one copy.
     BIOSTACK_NOINLINE void append(I i) noexcept { list_.push_back(links_, i); }
+    // Out of line when optimising for size, likewise: an erase and the
+    // victim search (its second chances and its victim) share one copy.
+    BIOSTACK_NOINLINE_FOR_SIZE void unlink(I i) noexcept { list_.remove(links_, i); }
 
     detail::list_links<N, I> links_;
     detail::index_list<I> list_;
