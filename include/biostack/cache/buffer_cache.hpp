@@ -1633,8 +1633,9 @@ private:
     return completion_action::stop;
   }
 
-  // Submits transfer `o` of buffer i (npos: none, a flush) on slot s; called
-  // with the lock held, returns with it released. The buffer's I/O keeps
+  // Submits transfer `o` of buffer i (npos: none, a flush) on slot s, in
+  // flight from here (every I/O is counted here, once); called with the
+  // lock held, returns with it released. The buffer's I/O keeps
   // its block and size put; a write's integrity record is made unlocked,
   // just before.
   // `Fl`: the bio's flags (read-ahead or none), a constant of each caller.
@@ -1648,6 +1649,7 @@ private:
       len = size_of(i);
       mem = storage_.data(i);
     }
+    ++z_.inflight;
     lock_.unlock();
     if (o == op::write) integrity_.finalize(lbn, mem, len);
     // A new bio in the slot's place, left as prepare() would leave the old
@@ -1674,7 +1676,6 @@ private:
     // settle_read_sync reads no kind (a waiter that gives up stores one).
     if constexpr (Kind != io_kind::read_sync) slot_[s].kind = Kind;
     slot_[s].buf = i;
-    ++z_.inflight;
     submit_unlock<Kind == io_kind::read_ahead ? bio_flags::read_ahead : bio_flags::none>(
         s, op::read, i);
   }
@@ -1695,7 +1696,6 @@ private:
     slot_[s].buf = i;
     slot_[s].seq = ++z_.write_seq;
     slot_[s].running = true;
-    ++z_.inflight;
     ++z_.running_writes;
     if constexpr (!one_unit) running_bytes_ += size_of(i);
     device_flush_needed_ = true;
@@ -2583,7 +2583,6 @@ private:
         c.device_flush_needed_ = false;
         c.slot_[s].settle = &settle_flush;
         c.slot_[s].ctx = &o;
-        ++c.z_.inflight;
         o.phase = sync_phase::flushing;
         c.submit_unlock(s, op::flush, npos);
         c.lock_.lock();
