@@ -1141,7 +1141,8 @@ private:
   // A pending operation: in the pool (async calls) or on the blocking
   // caller's stack. Linked on the operation list from its start until just
   // before its callback runs; only the pump unlinks it. init_op stores
-  // every member (a new one goes there too).
+  // every member (a new one goes there too) but the block number, which
+  // whoever calls it stores.
   struct async_op {
     // Queued and delivered operations only (in place, neither).
     [[no_unique_address]] async_only<async_op*, 0> next;
@@ -2108,7 +2109,8 @@ private:
       done(ctx, errc::no_resources);
       return;
     }
-    init_op(*o, k, step, lbn);
+    init_op(*o, k, step);
+    o->lbn = lbn;
     from_pool(*o, &deliver_done, ctx);
     o->cb.done = done;
     link_op(*o);
@@ -2123,7 +2125,8 @@ private:
   errc run_blocking(op_kind k, std::uint64_t lbn) noexcept {
     async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    init_op(o, k, Step, lbn);
+    init_op(o, k, Step);
+    o.lbn = lbn;
     if constexpr (!async_enabled) {
       return run_in_place(o, no_deadline);
     } else {
@@ -2232,9 +2235,10 @@ private:
   }
   // Fills operation `o` (not yet linked): phase `mark`, status ok, no
   // buffer, and the write sequence and failure count a barrier waits from.
-  // Out of line: every kind of operation starts here. Its completion is
-  // the starter's to set: a blocking form's waiter, or `from_pool`.
-  BIOSTACK_NOINLINE void init_op(async_op& o, op_kind k, step_fn step, std::uint64_t lbn) noexcept {
+  // Out of line: every kind of operation starts here. Its block number is
+  // the starter's to store (a 64-bit argument would go on the stack), and
+  // so is its completion: a blocking form's waiter, or `from_pool`.
+  BIOSTACK_NOINLINE void init_op(async_op& o, op_kind k, step_fn step) noexcept {
     // Each member stored once (no clearing pass first): adjacent narrow
     // members merge into word stores.
     if constexpr (async_enabled) {
@@ -2244,7 +2248,6 @@ private:
       o.ctx = nullptr;
       o.pooled = false;
     }
-    o.lbn = lbn;
     o.step = step;
     o.since = z_.write_failures;
     o.target = z_.write_seq;
@@ -2268,7 +2271,8 @@ private:
   // A modify / interlock operation (the caller sets its callback, if any,
   // and links it).
   void begin_slot_op(async_op& o, op_kind k, std::uint64_t lbn, get_flags flags) noexcept {
-    init_op(o, k, k == op_kind::modify ? &step_modify_op : &step_interlock_op, lbn);
+    init_op(o, k, k == op_kind::modify ? &step_modify_op : &step_interlock_op);
+    o.lbn = lbn;
     o.flags = flags;
   }
   // modify_async / interlock_async: an operation from the pool, with the
@@ -2287,7 +2291,8 @@ private:
     return o;
   }
   void begin_get(async_op& o, std::uint64_t lbn, units_type units, get_flags flags) noexcept {
-    init_op(o, op_kind::get, &step_get_op, lbn);
+    init_op(o, op_kind::get, &step_get_op);
+    o.lbn = lbn;
     if constexpr (!one_unit) o.units = units;
     o.flags = flags;
   }
