@@ -779,9 +779,8 @@ public:
   /// Complexity: O(min(count, capacity)).
   std::size_t invalidate(std::uint64_t first, std::uint64_t count) noexcept {
     lock_guard<lock_type> g(lock_);
-    std::size_t n = 0;
-    const auto one = [&](I i) {
-      ++n;
+    std::size_t n = 0; // counted by the loops, so that `one` captures `this` alone
+    const auto one = [this](I i) {
       header& b = z_.hdr[i];
       if ((b.flags & f_busy) != 0) {
         b.flags = static_cast<std::uint16_t>(b.flags | f_inval);
@@ -792,12 +791,17 @@ public:
     };
     if (count <= cap_) {
       for (std::uint64_t k = 0; k < count; ++k)
-        if (const I i = find(first + k); i != npos) one(i);
+        if (const I i = find(first + k); i != npos) {
+          ++n;
+          one(i);
+        }
     } else {
       for (std::size_t i = 0; i < cap_; ++i) {
         const header& b = z_.hdr[i];
-        if ((b.flags & f_resident) != 0 && b.lbn >= first && b.lbn - first < count)
+        if ((b.flags & f_resident) != 0 && b.lbn >= first && b.lbn - first < count) {
+          ++n;
           one(static_cast<I>(i));
+        }
       }
     }
     bump();
