@@ -172,10 +172,15 @@ private:
   // The bio's one-byte state fills the rest of `priority`'s word: no padding
   // anywhere (a bio is 64 bytes on 32-bit targets, 96 on 64-bit ones), and
   // all of it within the first 32 bytes, where Thumb-2 byte loads and
-  // stores have 16-bit encodings.
+  // stores have 16-bit encodings. The counts follow it: everything a rearm
+  // and a completion write is 11 adjacent bytes, not two places 70 bytes
+  // apart (on a host, two cache lines per bio: bench/dispatch's direct
+  // QD32 path ran 3 % slower).
   std::atomic<errc> status_{errc::ok};
   std::atomic<std::uint8_t> state_{state_idle};
   bool fan_in_ = false; // parent of a split: a short child counts as an error
+  std::atomic<std::uint32_t> residual_{0};
+  std::atomic<std::uint32_t> pending_{0};
 
 public:
   std::byte* data = nullptr;         ///< contiguous memory (when segment_count == 0)
@@ -302,9 +307,6 @@ private:
   // keeps the parent from completing until end_fan_in as a count of one
   // would. Children number fewer than 2^31.
   static constexpr std::uint32_t fan_in_open = std::uint32_t{1} << 31;
-
-  std::atomic<std::uint32_t> residual_{0};
-  std::atomic<std::uint32_t> pending_{0};
 };
 // The layout leaves no padding (see status_).
 static_assert((sizeof(void*) != 4 || sizeof(bio) == 64) &&
