@@ -703,10 +703,15 @@ private:
   // The bio's one-byte state fills the rest of `priority`'s word: no padding
   // anywhere (a bio is 64 bytes on 32-bit targets, 96 on 64-bit ones), and
   // all of it within the first 32 bytes, where Thumb-2 byte loads and
-  // stores have 16-bit encodings.
+  // stores have 16-bit encodings. The counts follow it: everything a rearm
+  // and a completion write is 11 adjacent bytes, not two places 70 bytes
+  // apart (on a host, two cache lines per bio: bench/dispatch's direct
+  // QD32 path ran 3 % slower).
   std::atomic<errc> status_{errc::ok};
   std::atomic<std::uint8_t> state_{state_idle};
   bool fan_in_ = false; // parent of a split: a short child counts as an error
+  std::atomic<std::uint32_t> residual_{0};
+  std::atomic<std::uint32_t> pending_{0};
 
 public:
   std::byte* data = nullptr;         ///< contiguous memory (when segment_count == 0)
@@ -833,9 +838,6 @@ private:
   // keeps the parent from completing until end_fan_in as a count of one
   // would. Children number fewer than 2^31.
   static constexpr std::uint32_t fan_in_open = std::uint32_t{1} << 31;
-
-  std::atomic<std::uint32_t> residual_{0};
-  std::atomic<std::uint32_t> pending_{0};
 };
 // The layout leaves no padding (see status_).
 static_assert((sizeof(void*) != 4 || sizeof(bio) == 64) &&
@@ -6472,7 +6474,7 @@ struct clock_eviction {
       append(i);
     }
     void access(I i) noexcept { age_[i] = false; }
-    void erase(I i) noexcept { list_.remove(links_, i); }
+    void erase(I i) noexcept { unlink(i); }
     template <class E, class K>
     I evict(E&& eligible, K&&, std::uint64_t) noexcept {
       I last = detail::no_slot<I>;
@@ -6485,14 +6487,14 @@ struct clock_eviction {
           if (age_[i]) break;
           age_[i] = true;
           if (left != 0 && list_.tail != i) {
-            list_.remove(links_, i);
+            unlink(i);
             append(i);
           }
         }
         i = next;
       }
       // An aged slot, or else the last eligible one seen.
-      if (last != detail::no_slot<I>) list_.remove(links_, last);
+      if (last != detail::no_slot<I>) unlink(last);
       return last;
     }
     /// The AGE bit of slot `i` (for tests and diagnostics).
@@ -6502,6 +6504,9 @@ struct clock_eviction {
     // Out of line: an insertion and the victim search's second chances
     // share one copy.
     BIOSTACK_NOINLINE void append(I i) noexcept { list_.push_back(links_, i); }
+    // Out of line when optimising for size, likewise: an erase and the
+    // victim search (its second chances and its victim) share one copy.
+    BIOSTACK_NOINLINE_FOR_SIZE void unlink(I i) noexcept { list_.remove(links_, i); }
 
     detail::list_links<N, I> links_;
     detail::index_list<I> list_;
@@ -7041,8 +7046,10 @@ public:
   /// `block_size`, and its alignment to be met by the storage (panics
   /// otherwise: a configuration error).
   explicit buffer_cache(Device& dev, std::size_t cap = capacity) noexcept
-      : dev_(dev), cap_(cap), geo_(detail::copy_geometry(dev)),
-        limits_(make_limits<limit_state, limit_type>(cap)) {
+      : dev_(dev), cap_(cap), geo_(detail::copy_geometry(dev)) {
+    // Stored over the zeroed state (z_), whose one clearing is cheaper than
+    // the stores of each member's zero.
+    z_.limits = make_limits<limit_state, limit_type>(cap);
     // With a constant geometry these checks are constants and fold away.
     BIOSTACK_ASSERT(geo().valid() && geo().block_size <= block_size &&
                     block_size % geo().block_size == 0 &&
@@ -7069,7 +7076,7 @@ public:
   /// either outstanding panics). Dirty data still cached is dropped: call
   /// `sync()` first to keep it.
   ~buffer_cache() {
-    BIOSTACK_ASSERT(inflight_ == 0 && "buffer_cache destroyed with I/O in flight");
+    BIOSTACK_ASSERT(z_.inflight == 0 && "buffer_cache destroyed with I/O in flight");
     if constexpr (async_enabled)
       BIOSTACK_ASSERT(ops_head_ == nullptr &&
                       "buffer_cache destroyed with an async operation pending");
@@ -7093,11 +7100,11 @@ public:
                         saturate(l.lo_dirty), saturate(l.hi_running), saturate(l.lo_running),
                         l.retry_pause};
     lock_guard<lock_type> g(lock_);
-    limits_ = s;
+    z_.limits = s;
   }
   /// The thresholds in force (byte values saturated as `set_limits` says).
   [[nodiscard]] cache_limits limits() const noexcept {
-    const limit_state s = read_locked(limits_);
+    const limit_state s = read_locked(z_.limits);
     return cache_limits{s.hi_buffers, s.lo_buffers, s.hi_dirty,   s.lo_dirty,
                         s.hi_running, s.lo_running, s.retry_pause};
   }
@@ -7355,12 +7362,12 @@ public:
       make_dirty(i, f_valid);
     }
     release_locked(i, release_mode::normal);
-    if (dirty_bytes_now() <= limits_.hi_dirty) return;
+    if (dirty_bytes_now() <= z_.limits.hi_dirty) return;
     flush_step_locked(1024);
     if (nowait) return;
-    const limit_type mid = limits_.lo_dirty + (limits_.hi_dirty - limits_.lo_dirty) / 2;
+    const limit_type mid = z_.limits.lo_dirty + (z_.limits.hi_dirty - z_.limits.lo_dirty) / 2;
     (void)wait_.wait(
-        lock_, [&] { return dirty_bytes_now() <= mid || running_writes_ == 0; }, progress(),
+        lock_, [&] { return dirty_bytes_now() <= mid || z_.running_writes == 0; }, progress(),
         no_deadline, clock_);
   }
 
@@ -7427,9 +7434,8 @@ public:
   /// Complexity: O(min(count, capacity)).
   std::size_t invalidate(std::uint64_t first, std::uint64_t count) noexcept {
     lock_guard<lock_type> g(lock_);
-    std::size_t n = 0;
-    const auto one = [&](I i) {
-      ++n;
+    std::size_t n = 0; // counted by the loops, so that `one` captures `this` alone
+    const auto one = [this](I i) {
       header& b = z_.hdr[i];
       if ((b.flags & f_busy) != 0) {
         b.flags = static_cast<std::uint16_t>(b.flags | f_inval);
@@ -7440,12 +7446,17 @@ public:
     };
     if (count <= cap_) {
       for (std::uint64_t k = 0; k < count; ++k)
-        if (const I i = find(first + k); i != npos) one(i);
+        if (const I i = find(first + k); i != npos) {
+          ++n;
+          one(i);
+        }
     } else {
       for (std::size_t i = 0; i < cap_; ++i) {
         const header& b = z_.hdr[i];
-        if ((b.flags & f_resident) != 0 && b.lbn >= first && b.lbn - first < count)
+        if ((b.flags & f_resident) != 0 && b.lbn >= first && b.lbn - first < count) {
+          ++n;
           one(static_cast<I>(i));
+        }
       }
     }
     bump();
@@ -7475,7 +7486,7 @@ public:
   [[nodiscard]] bool needs_flush() const noexcept {
     lock_guard<lock_type> g(lock_);
     // Each at most the cache's bytes: the sum fits limit_type.
-    return limit_type{running_bytes_now()} + dirty_bytes_now() > limits_.lo_dirty / 2;
+    return limit_type{running_bytes_now()} + dirty_bytes_now() > z_.limits.lo_dirty / 2;
   }
 
   // ------------------------------------------------------ barriers and sync
@@ -7664,13 +7675,13 @@ public:
     lock_guard<lock_type> g(lock_);
     return dirty_bytes_now();
   }
-  [[nodiscard]] std::size_t dirty_count() const noexcept { return read_locked(dirty_count_); }
+  [[nodiscard]] std::size_t dirty_count() const noexcept { return read_locked(z_.dirty_count); }
   [[nodiscard]] std::uint64_t running_bytes() const noexcept {
     lock_guard<lock_type> g(lock_);
     return running_bytes_now();
   }
-  [[nodiscard]] std::size_t resident() const noexcept { return read_locked(resident_); }
-  [[nodiscard]] std::size_t in_flight() const noexcept { return read_locked(inflight_); }
+  [[nodiscard]] std::size_t resident() const noexcept { return read_locked(z_.resident); }
+  [[nodiscard]] std::size_t in_flight() const noexcept { return read_locked(z_.inflight); }
   [[nodiscard]] std::size_t buffers() const noexcept { return cap_; }
   [[nodiscard]] Device& device() noexcept { return dev_; }
   [[nodiscard]] hooks_type& hooks() noexcept { return hooks_; }
@@ -7736,7 +7747,7 @@ private:
     void* ctx;
     std::uint32_t seq;
     I buf;
-    io_kind kind; // set where a settle reads it: reads, write_sync
+    io_kind kind; // set where a settle reads it: owned reads, write_sync
     slot_t next;
     // Reset together when the slot is taken (one word store); a write's
     // completion clears the first two (one halfword store).
@@ -7789,7 +7800,8 @@ private:
   // A pending operation: in the pool (async calls) or on the blocking
   // caller's stack. Linked on the operation list from its start until just
   // before its callback runs; only the pump unlinks it. init_op stores
-  // every member (a new one goes there too).
+  // every member (a new one goes there too) but the block number, which
+  // whoever calls it stores.
   struct async_op {
     // Queued and delivered operations only (in place, neither).
     [[no_unique_address]] async_only<async_op*, 0> next;
@@ -7853,13 +7865,13 @@ private:
   }
   [[nodiscard]] bytes_type dirty_bytes_now() const noexcept {
     if constexpr (one_unit)
-      return static_cast<bytes_type>(dirty_count_ * block_size);
+      return static_cast<bytes_type>(z_.dirty_count * block_size);
     else
       return dirty_bytes_;
   }
   [[nodiscard]] bytes_type running_bytes_now() const noexcept {
     if constexpr (one_unit)
-      return static_cast<bytes_type>(running_writes_ * block_size);
+      return static_cast<bytes_type>(z_.running_writes * block_size);
     else
       return running_bytes_;
   }
@@ -8025,7 +8037,7 @@ private:
     const std::uint16_t f = b.flags;
     b.flags = static_cast<std::uint16_t>(f | f_dirty | also);
     if ((f & f_dirty) != 0) return; // bdirty on a dirty buffer: no counter change
-    ++dirty_count_;
+    ++z_.dirty_count;
     if constexpr (!one_unit) dirty_bytes_ += size_of(i);
     const bytes_type d = dirty_bytes_now();
     if (d > z_.stats.dirty_high_water) z_.stats.dirty_high_water = d;
@@ -8034,7 +8046,7 @@ private:
   void undirty(I i) noexcept {
     if ((z_.hdr[i].flags & f_dirty) == 0) return;
     unlink_dirty(i, f_dirty | f_error | f_deferred);
-    --dirty_count_;
+    --z_.dirty_count;
     if constexpr (!one_unit) dirty_bytes_ -= size_of(i);
   }
 
@@ -8058,7 +8070,7 @@ private:
     BIOSTACK_ASSERT((b.flags & (f_dirty | f_io)) == 0);
     if ((b.flags & f_tracked) != 0) policy_.erase(i);
     index_remove(i);
-    --resident_;
+    --z_.resident;
     // All of it, padding included: sizeof(header) bytes in one clearing
     // rather than a store per member.
     std::memset(&b, 0, sizeof b);
@@ -8075,7 +8087,7 @@ private:
   // is one (hi_buffers <= cap_, and every header not resident is EMPTY), so
   // one take_free serves both cases.
   I new_buffer(lbn_type incoming) noexcept {
-    if (resident_ >= limits_.hi_buffers) reclaim(incoming);
+    if (z_.resident >= z_.limits.hi_buffers) reclaim(incoming);
     return take_free();
   }
   // Destroys victims until fewer than lo_buffers are resident or none is
@@ -8093,7 +8105,7 @@ private:
       // by anyone else until the hook returns.
       if constexpr (owner_hooks_with_reclaim<hooks_type>) hooks_.on_reclaim(info(v));
       destroy(v);
-    } while (resident_ >= limits_.lo_buffers);
+    } while (z_.resident >= z_.limits.lo_buffers);
   }
   // An EMPTY header (the most recently destroyed one, else a never used
   // one), or npos.
@@ -8159,7 +8171,7 @@ private:
     if constexpr (!one_unit) b.units = units;
     b.flags = f_resident | f_busy | f_handle;
     index_insert(i);
-    ++resident_;
+    ++z_.resident;
     ++z_.stats.misses;
     out = i;
     return try_result::ok;
@@ -8176,7 +8188,7 @@ private:
     pump_locked();
   }
   void bump() noexcept {
-    ++generation_;
+    ++z_.generation;
     wait_.notify();
   }
 
@@ -8274,14 +8286,16 @@ private:
 
   static completion_action on_bio_done(bio& b, void* ctx) noexcept {
     auto* self = static_cast<buffer_cache*>(ctx);
-    self->io_done(static_cast<slot_t>(&b - self->bios_), b);
+    // A union and its member share their address.
+    self->io_done(static_cast<slot_t>(reinterpret_cast<slot_bio*>(&b) - self->bios_), b);
     // The cache's bios have no parent, and io_done may already have handed
     // the slot to another thread: the walk must not touch `b` again.
     return completion_action::stop;
   }
 
-  // Submits transfer `o` of buffer i (npos: none, a flush) on slot s; called
-  // with the lock held, returns with it released. The buffer's I/O keeps
+  // Submits transfer `o` of buffer i (npos: none, a flush) on slot s, in
+  // flight from here (every I/O is counted here, once); called with the
+  // lock held, returns with it released. The buffer's I/O keeps
   // its block and size put; a write's integrity record is made unlocked,
   // just before.
   // `Fl`: the bio's flags (read-ahead or none), a constant of each caller.
@@ -8295,16 +8309,18 @@ private:
       len = size_of(i);
       mem = storage_.data(i);
     }
+    ++z_.inflight;
     lock_.unlock();
     if (o == op::write) integrity_.finalize(lbn, mem, len);
     // A new bio in the slot's place, left as prepare() would leave the old
     // one (every field but the request's at its default), by the
     // constructor every bio shares (out of line at -Os) instead of
-    // prepare()'s dozen stores inline. The old one is done with: its
-    // completion walk stopped at on_bio_done, and a bio has no destructor
-    // to run (asserted: one added later must not be skipped silently).
+    // prepare()'s dozen stores inline. The old one, if any, is done with:
+    // its completion walk stopped at on_bio_done, and a bio has no
+    // destructor to run (asserted: one added later must not be skipped
+    // silently).
     static_assert(std::is_trivially_destructible_v<bio>);
-    bio& b = *::new (static_cast<void*>(&bios_[s]))
+    bio& b = *::new (static_cast<void*>(&bios_[s].b))
                  bio(o, std::uint64_t{lbn} * block_size, len, mem, completion{&on_bio_done, this});
     if constexpr (Fl != bio_flags::none) b.flags = Fl;
     dev_.submit(b);
@@ -8317,9 +8333,9 @@ private:
     header& b = z_.hdr[i];
     b.flags = static_cast<std::uint16_t>(b.flags | f_io);
     slot_[s].settle = settle;
-    slot_[s].kind = Kind;
+    // settle_read_sync reads no kind (a waiter that gives up stores one).
+    if constexpr (Kind != io_kind::read_sync) slot_[s].kind = Kind;
     slot_[s].buf = i;
-    ++inflight_;
     submit_unlock<Kind == io_kind::read_ahead ? bio_flags::read_ahead : bio_flags::none>(
         s, op::read, i);
   }
@@ -8338,10 +8354,9 @@ private:
     // Off the dirty set, owned by its I/O; dirty until done.
     unlink_dirty(i, static_cast<std::uint16_t>(clear | f_handle), f_io | f_busy);
     slot_[s].buf = i;
-    slot_[s].seq = ++write_seq_;
+    slot_[s].seq = ++z_.write_seq;
     slot_[s].running = true;
-    ++inflight_;
-    ++running_writes_;
+    ++z_.running_writes;
     if constexpr (!one_unit) running_bytes_ += size_of(i);
     device_flush_needed_ = true;
     submit_unlock(s, op::write, i);
@@ -8384,7 +8399,7 @@ private:
   // A read whose caller waits for it (read / read_into): the caller ends it.
   static bool settle_read_sync(buffer_cache& c, slot_t s, errc st) noexcept {
     c.lock_.lock();
-    --c.inflight_;
+    --c.z_.inflight;
     c.read_settled_locked(c.slot_[s].buf, st, false);
     c.slot_[s].status = st;
     c.slot_[s].done = true;
@@ -8400,7 +8415,7 @@ private:
     io_slot& sl = c.slot_[s];
     const I i = sl.buf;
     const io_kind kind = sl.kind;
-    if (kind != io_kind::read_async) --c.inflight_;
+    if (kind != io_kind::read_async) --c.z_.inflight;
     const bool pending = c.ops_pending();
     c.read_settled_locked(i, st, kind == io_kind::read_ahead);
     // Only a read_async's slot (or an abandoned read's) carries a callback.
@@ -8418,7 +8433,7 @@ private:
     if (kind != io_kind::read_async) return pending;
     cb(ctx, st, st == errc::ok ? handle(&c, i) : handle());
     lock_guard<lock_type> g(c.lock_);
-    --c.inflight_;
+    --c.z_.inflight;
     c.bump();
     return c.ops_pending();
   }
@@ -8426,7 +8441,7 @@ private:
   // still linked, so it can be updated here.
   static bool settle_flush(buffer_cache& c, slot_t s, errc st) noexcept {
     c.lock_.lock();
-    --c.inflight_;
+    --c.z_.inflight;
     auto& o = *static_cast<async_op*>(c.slot_[s].ctx);
     if (st != errc::ok) {
       c.device_flush_needed_ = true; // the next sync tries again
@@ -8451,7 +8466,7 @@ private:
     b.flags = static_cast<std::uint16_t>(b.flags & ~f_io);
     // The running bytes are returned at once (throttled writers may go on,
     // as in vfs_bio's biodone); the rest once the hooks ran.
-    --c.running_writes_;
+    --c.z_.running_writes;
     if constexpr (!one_unit) c.running_bytes_ -= c.size_of(i);
     const buffer_info bi = c.info(i);
     bool critical = false;
@@ -8482,7 +8497,7 @@ private:
     lock_guard<lock_type> g(c.lock_);
     sl.running = false;
     sl.remodified = false; // marks made while the hooks ran are stale
-    --c.inflight_;
+    --c.z_.inflight;
     if constexpr (Kind == io_kind::write_sync) {
       if (sl.kind == io_kind::write_sync) {
         sl.status = st;
@@ -8502,15 +8517,15 @@ private:
   BIOSTACK_COLD bool write_failed_locked(I i, errc st) noexcept {
     header& b = z_.hdr[i];
     ++z_.stats.write_errors;
-    z_.failure_code[write_failures_ % failure_history] = st;
-    ++write_failures_;
+    z_.failure_code[z_.write_failures % failure_history] = st;
+    ++z_.write_failures;
     if ((b.flags & f_inval) != 0) {
       undirty(i); // the owner already discarded it
       return false;
     }
     b.flags = static_cast<std::uint16_t>(b.flags | f_error);
     link_dirty(i);
-    retry_after_ = flush_pass_ + limits_.retry_pause;
+    z_.retry_after = z_.flush_pass + z_.limits.retry_pause;
     if (classes_type::critical_on_error[b.cls] && (b.flags & f_ownerpin) == 0) {
       b.flags = static_cast<std::uint16_t>(b.flags | f_ownerpin);
       return true;
@@ -8614,7 +8629,7 @@ private:
   // The running-write throttle is engaged: a writer must wait (or, if it
   // may not, be refused).
   [[nodiscard]] bool throttled() const noexcept {
-    return z_.throttle_waiting != 0 || running_bytes_now() > limits_.hi_running;
+    return z_.throttle_waiting != 0 || running_bytes_now() > z_.limits.hi_running;
   }
   // waitrunningbufspace with fairness: first come, first served. False if
   // the wait policy gave up (the caller must not write).
@@ -8625,7 +8640,9 @@ private:
     ++z_.stats.throttle_waits;
     const bool ok = wait_.wait(
         lock_,
-        [&] { return z_.throttle_serving == ticket && running_bytes_now() <= limits_.lo_running; },
+        [&] {
+          return z_.throttle_serving == ticket && running_bytes_now() <= z_.limits.lo_running;
+        },
         progress(), no_deadline, clock_);
     // A waiter that gives up still hands its turn on in order, or those
     // behind it would wait for a ticket nobody serves.
@@ -8638,9 +8655,14 @@ private:
     return ok;
   }
 
-  std::size_t flush_step_locked(std::size_t budget) noexcept {
+  // The flusher's pass over the classes it may write. Inline at its three
+  // callers (flush_step, and write_delayed and a get short of buffers with
+  // a constant budget): with one class it is the budget's clamp, the pass
+  // counter and one call, which an out-of-line copy pays again as a frame
+  // around that call (a template member is never tail-called on ARM).
+  BIOSTACK_ALWAYS_INLINE std::size_t flush_step_locked(std::size_t budget) noexcept {
     if (budget > 1024) budget = 1024;
-    ++flush_pass_;
+    ++z_.flush_pass;
     std::size_t started = 0;
     bool stalled = false; // unused: a flush step is best effort
     for (std::uint8_t stage = 0; stage < classes_type::stages && started < budget; ++stage) {
@@ -8673,7 +8695,7 @@ private:
       header& b = z_.hdr[i];
       const I next = b.dnext;
       auto skip = static_cast<std::uint16_t>(f_busy | f_ownerpin | want);
-      if (!all && static_cast<std::int32_t>(flush_pass_ - retry_after_) < 0)
+      if (!all && static_cast<std::int32_t>(z_.flush_pass - z_.retry_after) < 0)
         skip = static_cast<std::uint16_t>(skip | f_error);
       if ((b.flags & skip) != want || b.modrefs != 0) {
         i = next;
@@ -8685,7 +8707,7 @@ private:
         i = next;
         continue;
       }
-      if (!all && running_bytes_now() > limits_.hi_running) break;
+      if (!all && running_bytes_now() > z_.limits.hi_running) break;
       const slot_t s = take_slot();
       if (s == no_io) {
         stalled = true;
@@ -8746,7 +8768,8 @@ private:
       done(ctx, errc::no_resources);
       return;
     }
-    init_op(*o, k, step, lbn);
+    init_op(*o, k, step);
+    o->lbn = lbn;
     from_pool(*o, &deliver_done, ctx);
     o->cb.done = done;
     link_op(*o);
@@ -8761,7 +8784,8 @@ private:
   errc run_blocking(op_kind k, std::uint64_t lbn) noexcept {
     async_op o; // init_op fills it
     lock_guard<lock_type> g(lock_);
-    init_op(o, k, Step, lbn);
+    init_op(o, k, Step);
+    o.lbn = lbn;
     if constexpr (!async_enabled) {
       return run_in_place(o, no_deadline);
     } else {
@@ -8791,16 +8815,16 @@ private:
     for (;;) {
       // Taken before the step: a completion delivered inside it (an inline
       // device) must lead to another step, not to a wait.
-      const std::uint32_t gen = generation_;
+      const std::uint32_t gen = z_.generation;
       bool sync_seen = false;
       if (o.step(*this, o, sync_seen)) return o.status;
       // Something changed during the step (the writes it started completed
       // inline, freeing buffers): step again before judging it hopeless, as
       // the pump would.
-      if (generation_ != gen) continue;
+      if (z_.generation != gen) continue;
       if (o.hopeless) return errc::no_resources;
       if (wait_.wait(
-              lock_, [&] { return generation_ != gen; }, progress(), deadline, clock_))
+              lock_, [&] { return z_.generation != gen; }, progress(), deadline, clock_))
         continue;
       if (o.kind == op_kind::sync) {
         if (o.phase == sync_phase::flushing) continue;
@@ -8846,9 +8870,9 @@ private:
   errc wait_op_locked(async_op& o, op_waiter& w, std::uint64_t deadline) noexcept {
     for (;;) {
       const auto stuck = [&] { return wait_type::single_context && o.hopeless; };
-      const std::uint32_t gen = generation_;
+      const std::uint32_t gen = z_.generation;
       const bool ok = wait_.wait(
-          lock_, [&] { return w.done || stuck() || generation_ != gen; }, progress(), deadline,
+          lock_, [&] { return w.done || stuck() || z_.generation != gen; }, progress(), deadline,
           clock_);
       if (w.done) return w.status;
       if (ok && !stuck()) {
@@ -8870,9 +8894,10 @@ private:
   }
   // Fills operation `o` (not yet linked): phase `mark`, status ok, no
   // buffer, and the write sequence and failure count a barrier waits from.
-  // Out of line: every kind of operation starts here. Its completion is
-  // the starter's to set: a blocking form's waiter, or `from_pool`.
-  BIOSTACK_NOINLINE void init_op(async_op& o, op_kind k, step_fn step, std::uint64_t lbn) noexcept {
+  // Out of line: every kind of operation starts here. Its block number is
+  // the starter's to store (a 64-bit argument would go on the stack), and
+  // so is its completion: a blocking form's waiter, or `from_pool`.
+  BIOSTACK_NOINLINE void init_op(async_op& o, op_kind k, step_fn step) noexcept {
     // Each member stored once (no clearing pass first): adjacent narrow
     // members merge into word stores.
     if constexpr (async_enabled) {
@@ -8882,10 +8907,9 @@ private:
       o.ctx = nullptr;
       o.pooled = false;
     }
-    o.lbn = lbn;
     o.step = step;
-    o.since = write_failures_;
-    o.target = write_seq_;
+    o.since = z_.write_failures;
+    o.target = z_.write_seq;
     o.kind = k;
     o.phase = sync_phase::mark;
     o.stage = 0;
@@ -8906,7 +8930,8 @@ private:
   // A modify / interlock operation (the caller sets its callback, if any,
   // and links it).
   void begin_slot_op(async_op& o, op_kind k, std::uint64_t lbn, get_flags flags) noexcept {
-    init_op(o, k, k == op_kind::modify ? &step_modify_op : &step_interlock_op, lbn);
+    init_op(o, k, k == op_kind::modify ? &step_modify_op : &step_interlock_op);
+    o.lbn = lbn;
     o.flags = flags;
   }
   // modify_async / interlock_async: an operation from the pool, with the
@@ -8925,7 +8950,8 @@ private:
     return o;
   }
   void begin_get(async_op& o, std::uint64_t lbn, units_type units, get_flags flags) noexcept {
-    init_op(o, op_kind::get, &step_get_op, lbn);
+    init_op(o, op_kind::get, &step_get_op);
+    o.lbn = lbn;
     if constexpr (!one_unit) o.units = units;
     o.flags = flags;
   }
@@ -9093,8 +9119,8 @@ private:
       // Size change of a dirty buffer: write it first, then try again.
       const slot_t s = take_slot();
       if (s == no_io) return false; // a completion frees one and pumps
-      o.since = write_failures_;
-      o.target = write_seq_ + 1; // the sequence number this write takes
+      o.since = z_.write_failures;
+      o.target = z_.write_seq + 1; // the sequence number this write takes
       o.wrote = true;
       z_.hdr[i].flags = static_cast<std::uint16_t>(z_.hdr[i].flags | f_busy);
       start_write_unlock<io_kind::write_release>(i, s);
@@ -9104,7 +9130,7 @@ private:
     if (r == try_result::no_victim) {
       // Kick the flusher so dirty buffers become clean ones.
       flush_step_locked(1024);
-      o.hopeless = inflight_ == 0;
+      o.hopeless = z_.inflight == 0;
     } else {
       o.hopeless = r == try_result::busy_handle;
     }
@@ -9201,7 +9227,7 @@ private:
         }
         if (stalled) return false; // a completion frees a slot
         fold(o, c.tag_stage(o.stage, false));
-        o.target = c.write_seq_;
+        o.target = c.z_.write_seq;
         o.phase = sync_phase::drain;
         break;
       }
@@ -9221,7 +9247,6 @@ private:
         c.device_flush_needed_ = false;
         c.slot_[s].settle = &settle_flush;
         c.slot_[s].ctx = &o;
-        ++c.inflight_;
         o.phase = sync_phase::flushing;
         c.submit_unlock(s, op::flush, npos);
         c.lock_.lock();
@@ -9262,18 +9287,19 @@ private:
   }
 
   [[nodiscard]] errc first_failure_since(std::uint32_t since) const noexcept {
-    if (write_failures_ == since) return errc::ok;
+    if (z_.write_failures == since) return errc::ok;
     // Only the last few codes are kept; older ones are reported as the oldest kept.
-    if (write_failures_ - since > failure_history)
-      return z_.failure_code[(write_failures_ - failure_history) % failure_history];
+    if (z_.write_failures - since > failure_history)
+      return z_.failure_code[(z_.write_failures - failure_history) % failure_history];
     return z_.failure_code[since % failure_history];
   }
 
   // The state touched on every path comes first, narrowest first: a Thumb-2
   // load or store has a 16-bit encoding up to 31 bytes into the object for
   // a byte, 62 for a halfword and 124 for a word: the byte-sized slot links
-  // and flags come first, then the dirty sets, then the counters (ending
-  // with the halfword free_ / fresh_, still within reach on 32-bit targets).
+  // and flags come first, then the dirty sets and the halfword free_ /
+  // fresh_, then (in z_) the counters and limits, still within reach on
+  // 32-bit targets.
   Device& dev_;
   // Pending operations, oldest first (async_only: none with async_ops<0>).
   [[no_unique_address]] async_only<async_op*, 0> ops_head_{};
@@ -9286,20 +9312,11 @@ private:
   bool device_flush_needed_ = false;
   [[no_unique_address]] async_only<std::uint8_t, 4> op_fresh_{}; // op_pool_[op_fresh_..] never used
   detail::index_list<I> dirty_[class_count];                     // one per write class: a few bytes
-  std::size_t resident_ = 0;
-  std::size_t inflight_ = 0;
-  std::size_t dirty_count_ = 0;
-  std::size_t running_writes_ = 0;
   // Bytes dirty and being written: with one-block buffers (one_unit) the
-  // counts above times block_size, derived (dirty_bytes_now,
-  // running_bytes_now) rather than kept.
+  // counts (z_.dirty_count, z_.running_writes) times block_size, derived
+  // (dirty_bytes_now, running_bytes_now) rather than kept.
   [[no_unique_address]] detail::only_if<!one_unit, bytes_type, 7> dirty_bytes_{};
   [[no_unique_address]] detail::only_if<!one_unit, bytes_type, 8> running_bytes_{};
-  std::uint32_t generation_ = 0; // a change detector: equality is all that is asked of it
-  std::uint32_t write_seq_ = 0;
-  std::uint32_t write_failures_ = 0;
-  std::uint32_t flush_pass_ = 0;
-  std::uint32_t retry_after_ = 0;
   I free_ = npos; // EMPTY headers destroyed since the start, last first
   I fresh_ = 0;   // headers [fresh_, cap_) were never used
   [[no_unique_address]] async_only<async_op*, 5> op_free_{};
@@ -9309,12 +9326,17 @@ private:
   [[no_unique_address]] clock_type clock_{};
   [[no_unique_address]] integrity_type integrity_{};
   [[no_unique_address]] hooks_type hooks_{};
-  limit_state limits_;
   static constexpr std::uint32_t failure_history = 8;
-  // The larger state that starts all zero (no statistics, no failures,
-  // zeroed headers): one object, so the constructor clears it with one
-  // memset instead of one per member.
+  // The state that starts all zero (the counters, no statistics, no
+  // failures, zeroed headers) and the limits, stored over it: one object,
+  // so the constructor clears it with one memset instead of a store per
+  // member. The counters and limits first, within reach of 16-bit loads
+  // and stores.
   struct zeroed_state {
+    std::size_t resident, inflight, dirty_count, running_writes;
+    std::uint32_t generation; // a change detector: equality is all that is asked of it
+    std::uint32_t write_seq, write_failures, flush_pass, retry_after;
+    limit_state limits;
     cache_stats stats;
     std::uint32_t throttle_next, throttle_serving, throttle_waiting;
     errc failure_code[failure_history];
@@ -9324,7 +9346,13 @@ private:
   I bucket_[bucket_count];
   policy_state policy_;
   io_slot slot_[slot_count];
-  bio bios_[slot_count];
+  // A slot's bio, constructed by each submission (submit_unlock): left
+  // unconstructed until then, so the cache's constructor does not clear it.
+  union slot_bio {
+    slot_bio() noexcept {}
+    bio b;
+  };
+  slot_bio bios_[slot_count];
   [[no_unique_address]] async_only<std::array<async_op, async_op_count>, 6> op_pool_;
   storage_type storage_;
 };
