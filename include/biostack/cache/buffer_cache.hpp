@@ -955,7 +955,7 @@ public:
   /// wait policy gave up.
   [[nodiscard]] result<modify_guard> modify(std::uint64_t lbn,
                                             get_flags flags = get_flags::none) noexcept {
-    async_op o; // init_op fills it
+    async_op o; // init_op and this starter fill it
     lock_guard<lock_type> g(lock_);
     begin_slot_op(o, op_kind::modify, lbn, flags);
     if (const errc e = finish_blocking(o, no_deadline); e != errc::ok) return e;
@@ -985,7 +985,7 @@ public:
   /// modifier is done, then excludes new ones. `timed_out` if the wait
   /// policy gave up.
   [[nodiscard]] result<write_interlock> interlock(std::uint64_t lbn) noexcept {
-    async_op o; // init_op fills it
+    async_op o; // init_op and this starter fill it
     lock_guard<lock_type> g(lock_);
     begin_slot_op(o, op_kind::interlock, lbn, get_flags::none);
     if (const errc e = finish_blocking(o, no_deadline); e != errc::ok) return e;
@@ -1251,7 +1251,7 @@ private:
       }
     }
     // `get_async`'s operation, on this stack.
-    async_op o; // init_op fills it
+    async_op o; // init_op and this starter fill it
     begin_get(o, lbn, units, opt.flags);
     if (const errc e = finish_blocking(o, deadline); e != errc::ok) return e;
     out = o.slot;
@@ -2127,7 +2127,7 @@ private:
   // refers to it; then this keeps waiting, since that I/O points here.
   template <step_fn Step>
   errc run_blocking(op_kind k, std::uint64_t lbn) noexcept {
-    async_op o; // init_op fills it
+    async_op o; // init_op and this starter fill it
     lock_guard<lock_type> g(lock_);
     init_op(o, k, Step);
     o.lbn = lbn;
@@ -2643,8 +2643,9 @@ private:
   // load or store has a 16-bit encoding up to 31 bytes into the object for
   // a byte, 62 for a halfword and 124 for a word: the byte-sized slot links
   // and flags come first, then the dirty sets and the halfword free_ /
-  // fresh_, then (in z_) the counters and limits, still within reach on
-  // 32-bit targets.
+  // fresh_, then (in z_) the counters, still within reach on 32-bit
+  // targets, and the limits (the firmware's last two, lo_running and
+  // retry_pause, just past it: both are read only on slow paths).
   Device& dev_;
   // Pending operations, oldest first (async_only: none with async_ops<0>).
   [[no_unique_address]] async_only<async_op*, 0> ops_head_{};
@@ -2675,8 +2676,8 @@ private:
   // The state that starts all zero (the counters, no statistics, no
   // failures, zeroed headers) and the limits, stored over it: one object,
   // so the constructor clears it with one memset instead of a store per
-  // member. The counters and limits first, within reach of 16-bit loads
-  // and stores.
+  // member. The counters first, within reach of 16-bit loads and stores
+  // (see above), then the limits.
   struct zeroed_state {
     std::size_t resident, inflight, dirty_count, running_writes;
     std::uint32_t generation; // a change detector: equality is all that is asked of it
