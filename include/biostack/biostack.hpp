@@ -73,6 +73,7 @@
 #include <biostack/cache/ordered_classes.hpp>
 #include <biostack/cache/replacement/arc.hpp>
 #include <biostack/cache/replacement/clock.hpp>
+#include <biostack/cache/replacement/clock_sweep.hpp>
 #include <biostack/cache/replacement/concepts.hpp>
 #include <biostack/cache/replacement/lru.hpp>
 #include <biostack/cache/replacement/s3_fifo.hpp>

@@ -3,6 +3,7 @@
 // real fault injector (faulty_device) and a request recorder.
 #include "cache_support.hpp"
 #include <biostack/cache/replacement/arc.hpp>
+#include <biostack/cache/replacement/clock_sweep.hpp>
 #include <biostack/cache/replacement/lru.hpp>
 #include <biostack/cache/replacement/s3_fifo.hpp>
 #include <biostack/cache/replacement/sieve.hpp>
@@ -318,7 +319,7 @@ void on_read(void* ctx, errc st, typename C::handle h) noexcept {
 // reclaimed, so no idle buffer is stranded where the victim search cannot
 // reach it.
 TEMPLATE_TEST_CASE("replacement: invalidating a cached block strands no other buffer", "",
-                   biostack::clock_eviction, lru, arc, two_q, s3_fifo, sieve) {
+                   biostack::clock_eviction, clock_sweep, lru, arc, two_q, s3_fifo, sieve) {
   using C = cache_of<TestType, 3>;
   rig_t r;
   auto c = make<C>(r);
@@ -1138,6 +1139,11 @@ TEST_CASE("cache: metadata per buffer stays within budget") {
   STATIC_REQUIRE(
       buffer_cache<null_device,
                    policies<static_storage<1024, 512>, s3_fifo>>::metadata_bytes_per_buffer <= 48);
+  // clock_sweep keeps one byte per buffer, no links; its hand and capacity
+  // round the share up by one more.
+  using HS = buffer_cache<null_device, policies<static_storage<1024, 512>, clock_sweep>>;
+  STATIC_REQUIRE(HS::metadata_bytes_per_buffer < H::metadata_bytes_per_buffer);
+  STATIC_REQUIRE(HS::metadata_bytes_per_buffer <= HS::header_bytes + sizeof(HS::index_type) + 2);
   // A 32-bit block number saves a whole word per buffer.
   using H32 =
       buffer_cache<null_device, policies<static_storage<1024, 512>, lru, block_key<std::uint32_t>>>;

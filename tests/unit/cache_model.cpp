@@ -9,6 +9,7 @@
 //     successful sync (nothing invented, nothing older).
 #include "cache_support.hpp"
 #include <biostack/cache/replacement/arc.hpp>
+#include <biostack/cache/replacement/clock_sweep.hpp>
 #include <biostack/cache/replacement/lru.hpp>
 #include <biostack/cache/replacement/s3_fifo.hpp>
 #include <biostack/cache/replacement/sieve.hpp>
@@ -233,4 +234,5 @@ TEST_CASE("cache model: 100,000 random operations each for the other policies") 
   run_model<arc>(4, 100000);
   run_model<s3_fifo>(5, 100000);
   run_model<sieve>(6, 100000);
+  run_model<clock_sweep>(7, 100000);
 }

@@ -1,11 +1,13 @@
 // Replacement policies: each against an obviously-correct reference model on
 // generated traces (Zipf, scans, loops, mixed), replayed through the real
 // cache. LRU and FIFO must match their references exactly; clock must match
-// a direct transcription of getnewbuf's second-chance scan; the others are
-// checked for the properties they exist for.
+// a direct transcription of getnewbuf's second-chance scan and clock_sweep
+// textbook frame-order CLOCK, victim for victim; the others are checked for
+// the properties they exist for.
 #include <biostack/cache/buffer_cache.hpp>
 #include <biostack/cache/replacement/arc.hpp>
 #include <biostack/cache/replacement/clock.hpp>
+#include <biostack/cache/replacement/clock_sweep.hpp>
 #include <biostack/cache/replacement/lru.hpp>
 #include <biostack/cache/replacement/s3_fifo.hpp>
 #include <biostack/cache/replacement/sieve.hpp>
@@ -150,6 +152,7 @@ TEST_CASE("replacement: every shipped policy meets the concept") {
   STATIC_REQUIRE(replacement_policy<lru>);
   STATIC_REQUIRE(replacement_policy<fifo_eviction>);
   STATIC_REQUIRE(replacement_policy<biostack::clock_eviction>);
+  STATIC_REQUIRE(replacement_policy<clock_sweep>);
   STATIC_REQUIRE(replacement_policy<two_q>);
   STATIC_REQUIRE(replacement_policy<arc>);
   STATIC_REQUIRE(replacement_policy<s3_fifo>);
@@ -174,8 +177,278 @@ TEST_CASE("replacement: clock matches the getnewbuf second-chance reference exac
       CHECK(cache_misses<biostack::clock_eviction>(t, cap) == ref_clock(t, cap));
 }
 
+TEST_CASE("replacement: clock_sweep matches the frame-order CLOCK reference exactly") {
+  for (const auto& t : traces())
+    for (std::size_t cap : {1u, 3u, 64u, 250u})
+      CHECK(cache_misses<clock_sweep>(t, cap) ==
+            biostack_test::reference_frame_clock_misses(t, cap));
+}
+
+namespace {
+// Drives clock_sweep's state (tables for 64 slots, `cap` of them in use)
+// and the reference side by side over `t`. A hit references its slot. A
+// miss searches for a victim among the slots a filter admits (each refused
+// with probability 1/4, drawn anew for every search) when no slot is free,
+// and now and then even so; then it takes a free slot (the most recently
+// freed first, else the lowest never used, as the cache hands out buffers),
+// or with none the block is not cached. Every 17th request also erases a
+// random resident slot (an invalidation). Victims, hands, tracked slots and
+// reference bits must agree after every search and erase. Counts the
+// searches that failed and those decided on the reference's second turn,
+// to show both paths ran.
+struct sweep_counts {
+  std::size_t searches = 0, failed = 0, second_turn = 0, erased = 0;
+};
+sweep_counts compare_with_reference(const trace_t& t, std::size_t cap, std::uint32_t seed) {
+  using I = std::uint16_t;
+  auto s = std::make_unique<clock_sweep::state<64, I>>();
+  s->reset(cap);
+  biostack_test::reference_frame_clock ref(cap);
+  std::vector<std::uint64_t> key(cap);
+  std::unordered_map<std::uint64_t, std::size_t> slot_of;
+  std::vector<std::size_t> free_slots; // back: taken next
+  for (std::size_t k = cap; k-- > 0;) free_slots.push_back(k);
+  std::mt19937 rng(seed);
+  std::vector<char> ok(cap);
+  const auto key_of = [&](I i) noexcept { return key[i]; };
+  sweep_counts n;
+  const auto same = [&] {
+    if (s->hand() != ref.hand) return false;
+    for (std::size_t i = 0; i < cap; ++i) {
+      const auto slot = static_cast<I>(i);
+      if (s->tracked(slot) != (ref.present[i] != 0)) return false;
+      if (s->referenced_bit(slot) != (ref.present[i] != 0 && ref.used[i] != 0)) return false;
+    }
+    return true;
+  };
+  for (std::size_t r = 0; r < t.size(); ++r) {
+    const std::uint64_t b = t[r];
+    if (const auto it = slot_of.find(b); it != slot_of.end()) {
+      s->access(static_cast<I>(it->second));
+      ref.used[it->second] = true;
+    } else {
+      // A search when no slot is free, and on one miss in eight even so (a
+      // cache reclaiming ahead, its hi_buffers below its size), so that
+      // searches meet untracked (erased, never used) slots too.
+      if (free_slots.empty() || rng() % 8 == 0) {
+        for (auto& e : ok) e = rng() % 4 != 0;
+        const auto admits = [&](std::size_t i) { return ok[i] != 0; };
+        const I v = s->evict([&](I i) noexcept { return admits(i); }, key_of, b);
+        const std::size_t want = ref.evict(admits);
+        ++n.searches;
+        REQUIRE(same());
+        if (want == SIZE_MAX) {
+          REQUIRE(v == detail::no_slot<I>);
+          ++n.failed;
+        } else {
+          REQUIRE(v == want);
+          if (ref.second_turn) ++n.second_turn;
+          slot_of.erase(key[want]);
+          free_slots.push_back(want);
+        }
+      }
+      if (free_slots.empty()) continue; // not cached
+      const std::size_t f = free_slots.back();
+      free_slots.pop_back();
+      key[f] = b;
+      slot_of[b] = f;
+      s->insert(static_cast<I>(f), b);
+      ref.place(f);
+    }
+    if (r % 17 == 0 && !slot_of.empty()) {
+      std::size_t f = rng() % cap;
+      while (ref.present[f] == 0) f = (f + 1) % cap;
+      s->erase(static_cast<I>(f));
+      ref.present[f] = false;
+      slot_of.erase(key[f]);
+      free_slots.push_back(f);
+      ++n.erased;
+      REQUIRE(same());
+    }
+  }
+  REQUIRE(same());
+  return n;
+}
+} // namespace
+
+TEST_CASE("replacement: clock_sweep picks the reference's victims under eligibility filters") {
+  sweep_counts total;
+  std::uint32_t seed = 1;
+  for (const auto& t : traces()) {
+    for (std::size_t cap : {1u, 2u, 3u, 7u, 16u, 63u, 64u}) {
+      const auto n = compare_with_reference(t, cap, seed++);
+      total.searches += n.searches;
+      total.failed += n.failed;
+      total.second_turn += n.second_turn;
+      total.erased += n.erased;
+    }
+  }
+  // Every path was taken: victims on the first turn and on the second (all
+  // eligible slots referenced), searches that found nothing, erases.
+  CHECK(total.searches > 100000);
+  CHECK(total.failed > 1000);
+  CHECK(total.second_turn > 1000);
+  CHECK(total.searches - total.failed - total.second_turn > 1000);
+  CHECK(total.erased > 1000);
+}
+
+TEST_CASE("replacement: clock_sweep edge cases") {
+  using I = std::uint16_t;
+  using state = clock_sweep::state<8, I>;
+  const auto key_of = [](I i) noexcept { return std::uint64_t{i}; };
+  const auto all = [](I) noexcept { return true; };
+  const auto none = [](I) noexcept { return false; };
+  constexpr I no = detail::no_slot<I>;
+  auto s = std::make_unique<state>();
+
+  SECTION("nothing tracked: no victim, and reset forgets everything") {
+    s->reset(4);
+    CHECK(s->evict(all, key_of, 0) == no);
+    CHECK(s->hand() == 0);
+    for (I i = 0; i < 4; ++i) s->insert(i, i);
+    CHECK(s->evict(all, key_of, 0) == 0);
+    CHECK(s->hand() == 1);
+    s->reset(4);
+    CHECK(s->hand() == 0);
+    for (I i = 0; i < 8; ++i) CHECK_FALSE(s->tracked(i));
+    CHECK(s->evict(all, key_of, 0) == no);
+  }
+  SECTION("an unreferenced slot is taken; the referenced ones before it lose their bit") {
+    s->reset(4);
+    for (I i = 0; i < 4; ++i) s->insert(i, i);
+    CHECK(s->evict(all, key_of, 0) == 0); // all referenced: bits 1..3 cleared
+    s->insert(0, 10);
+    s->access(1);
+    s->access(3); // 0: ref, 1: ref, 2: clear, 3: ref; hand at 1
+    CHECK(s->evict(all, key_of, 0) == 2);
+    CHECK_FALSE(s->referenced_bit(1)); // passed: cleared
+    CHECK(s->referenced_bit(3));       // not reached: kept
+    CHECK(s->referenced_bit(0));
+    CHECK_FALSE(s->tracked(2));
+    CHECK(s->hand() == 3);
+  }
+  SECTION("all referenced: one pass clears every bit and takes the first eligible slot seen") {
+    s->reset(5);
+    for (I i = 0; i < 5; ++i) s->insert(i, i);
+    CHECK(s->evict(all, key_of, 0) == 0); // from the hand at 0
+    CHECK(s->hand() == 1);
+    for (I i = 1; i < 5; ++i) {
+      CHECK(s->tracked(i));
+      CHECK_FALSE(s->referenced_bit(i));
+    }
+    // From the hand at 1, over 1..4 and 0, with only 0 and 3 eligible and
+    // both referenced: 3 is the first eligible slot the pass sees (not the
+    // lowest index, not the last seen).
+    s->insert(0, 10);
+    s->access(1);
+    s->access(3);
+    const auto only_0_3 = [](I i) noexcept { return i == 0 || i == 3; };
+    CHECK(s->evict(only_0_3, key_of, 0) == 3);
+    CHECK(s->hand() == 4);
+    CHECK_FALSE(s->tracked(3));
+    CHECK(s->tracked(0));
+    CHECK_FALSE(s->referenced_bit(0)); // eligible and passed: cleared
+    CHECK(s->referenced_bit(1));       // ineligible: keeps its bit
+    CHECK(s->tracked(2));
+    CHECK(s->tracked(4));
+  }
+  SECTION("ineligible slots are passed over with their bits") {
+    s->reset(4);
+    for (I i = 0; i < 4; ++i) s->insert(i, i);
+    CHECK(s->evict(all, key_of, 0) == 0); // 1..3 now clear, hand at 1
+    s->insert(0, 10);
+    s->access(2);
+    const auto not_1_2 = [](I i) noexcept { return i != 1 && i != 2; };
+    CHECK(s->evict(not_1_2, key_of, 0) == 3); // 1 (clear) and 2 (referenced) skipped
+    CHECK(s->tracked(1));
+    CHECK_FALSE(s->referenced_bit(1));
+    CHECK(s->referenced_bit(2));
+    CHECK(s->hand() == 0);
+  }
+  SECTION("no eligible slot: no victim, hand and bits unchanged") {
+    s->reset(4);
+    for (I i = 0; i < 4; ++i) s->insert(i, i);
+    CHECK(s->evict(all, key_of, 0) == 0);
+    s->access(2); // 1: clear, 2: ref, 3: clear; hand at 1
+    CHECK(s->evict(none, key_of, 0) == no);
+    CHECK(s->hand() == 1);
+    CHECK_FALSE(s->referenced_bit(1));
+    CHECK(s->referenced_bit(2));
+    CHECK_FALSE(s->referenced_bit(3));
+    for (I i = 1; i < 4; ++i) CHECK(s->tracked(i));
+    // Eligible only where nothing is tracked: none either.
+    CHECK(s->evict([](I i) noexcept { return i == 0 || i >= 4; }, key_of, 0) == no);
+    CHECK(s->hand() == 1);
+  }
+  SECTION("one pass: each slot is asked about at most once per search") {
+    s->reset(6);
+    for (I i = 0; i < 6; ++i) s->insert(i, i);
+    s->erase(4);
+    std::vector<int> asked(8);
+    const auto count = [&](bool answer) {
+      return [&asked, answer](I i) noexcept {
+        ++asked[i];
+        return answer;
+      };
+    };
+    CHECK(s->evict(count(false), key_of, 0) == no);
+    CHECK(asked == std::vector<int>{1, 1, 1, 1, 0, 1, 0, 0}); // not the untracked ones
+    std::fill(asked.begin(), asked.end(), 0);
+    CHECK(s->evict(count(true), key_of, 0) == 0); // all referenced
+    CHECK(asked == std::vector<int>{1, 1, 1, 1, 0, 1, 0, 0});
+  }
+  SECTION("erased slots are never returned") {
+    s->reset(4);
+    for (I i = 0; i < 4; ++i) s->insert(i, i);
+    CHECK(s->evict(all, key_of, 0) == 0); // hand at 1, 1..3 clear
+    s->erase(1);                          // the slot the hand points at
+    CHECK_FALSE(s->tracked(1));
+    CHECK(s->evict(all, key_of, 0) == 2);
+    CHECK(s->evict(all, key_of, 0) == 3);
+    CHECK(s->evict(all, key_of, 0) == no);
+    s->insert(1, 11);
+    s->insert(2, 12);
+    s->erase(2); // referenced when erased
+    CHECK(s->evict(all, key_of, 0) == 1);
+    CHECK(s->evict(all, key_of, 0) == no);
+  }
+  SECTION("a new block survives one sweep") {
+    s->reset(3);
+    for (I i = 0; i < 3; ++i) s->insert(i, i);
+    CHECK(s->evict(all, key_of, 0) == 0); // 1, 2 clear; hand at 1
+    s->insert(0, 10);                     // new, behind the hand
+    s->access(1);
+    s->access(2);
+    // 1, 2 and 0 all referenced: the pass clears them and takes 1; an
+    // unreferenced new block would have been taken instead.
+    CHECK(s->evict(all, key_of, 0) == 1);
+    CHECK(s->tracked(0));
+  }
+  SECTION("the hand wraps at the capacity in use, not at the table size") {
+    s->reset(3); // of 8
+    for (I i = 0; i < 3; ++i) s->insert(i, i);
+    CHECK(s->evict(all, key_of, 0) == 0);
+    CHECK(s->evict(all, key_of, 0) == 1);
+    CHECK(s->evict(all, key_of, 0) == 2);
+    CHECK(s->hand() == 0); // past slot 2 of 3
+    for (I i = 0; i < 3; ++i) s->insert(i, i);
+    CHECK(s->evict(all, key_of, 0) == 0);
+    CHECK(s->evict(all, key_of, 0) == 1); // hand at 2
+    s->insert(0, 10);
+    s->insert(1, 11);
+    // From 2 (ineligible) the sweep wraps to 0 and 1, both referenced: it
+    // clears them and takes 0, the first seen.
+    const auto not_2 = [](I i) noexcept { return i != 2; };
+    CHECK(s->evict(not_2, key_of, 0) == 0);
+    CHECK(s->hand() == 1);
+    CHECK_FALSE(s->referenced_bit(1));
+    CHECK(s->tracked(2));
+  }
+}
+
 TEMPLATE_TEST_CASE("replacement: miss counts lie between Belady's optimum and every request", "",
-                   lru, fifo_eviction, biostack::clock_eviction, two_q, arc, s3_fifo, sieve) {
+                   lru, fifo_eviction, biostack::clock_eviction, clock_sweep, two_q, arc, s3_fifo,
+                   sieve) {
   for (const auto& t : traces()) {
     for (std::size_t cap : {1u, 16u, 200u}) {
       const auto m = cache_misses<TestType>(t, cap);
@@ -188,7 +461,8 @@ TEMPLATE_TEST_CASE("replacement: miss counts lie between Belady's optimum and ev
 }
 
 TEMPLATE_TEST_CASE("replacement: a working set that fits never misses twice", "", lru,
-                   fifo_eviction, biostack::clock_eviction, two_q, arc, s3_fifo, sieve) {
+                   fifo_eviction, biostack::clock_eviction, clock_sweep, two_q, arc, s3_fifo,
+                   sieve) {
   const auto t = loop(100, 10, 0);
   CHECK(cache_misses<TestType>(t, 128) == 100);
 }
@@ -222,7 +496,7 @@ TEMPLATE_TEST_CASE("replacement: 2Q and S3-FIFO keep a hot set that one-time blo
 
 TEMPLATE_TEST_CASE(
     "replacement: eviction skips ineligible slots and gives up when none is eligible", "", lru,
-    fifo_eviction, biostack::clock_eviction, two_q, arc, s3_fifo, sieve) {
+    fifo_eviction, biostack::clock_eviction, clock_sweep, two_q, arc, s3_fifo, sieve) {
   using I = std::uint16_t;
   auto s = std::make_unique<typename TestType::template state<64, I>>();
   s->reset(64);
