@@ -14,6 +14,7 @@
 #include <biostack/cache/buffer_cache.hpp>
 #include <biostack/cache/replacement/arc.hpp>
 #include <biostack/cache/replacement/clock.hpp>
+#include <biostack/cache/replacement/clock_sweep.hpp>
 #include <biostack/cache/replacement/lru.hpp>
 #include <biostack/cache/replacement/s3_fifo.hpp>
 #include <biostack/cache/replacement/sieve.hpp>
@@ -152,6 +153,7 @@ int main() {
   const auto trace = zipf_trace(1000000, 20000);
   bench_replay<lru>(trace);
   bench_replay<biostack::clock_eviction>(trace);
+  bench_replay<clock_sweep>(trace);
   bench_replay<two_q>(trace);
   bench_replay<arc>(trace);
   bench_replay<s3_fifo>(trace);

@@ -9,7 +9,7 @@
 //
 // Usage: trace_replay [options] TRACE
 //   --column NAME      TRACE is CSV with a header row; NAME is the block column
-//   --policies LIST    comma-separated: lru,clock,two_q,arc,s3_fifo,sieve,fifo
+//   --policies LIST    comma-separated: lru,clock,clock_sweep,two_q,arc,s3_fifo,sieve,fifo
 //                      (default: all of them)
 //   --sizes LIST       comma-separated cache sizes in blocks (default: 100,1000,10000)
 //   --belady           also print the optimal (Belady MIN) miss ratio per size
@@ -20,6 +20,7 @@
 #include <biostack/cache/buffer_cache.hpp>
 #include <biostack/cache/replacement/arc.hpp>
 #include <biostack/cache/replacement/clock.hpp>
+#include <biostack/cache/replacement/clock_sweep.hpp>
 #include <biostack/cache/replacement/lru.hpp>
 #include <biostack/cache/replacement/s3_fifo.hpp>
 #include <biostack/cache/replacement/sieve.hpp>
@@ -196,12 +197,13 @@ run_result run_policy(const std::string& p, const std::vector<std::uint64_t>& tr
                       std::size_t blocks) {
   if (p == "lru") return replay<lru>(trace, blocks);
   if (p == "clock") return replay<biostack::clock_eviction>(trace, blocks);
+  if (p == "clock_sweep") return replay<clock_sweep>(trace, blocks);
   if (p == "two_q") return replay<two_q>(trace, blocks);
   if (p == "arc") return replay<arc>(trace, blocks);
   if (p == "s3_fifo") return replay<s3_fifo>(trace, blocks);
   if (p == "sieve") return replay<sieve>(trace, blocks);
   if (p == "fifo") return replay<fifo_eviction>(trace, blocks);
-  fail("unknown policy '" + p + "' (known: lru,clock,two_q,arc,s3_fifo,sieve,fifo)");
+  fail("unknown policy '" + p + "' (known: lru,clock,clock_sweep,two_q,arc,s3_fifo,sieve,fifo)");
 }
 
 void print(const run_result& r) {
@@ -251,7 +253,8 @@ void usage() {
 
 int main(int argc, char** argv) {
   std::string path, column, plot_out;
-  std::vector<std::string> pols = {"lru", "clock", "two_q", "arc", "s3_fifo", "sieve", "fifo"};
+  std::vector<std::string> pols = {"lru", "clock",   "clock_sweep", "two_q",
+                                   "arc", "s3_fifo", "sieve",       "fifo"};
   std::vector<std::size_t> sizes = {100, 1000, 10000};
   bool want_belady = false;
   for (int i = 1; i < argc; ++i) {
@@ -292,9 +295,10 @@ int main(int argc, char** argv) {
     fail("no trace file given");
   }
   for (const auto& p : pols) {
-    if (p != "lru" && p != "clock" && p != "two_q" && p != "arc" && p != "s3_fifo" &&
-        p != "sieve" && p != "fifo")
-      fail("unknown policy '" + p + "' (known: lru,clock,two_q,arc,s3_fifo,sieve,fifo)");
+    if (p != "lru" && p != "clock" && p != "clock_sweep" && p != "two_q" && p != "arc" &&
+        p != "s3_fifo" && p != "sieve" && p != "fifo")
+      fail("unknown policy '" + p +
+           "' (known: lru,clock,clock_sweep,two_q,arc,s3_fifo,sieve,fifo)");
   }
   const auto trace = load_trace(path, column);
   std::vector<run_result> results;

@@ -83,23 +83,27 @@ std::vector<row> parse(const std::string& out) {
 }
 } // namespace
 
-TEST_CASE("trace_replay: one JSON line per run; lru and fifo match the reference exactly") {
+TEST_CASE("trace_replay: one JSON line per run; lru, fifo and clock_sweep match the reference "
+          "exactly") {
   const auto t = make_trace();
   {
     std::ofstream f("tr_plain.txt");
     f << "# a comment\n";
     for (auto b : t) f << b << "\n";
   }
-  const auto r = run("--policies lru,fifo,arc --sizes 10,150,700 --belady tr_plain.txt");
+  const auto r =
+      run("--policies lru,fifo,arc,clock_sweep --sizes 10,150,700 --belady tr_plain.txt");
   INFO(r.err);
   REQUIRE(r.status == 0);
   const auto rows = parse(r.out);
-  REQUIRE(rows.size() == 12);
+  REQUIRE(rows.size() == 15);
   for (const auto& x : rows) {
     CHECK(x.requests == t.size());
     CHECK(x.ratio == Approx(double(x.misses) / double(t.size())).margin(1e-6));
     if (x.policy == "lru") CHECK(x.misses == biostack_test::reference_lru_misses(t, x.blocks));
     if (x.policy == "fifo") CHECK(x.misses == biostack_test::reference_fifo_misses(t, x.blocks));
+    if (x.policy == "clock_sweep")
+      CHECK(x.misses == biostack_test::reference_frame_clock_misses(t, x.blocks));
   }
   for (const auto& b : rows) {
     if (b.policy != "belady") continue;
