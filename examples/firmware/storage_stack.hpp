@@ -49,9 +49,10 @@ using dispatcher_type = bs::dispatcher<
 // 32-bit block numbers: 2^32 blocks of 512 B is 2 TiB, plenty for a
 // microcontroller, and saves 4 bytes of RAM per buffer. clock_sweep: for 8
 // buffers, frame-order CLOCK needs no links (1 byte per buffer) and the least code.
-using cache_type =
-    bs::buffer_cache<dispatcher_type,
-                     bs::policies<bs::static_storage<8, block_size>, bs::io_slots<4>,
-                                  bs::block_key<std::uint32_t>, bs::async_ops<0>, bs::clock_sweep>>;
+// null_stats: no counters, like the dispatcher's default (each count is code).
+using cache_type = bs::buffer_cache<
+    dispatcher_type,
+    bs::policies<bs::static_storage<8, block_size>, bs::io_slots<4>, bs::block_key<std::uint32_t>,
+                 bs::async_ops<0>, bs::clock_sweep, bs::null_stats>>;
 
 } // namespace fw

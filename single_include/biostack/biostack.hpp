@@ -6824,6 +6824,15 @@ struct cache_stats {
   std::uint64_t throttle_waits = 0;   ///< writers that waited for running writes
 };
 
+/// The cache's statistics policy (category `stats_policy_tag`, as the
+/// dispatcher's): `cache_counters`, the default, keeps the `cache_stats`
+/// counters that `stats()` returns; `null_stats` keeps none (every count
+/// compiles away and `stats()` does not exist), for images where each
+/// byte of code counts.
+struct cache_counters {
+  using category = stats_policy_tag;
+};
+
 namespace detail {
 /// Declared, never defined by the library: a test may define it to reach a
 /// cache's internals (for example to prove an internal assertion fires).
@@ -6845,6 +6854,7 @@ public:
   using integrity_type = select_policy_t<Pack, integrity_policy_tag, no_integrity>;
   using classes_type = select_policy_t<Pack, write_classes_tag, single_class>;
   using hooks_type = select_policy_t<Pack, owner_hooks_tag, no_owner_hooks>;
+  using stats_type = select_policy_t<Pack, stats_policy_tag, cache_counters>;
   using lbn_type = typename select_policy_t<Pack, block_key_tag, block_key<std::uint64_t>>::type;
   static_assert(cache_storage<storage_type>);
   static_assert(replacement_policy<replacement_type>);
@@ -6852,6 +6862,11 @@ public:
   static_assert(tick_source<clock_type>);
   static_assert(integrity_policy<integrity_type>);
   static_assert(owner_hooks<hooks_type>);
+  static_assert(
+      std::is_same_v<stats_type, cache_counters> || std::is_same_v<stats_type, null_stats>,
+      "a buffer_cache counts with cache_counters (the default) or not at all (null_stats)");
+  /// Whether the cache keeps statistics (`stats()`): false with `null_stats`.
+  static constexpr bool counting = std::is_same_v<stats_type, cache_counters>;
 
   static constexpr std::size_t capacity = storage_type::capacity;
   static constexpr std::uint32_t block_size = storage_type::block_size;
@@ -7269,7 +7284,7 @@ public:
       bool drop = false;
       {
         lock_guard<lock_type> g(lock_);
-        ++z_.stats.integrity_errors;
+        tally<&cache_stats::integrity_errors>();
         const header& hb = z_.hdr[b.i_];
         drop =
             (hb.flags & (f_dirty | f_pinned | f_ownerpin)) == 0 && hb.holds == 0 && hb.modrefs == 0;
@@ -7667,7 +7682,8 @@ public:
 
   // ------------------------------------------------------------ inspection
 
-  [[nodiscard]] cache_stats stats() const noexcept {
+  /// The counters (only when `counting`: not with `null_stats`).
+  [[nodiscard]] cache_stats stats() const noexcept requires counting {
     lock_guard<lock_type> g(lock_);
     return z_.stats;
   }
@@ -7845,6 +7861,11 @@ private:
     return v;
   }
   // True when buffer i has any of flags `f`; takes the lock.
+  // Counts one in counter `M` when the cache counts; nothing with null_stats.
+  template <std::uint64_t cache_stats::*M>
+  void tally() noexcept {
+    if constexpr (counting) ++(z_.stats.*M);
+  }
   [[nodiscard]] bool test_flag(I i, std::uint16_t f) const noexcept {
     lock_guard<lock_type> g(lock_);
     return (z_.hdr[i].flags & f) != 0;
@@ -8040,7 +8061,8 @@ private:
     ++z_.dirty_count;
     if constexpr (!one_unit) dirty_bytes_ += size_of(i);
     const bytes_type d = dirty_bytes_now();
-    if (d > z_.stats.dirty_high_water) z_.stats.dirty_high_water = d;
+    if constexpr (counting)
+      if (d > z_.stats.dirty_high_water) z_.stats.dirty_high_water = d;
     if ((f & f_io) == 0) link_dirty(i);
   }
   void undirty(I i) noexcept {
@@ -8100,7 +8122,7 @@ private:
       const I v = policy_.evict(eligible, key_of, incoming);
       if (v == npos) break;
       z_.hdr[v].flags = static_cast<std::uint16_t>(z_.hdr[v].flags & ~f_tracked);
-      ++z_.stats.evictions;
+      tally<&cache_stats::evictions>();
       // Like may_reclaim, with the lock held: the victim is not reusable
       // by anyone else until the hook returns.
       if constexpr (owner_hooks_with_reclaim<hooks_type>) hooks_.on_reclaim(info(v));
@@ -8120,9 +8142,9 @@ private:
   void take_hit(I i) noexcept {
     header& b = z_.hdr[i];
     b.flags = static_cast<std::uint16_t>(b.flags | f_busy | f_handle);
-    ++z_.stats.hits;
+    tally<&cache_stats::hits>();
     if ((b.flags & f_readahead) != 0) {
-      ++z_.stats.readahead_hits;
+      tally<&cache_stats::readahead_hits>();
       b.flags = static_cast<std::uint16_t>(b.flags & ~f_readahead);
     }
     if ((b.flags & f_tracked) != 0) policy_.access(i);
@@ -8172,7 +8194,7 @@ private:
     b.flags = f_resident | f_busy | f_handle;
     index_insert(i);
     ++z_.resident;
-    ++z_.stats.misses;
+    tally<&cache_stats::misses>();
     out = i;
     return try_result::ok;
   }
@@ -8393,7 +8415,7 @@ private:
     if (st == errc::ok)
       f |= readahead ? unsigned{f_valid | f_readahead} : unsigned{f_valid};
     else
-      ++z_.stats.read_errors;
+      tally<&cache_stats::read_errors>();
     b.flags = static_cast<std::uint16_t>(f);
   }
   // A read whose caller waits for it (read / read_into): the caller ends it.
@@ -8471,7 +8493,7 @@ private:
     const buffer_info bi = c.info(i);
     bool critical = false;
     if (st == errc::ok) {
-      ++c.z_.stats.writebacks;
+      c.tally<&cache_stats::writebacks>();
       // Modified after (or while) the write was issued: the data written may
       // predate the change, so the buffer must stay dirty for another write.
       if (!sl.remodified && b.modrefs <= 0)
@@ -8516,7 +8538,7 @@ private:
   // pinned until the owner clears the error. True when it became critical.
   BIOSTACK_COLD bool write_failed_locked(I i, errc st) noexcept {
     header& b = z_.hdr[i];
-    ++z_.stats.write_errors;
+    tally<&cache_stats::write_errors>();
     z_.failure_code[z_.write_failures % failure_history] = st;
     ++z_.write_failures;
     if ((b.flags & f_inval) != 0) {
@@ -8596,7 +8618,7 @@ private:
       lock_.unlock();
       return;
     }
-    --z_.stats.misses; // speculative: not a demand miss
+    if constexpr (counting) --z_.stats.misses; // speculative: not a demand miss
     start_read_unlock<io_kind::read_ahead>(i, take_slot(), &settle_read_owned);
   }
 
@@ -8637,7 +8659,7 @@ private:
     if (!throttled()) return true;
     const std::uint32_t ticket = z_.throttle_next++;
     ++z_.throttle_waiting;
-    ++z_.stats.throttle_waits;
+    tally<&cache_stats::throttle_waits>();
     const bool ok = wait_.wait(
         lock_,
         [&] {
@@ -9338,7 +9360,7 @@ private:
     std::uint32_t generation; // a change detector: equality is all that is asked of it
     std::uint32_t write_seq, write_failures, flush_pass, retry_after;
     limit_state limits;
-    cache_stats stats;
+    [[no_unique_address]] detail::only_if<counting, cache_stats, 9> stats;
     std::uint32_t throttle_next, throttle_serving, throttle_waiting;
     errc failure_code[failure_history];
     header hdr[capacity];

@@ -1150,3 +1150,54 @@ TEST_CASE("cache: metadata per buffer stays within budget") {
   STATIC_REQUIRE(H32::metadata_bytes_per_buffer < H::metadata_bytes_per_buffer);
   CHECK(H::metadata_bytes_per_buffer > H::header_bytes); // the policy's state is counted
 }
+
+namespace {
+template <class C>
+concept has_stats = requires(const C& c) { c.stats(); };
+} // namespace
+
+TEST_CASE("cache: null_stats keeps no counters, and the cache works the same without them") {
+  using counted = cache_of<clock_sweep, 4>;
+  using uncounted = cache_of<clock_sweep, 4, null_stats>;
+  STATIC_REQUIRE(counted::counting);
+  STATIC_REQUIRE(!uncounted::counting);
+  STATIC_REQUIRE(has_stats<counted>);
+  STATIC_REQUIRE(!has_stats<uncounted>);
+  // Without counters the cache has no room for them (give or take the
+  // padding its alignment adds at the end).
+  STATIC_REQUIRE(sizeof(counted) - sizeof(uncounted) + alignof(counted) > sizeof(cache_stats));
+
+  // One script over two rigs: reads that evict (10 blocks through 4
+  // buffers, twice), hits, delayed writes, a sync and an invalidation.
+  const auto script = [](auto& c, rig_t& r) {
+    for (std::uint32_t k = 0; k < 10; ++k) fill(r.mem.get() + k * bs, bs, k + 1);
+    for (int round = 0; round < 2; ++round) {
+      for (std::uint32_t k = 0; k < 10; ++k) {
+        auto h = c.read(k);
+        REQUIRE(h);
+        CHECK(has_pattern(h->data(), bs, k + 1));
+      }
+    }
+    for (int hit = 0; hit < 3; ++hit) REQUIRE(c.read(9));
+    for (std::uint32_t k = 0; k < 3; ++k) REQUIRE(dirty_block(c, 20 + k, 0, 100 + k));
+    REQUIRE(c.sync() == errc::ok);
+    CHECK(c.invalidate(0, 64) == 4);
+  };
+  rig_t ra, rb;
+  auto a = make<counted>(ra);
+  auto b = make<uncounted>(rb);
+  script(*a, ra);
+  script(*b, rb);
+  CHECK(ra.reads() == rb.reads());
+  CHECK(ra.writes() == rb.writes());
+  CHECK(ra.flushes() == rb.flushes());
+  CHECK(std::memcmp(ra.mem.get(), rb.mem.get(), 256 * 1024) == 0);
+  // What the counting cache counted.
+  const cache_stats s = a->stats();
+  CHECK(s.misses == 20 + 3);
+  CHECK(s.hits == 3);
+  CHECK(s.evictions == 20 + 3 - 4);
+  CHECK(s.writebacks == 3);
+  CHECK(s.dirty_high_water == 3 * bs);
+  CHECK(ra.reads() == 20);
+}
