@@ -1201,3 +1201,195 @@ TEST_CASE("cache: null_stats keeps no counters, and the cache works the same wit
   CHECK(s.dirty_high_water == 3 * bs);
   CHECK(ra.reads() == 20);
 }
+
+// ------------------------------------------------------------------- index
+//
+// Two ways of finding a block (scan_lookup): scanning the headers, where an
+// EMPTY header is all zero and the f_resident flag alone tells it from a
+// cached block 0, and hashing, with chains through the headers and a free
+// list. The same scenarios run in both, at the same capacity.
+
+BIOSTACK_NAMESPACE_BEGIN
+namespace detail {
+// The hash bucket a block number maps to, whichever way the cache looks it
+// up: the tests choose blocks that collide.
+template <class Cache>
+struct cache_test_access {
+  static std::size_t bucket_of(std::uint64_t lbn) noexcept {
+    return Cache::bucket_of(static_cast<typename Cache::lbn_type>(lbn));
+  }
+};
+} // namespace detail
+BIOSTACK_NAMESPACE_END
+
+namespace {
+using scanned_cache = cache_of<lru, 8, scan_lookup<8>>;
+using hashed_cache = cache_of<lru, 8, scan_lookup<0>>;
+using small_default_cache = cache_of<lru, 2>; // scans by default
+
+// Checks that exactly the blocks in `want` are cached, of the rig's 64.
+template <class C>
+void check_resident(const C& c, const std::vector<std::uint64_t>& want) {
+  for (std::uint64_t b = 0; b < 64; ++b) {
+    INFO("block " << b);
+    CHECK(c.contains(b) == (std::find(want.begin(), want.end(), b) != want.end()));
+  }
+  CHECK(c.resident() == want.size());
+}
+} // namespace
+
+TEST_CASE("index: scanning is for small caches, chosen by scan_lookup; it keeps no index") {
+  STATIC_REQUIRE(scanned_cache::scan_index);
+  STATIC_REQUIRE_FALSE(hashed_cache::scan_index);
+  // The default: scan up to 2 buffers, hash from 3.
+  STATIC_REQUIRE(cache_of<lru, 1>::scan_index);
+  STATIC_REQUIRE(small_default_cache::scan_index);
+  STATIC_REQUIRE_FALSE(cache_of<lru, 3>::scan_index);
+  STATIC_REQUIRE_FALSE(cache_of<>::scan_index);
+  // No hash bucket is counted where there is none: the rest is the same
+  // header (less its link, if that shrinks it) and policy state.
+  using I = scanned_cache::index_type;
+  STATIC_REQUIRE(scanned_cache::header_bytes <= hashed_cache::header_bytes);
+  STATIC_REQUIRE(scanned_cache::metadata_bytes_per_buffer - scanned_cache::header_bytes ==
+                 hashed_cache::metadata_bytes_per_buffer - hashed_cache::header_bytes - sizeof(I));
+}
+
+TEMPLATE_TEST_CASE("index: colliding blocks, removal inside a chain, reuse, absent blocks", "",
+                   scanned_cache, hashed_cache) {
+  using C = TestType;
+  using A = detail::cache_test_access<C>;
+  rig_t r;
+  auto c = make<C>(r);
+  // Six blocks of one hash bucket (a chain when hashing; scanning ignores
+  // buckets) and two of others.
+  std::vector<std::uint64_t> same, other;
+  for (std::uint64_t b = 1; b < 64; ++b) {
+    if (A::bucket_of(b) == A::bucket_of(1)) {
+      if (same.size() < 6) same.push_back(b);
+    } else if (other.size() < 2) {
+      other.push_back(b);
+    }
+  }
+  REQUIRE(same.size() == 6);
+  REQUIRE(other.size() == 2);
+  const auto seed = [](std::uint64_t b) { return static_cast<std::uint32_t>(b + 100); };
+  const auto with = [&](std::initializer_list<std::uint64_t> chain) {
+    std::vector<std::uint64_t> v(chain);
+    v.insert(v.end(), other.begin(), other.end());
+    return v;
+  };
+  // Cached blocks are found with their data and without I/O.
+  const auto hits_intact = [&](const std::vector<std::uint64_t>& blocks) {
+    const auto reads = r.reads();
+    for (const std::uint64_t b : blocks) {
+      auto h = c->get_cached(b);
+      REQUIRE(h);
+      CHECK(has_pattern(h->data(), bs, seed(b)));
+    }
+    CHECK(r.reads() == reads);
+  };
+  for (std::size_t k = 0; k < 4; ++k) load(*c, r, same[k], seed(same[k]));
+  for (const std::uint64_t b : other) load(*c, r, b, seed(b));
+  check_resident(*c, with({same[0], same[1], same[2], same[3]}));
+
+  // Hashing links the chain newest first: same[3], same[2], same[1], same[0].
+  CHECK(c->invalidate(same[2], 1) == 1); // inside the chain
+  check_resident(*c, with({same[0], same[1], same[3]}));
+  hits_intact(with({same[0], same[1], same[3]}));
+  // Absent blocks of the same bucket are not found.
+  CHECK(c->get_cached(same[4]).error() == errc::no_resources);
+  CHECK_FALSE(c->inspect(same[5]).found);
+  CHECK(c->inspect(same[5]).slot == C::npos);
+
+  CHECK(c->invalidate(same[3], 1) == 1); // the chain's head
+  CHECK(c->invalidate(same[0], 1) == 1); // its tail
+  check_resident(*c, with({same[1]}));
+  hits_intact(with({same[1]}));
+
+  // The freed headers are reused before anything is evicted.
+  for (const std::uint64_t b : {same[4], same[2], same[5], same[0]}) load(*c, r, b, seed(b));
+  CHECK(c->stats().evictions == 0);
+  check_resident(*c, with({same[0], same[1], same[2], same[4], same[5]}));
+  hits_intact(with({same[0], same[1], same[2], same[4], same[5]}));
+  std::vector<std::size_t> slots;
+  for (const std::uint64_t b : with({same[0], same[1], same[2], same[4], same[5]})) {
+    const auto st = c->inspect(b);
+    REQUIRE(st.found);
+    CHECK(st.slot < C::capacity);
+    CHECK(std::find(slots.begin(), slots.end(), st.slot) == slots.end()); // one header each
+    slots.push_back(st.slot);
+  }
+
+  // Full (8 buffers), then one more: reclaim destroys the least recently
+  // used block, same[2], from the middle of the chain (hashing: same[3],
+  // same[0], same[5], same[2], same[4], same[1]), and the newcomer takes
+  // its header, the only EMPTY one.
+  load(*c, r, same[3], seed(same[3]));
+  CHECK(c->resident() == 8);
+  hits_intact({same[0], same[1]}); // LRU order: same[2], same[4], ...
+  const auto victim_slot = c->inspect(same[2]).slot;
+  std::uint64_t extra = 1;
+  while (A::bucket_of(extra) == A::bucket_of(1) ||
+         std::find(other.begin(), other.end(), extra) != other.end())
+    ++extra;
+  load(*c, r, extra, seed(extra));
+  CHECK(c->stats().evictions == 1);
+  CHECK(c->inspect(extra).slot == victim_slot);
+  std::vector<std::uint64_t> left = with({same[0], same[1], same[3], same[4], same[5]});
+  left.push_back(extra);
+  check_resident(*c, left);
+  hits_intact(left);
+}
+
+// An EMPTY header is all zero: block 0, with no flags. Scanning must never
+// take one for cached block 0, in a new cache or after buffers were
+// destroyed; only block 0's own buffer is found, while it is cached.
+TEMPLATE_TEST_CASE("index: block 0 is never found in an EMPTY header", "", scanned_cache,
+                   hashed_cache, small_default_cache) {
+  using C = TestType;
+  rig_t r;
+  auto c = make<C>(r);
+  const auto absent0 = [&] {
+    CHECK_FALSE(c->contains(0));
+    CHECK_FALSE(c->inspect(0).found);
+    CHECK(c->get_cached(0).error() == errc::no_resources);
+  };
+  absent0(); // every header EMPTY since the constructor
+  {
+    auto h = c->get(5); // a miss released unfilled: destroyed at once
+    REQUIRE(h);
+  }
+  load(*c, r, 3, 3);
+  CHECK(c->invalidate(3, 1) == 1); // destroyed too
+  CHECK(c->resident() == 0);
+  absent0();
+  // Block 0 itself: a miss that reads the device, then a hit.
+  fill(r.mem.get(), bs, 77);
+  const auto misses = c->stats().misses;
+  const auto reads = r.reads();
+  {
+    auto h = c->read(0);
+    REQUIRE(h);
+    CHECK(has_pattern(h->data(), bs, 77));
+  }
+  CHECK(c->stats().misses == misses + 1);
+  CHECK(r.reads() == reads + 1);
+  CHECK(c->contains(0));
+  CHECK(c->resident() == 1);
+  {
+    auto h = c->get_cached(0);
+    REQUIRE(h);
+    CHECK(h->lbn() == 0);
+    CHECK(has_pattern(h->data(), bs, 77));
+  }
+  // A neighbour destroyed beside it leaves it found, and the EMPTY header
+  // is still not block 0.
+  load(*c, r, 1, 1);
+  CHECK(c->invalidate(1, 1) == 1);
+  CHECK(c->contains(0));
+  CHECK(c->inspect(0).slot != C::npos);
+  CHECK(c->resident() == 1);
+  CHECK(c->invalidate(0, 1) == 1);
+  absent0();
+  CHECK(c->resident() == 0);
+}

@@ -53,8 +53,9 @@ bool is_version(const std::byte* p, std::uint32_t v) {
   return std::memcmp(p, want, bs) == 0;
 }
 
-// `More`: further policies (null_stats: the cache keeps no counters, and
-// the run's write errors are then counted at the device instead).
+// `More`: further policies (scan_lookup: find blocks by scanning; null_stats:
+// the cache keeps no counters, and the run's write errors are then counted
+// at the device instead).
 template <class Policy, class... More>
 void run_model(std::uint32_t seed, std::size_t ops) {
   using cache_t = buffer_cache<
@@ -244,4 +245,9 @@ TEST_CASE("cache model: 100,000 random operations each for the other policies") 
 
 TEST_CASE("cache model: 100,000 random operations without counters (null_stats), as firmware") {
   run_model<clock_sweep, null_stats>(8, 100000);
+}
+
+TEST_CASE("cache model: 100,000 random operations finding blocks by scanning (lru)") {
+  // The other runs hash (16 buffers); this one scans the headers.
+  run_model<lru, scan_lookup<16>>(7, 100000);
 }
