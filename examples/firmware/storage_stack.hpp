@@ -50,9 +50,10 @@ using dispatcher_type = bs::dispatcher<
 // microcontroller, and saves 4 bytes of RAM per buffer. clock_sweep: for 8
 // buffers, frame-order CLOCK needs no links (1 byte per buffer) and the least code.
 // null_stats: no counters, like the dispatcher's default (each count is code).
+// scan_lookup<8>: the 8 headers are scanned, not hashed (no buckets, less code).
 using cache_type = bs::buffer_cache<
     dispatcher_type,
     bs::policies<bs::static_storage<8, block_size>, bs::io_slots<4>, bs::block_key<std::uint32_t>,
-                 bs::async_ops<0>, bs::clock_sweep, bs::null_stats>>;
+                 bs::async_ops<0>, bs::clock_sweep, bs::null_stats, bs::scan_lookup<8>>>;
 
 } // namespace fw

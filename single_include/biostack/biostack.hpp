@@ -6048,10 +6048,11 @@ BIOSTACK_NAMESPACE_END
 /// classes [single_class], owner hooks [no_owner_hooks], I/O slots
 /// [io_slots<8>], pending async barriers [async_ops<4>; async_ops<0>: none,
 /// the blocking forms step their operations in place], key
-/// [block_key<std::uint64_t>].
+/// [block_key<std::uint64_t>], lookup [scan_lookup<2>: scan the headers of
+/// caches of up to 2 buffers, hash larger ones].
 ///
-/// States (vfs_bio): a buffer is resident (in the index) or EMPTY (on the free
-/// list); resident buffers may be busy (exclusively owned by a handle or by
+/// States (vfs_bio): a buffer is resident (in the index) or EMPTY (free);
+/// resident buffers may be busy (exclusively owned by a handle or by
 /// I/O), valid (CACHE), dirty (DELWRI), pinned (LOCKED), held (bqhold). Dirty
 /// buffers stay dirty until their write completes; a failed write keeps the
 /// data dirty (retried by the flusher after a pause, or pinned and reported
@@ -6739,6 +6740,7 @@ BIOSTACK_NAMESPACE_BEGIN
 struct io_slots_tag {};
 struct async_ops_tag {};
 struct block_key_tag {};
+struct scan_lookup_tag {};
 
 /// How many I/O operations the cache may have in flight at once (each holds
 /// one bio). 1..254.
@@ -6776,6 +6778,22 @@ struct block_key {
   using category = block_key_tag;
   static_assert(std::is_unsigned_v<Lbn> && sizeof(Lbn) >= 4, "an unsigned type of 32+ bits");
   using type = Lbn;
+};
+
+/// How the cache finds a cached block. A cache of at most `MaxCapacity`
+/// buffers scans its buffer headers: O(capacity) per lookup and per miss
+/// (which scans for an EMPTY header too), but no hash buckets, no chain
+/// link in each header and less code (120 bytes less Cortex-M4 code for
+/// the firmware example's 8-buffer cache). A larger one hashes: O(1)
+/// expected. The default, 2, is as far as scanning measured no slower
+/// than hashing on x86-64; from 3 buffers a lookup alone scans slower
+/// (docs/cache.md, "Index"). A target short of flash may raise it
+/// (`scan_lookup<8>` for an 8-buffer cache); `scan_lookup<0>` always
+/// hashes.
+template <std::size_t MaxCapacity>
+struct scan_lookup {
+  using category = scan_lookup_tag;
+  static constexpr std::size_t max_capacity = MaxCapacity;
 };
 
 /// Flags of `get` (getblk).
@@ -6881,6 +6899,14 @@ public:
   static constexpr std::size_t class_count = classes_type::count;
   using index_type = detail::slot_index_t<capacity>;
   static constexpr index_type npos = detail::no_slot<index_type>;
+  /// Largest capacity whose lookups scan the headers (`scan_lookup`).
+  static constexpr std::size_t scan_index_max =
+      select_policy_t<Pack, scan_lookup_tag, scan_lookup<2>>::max_capacity;
+  /// True when this cache scans (capacity <= scan_index_max): a block is
+  /// found by a linear scan of the buffer headers (O(capacity) per lookup)
+  /// and an EMPTY header by a scan for an all-zero one, instead of a hash
+  /// index and a free list: no bucket array and no per-header link.
+  static constexpr bool scan_index = capacity <= scan_index_max;
 
 private:
   using I = index_type;
@@ -6973,10 +6999,14 @@ private:
   // The per-buffer header. Links are slot indices (16-bit below 65535
   // buffers); the data address is computed from the slot number. What a
   // lookup and a hit read comes first (block, hash link, flags), then the
-  // rest of the state, then the dirty-set links.
+  // rest of the state, then the dirty-set links. A header is either EMPTY,
+  // all zero (destroy clears it; the constructor starts every one so) but
+  // for its free-list link when hashing, or resident (f_resident set):
+  // with scan_index the flags are the whole index and the free list.
   struct header {
     lbn_type lbn;
-    I hnext;
+    // Hash chain, then free-list link; none with scan_index.
+    [[no_unique_address]] detail::only_if<!scan_index, I, 1> hnext;
     std::uint16_t flags;
     // holds and modrefs side by side: "idle" tests both.
     std::uint8_t holds;
@@ -6989,10 +7019,12 @@ private:
   static_assert(std::is_trivially_copyable_v<header>, "headers are zeroed with memset");
 
 public:
-  /// Metadata bytes the cache keeps per buffer: header, hash bucket and the
-  /// replacement policy's per-slot state (ghost tables included).
+  /// Metadata bytes the cache keeps per buffer: header, hash bucket (none
+  /// with scan_index) and the replacement policy's per-slot state (ghost
+  /// tables included).
   static constexpr std::size_t metadata_bytes_per_buffer =
-      sizeof(header) + sizeof(I) + (sizeof(policy_state) + capacity - 1) / capacity;
+      sizeof(header) + (scan_index ? 0 : sizeof(I)) +
+      (sizeof(policy_state) + capacity - 1) / capacity;
   static constexpr std::size_t header_bytes = sizeof(header);
 
   class handle;
@@ -7073,11 +7105,16 @@ public:
     BIOSTACK_ASSERT(block_size / geo().block_size <= static_cast<units_type>(~units_type{0}) &&
                     "device blocks too small for this BlockSize");
     BIOSTACK_ASSERT(cap >= 1 && cap <= capacity);
-    for (auto& b : bucket_) b = npos;
     // Zeroed headers (z_), none of them linked yet: the free lists of
     // headers, I/O slots and operations start empty and are fed in index
     // order by their "fresh" counters, which hands things out exactly as
     // lists built here in index order would, without a store per element.
+    // With scan_index the zeroed headers are already an empty index and
+    // all free: nothing to set up.
+    if constexpr (!scan_index) {
+      free_ = npos;
+      for (auto& b : bucket_) b = npos;
+    }
     policy_.reset(cap);
     // Empty dirty sets, as their member initialisers already made them:
     // stated once more so the compiler stores two words here instead of
@@ -7446,7 +7483,8 @@ public:
   /// Invalidates every cached block in [first, first + count): idle buffers
   /// are dropped at once (dirty data included), busy ones when released or
   /// when their I/O completes. Returns how many buffers were affected.
-  /// Complexity: O(min(count, capacity)).
+  /// Complexity: O(min(count, capacity)); O(capacity) when the cache scans
+  /// (scan_lookup), one pass over its headers.
   std::size_t invalidate(std::uint64_t first, std::uint64_t count) noexcept {
     lock_guard<lock_type> g(lock_);
     std::size_t n = 0; // counted by the loops, so that `one` captures `this` alone
@@ -7459,7 +7497,9 @@ public:
       undirty(i);
       destroy(i);
     };
-    if (count <= cap_) {
+    // Block by block when the range is smaller than the cache, unless every
+    // lookup scans the headers anyway (scan_index): then one pass over them.
+    if (!scan_index && count <= cap_) {
       for (std::uint64_t k = 0; k < count; ++k)
         if (const I i = find(first + k); i != npos) {
           ++n;
@@ -7960,6 +8000,10 @@ private:
   }
 
   // ---- index ----------------------------------------------------------------
+  // Hashing: buckets (a power of two, at least the capacity) of chains
+  // through `hnext`. Scanning (scan_index): no buckets; a header's
+  // f_resident flag is its entry, which lookup tests with the block number
+  // (an EMPTY header reads as block 0).
   static constexpr std::size_t bucket_count = [] {
     std::size_t b = 1;
     while (b < capacity) b <<= 1;
@@ -7983,9 +8027,18 @@ private:
       return static_cast<std::size_t>((lbn * 0x9E3779B97F4A7C15ull) >> 40) & (bucket_count - 1);
     }
   }
+  // The resident buffer of `lbn`, or npos. O(capacity) with scan_index
+  // (headers past cap_ are never used, so all zero: not resident). The
+  // block first: it rules most headers out with one load (faster on
+  // x86-64, the same code size on Cortex-M4).
   [[nodiscard]] I lookup(lbn_type lbn) const noexcept {
-    for (I i = bucket_[bucket_of(lbn)]; i != npos; i = z_.hdr[i].hnext)
-      if (z_.hdr[i].lbn == lbn) return i;
+    if constexpr (scan_index) {
+      for (std::size_t i = 0; i < capacity; ++i)
+        if (z_.hdr[i].lbn == lbn && (z_.hdr[i].flags & f_resident) != 0) return static_cast<I>(i);
+    } else {
+      for (I i = bucket_[bucket_of(lbn)]; i != npos; i = z_.hdr[i].hnext)
+        if (z_.hdr[i].lbn == lbn) return i;
+    }
     return npos;
   }
   // `lookup` for a block number from the API that nothing validated: one the
@@ -7995,15 +8048,25 @@ private:
       if (lbn > static_cast<lbn_type>(~lbn_type{0})) return npos;
     return lookup(static_cast<lbn_type>(lbn));
   }
+  // Enters resident buffer i (f_resident set) in the index / takes it out;
+  // with scan_index the flag is the entry, and there is nothing to do.
   void index_insert(I i) noexcept {
-    const std::size_t b = bucket_of(z_.hdr[i].lbn);
-    z_.hdr[i].hnext = bucket_[b];
-    bucket_[b] = i;
+    if constexpr (!scan_index) {
+      const std::size_t b = bucket_of(z_.hdr[i].lbn);
+      z_.hdr[i].hnext = bucket_[b];
+      bucket_[b] = i;
+    } else {
+      (void)i;
+    }
   }
   void index_remove(I i) noexcept {
-    I* pp = &bucket_[bucket_of(z_.hdr[i].lbn)];
-    while (*pp != i) pp = &z_.hdr[*pp].hnext;
-    *pp = z_.hdr[i].hnext;
+    if constexpr (!scan_index) {
+      I* pp = &bucket_[bucket_of(z_.hdr[i].lbn)];
+      while (*pp != i) pp = &z_.hdr[*pp].hnext;
+      *pp = z_.hdr[i].hnext;
+    } else {
+      (void)i;
+    }
   }
 
   // ---- dirty sets -------------------------------------------------------------
@@ -8084,9 +8147,9 @@ private:
     const header& b = z_.hdr[i];
     return buffer_info{b.lbn, size_of(i), b.cls, b.holds, false};
   }
-  // Returns a resident, idle buffer to the EMPTY list (head: reused first).
-  // Headers on that list are all zero but for their link, which a miss
-  // relies on.
+  // Makes a resident, idle buffer EMPTY: all zero (a miss relies on it), and
+  // when hashing at the head of the free list (reused first), whose link is
+  // its one non-zero member.
   void destroy(I i) noexcept {
     header& b = z_.hdr[i];
     BIOSTACK_ASSERT((b.flags & (f_dirty | f_io)) == 0);
@@ -8096,8 +8159,10 @@ private:
     // All of it, padding included: sizeof(header) bytes in one clearing
     // rather than a store per member.
     std::memset(&b, 0, sizeof b);
-    b.hnext = free_;
-    free_ = i;
+    if constexpr (!scan_index) {
+      b.hnext = free_;
+      free_ = i;
+    }
   }
   // destroy of a buffer its caller owns (destroy clears busy with the rest).
   void destroy_busy(I i) noexcept {
@@ -8129,15 +8194,22 @@ private:
       destroy(v);
     } while (z_.resident >= z_.limits.lo_buffers);
   }
-  // An EMPTY header (the most recently destroyed one, else a never used
-  // one), or npos.
+  // An EMPTY header, or npos: with scan_index the lowest-numbered one (the
+  // first whose flags are zero, O(capacity)); when hashing the most
+  // recently destroyed one, else a never used one.
   I take_free() noexcept {
-    const I i = free_;
-    if (i != npos) {
-      free_ = z_.hdr[i].hnext;
-      return i;
+    if constexpr (scan_index) {
+      for (std::size_t i = 0; i < cap_; ++i)
+        if (z_.hdr[i].flags == 0) return static_cast<I>(i);
+      return npos;
+    } else {
+      const I i = free_;
+      if (i != npos) {
+        free_ = z_.hdr[i].hnext;
+        return i;
+      }
+      return fresh_ < cap_ ? fresh_++ : npos;
     }
-    return fresh_ < cap_ ? fresh_++ : npos;
   }
   void take_hit(I i) noexcept {
     header& b = z_.hdr[i];
@@ -9340,8 +9412,10 @@ private:
   // (dirty_bytes_now, running_bytes_now) rather than kept.
   [[no_unique_address]] detail::only_if<!one_unit, bytes_type, 7> dirty_bytes_{};
   [[no_unique_address]] detail::only_if<!one_unit, bytes_type, 8> running_bytes_{};
-  I free_ = npos; // EMPTY headers destroyed since the start, last first
-  I fresh_ = 0;   // headers [fresh_, cap_) were never used
+  // Hashing only: EMPTY headers destroyed since the start, last first
+  // (npos, set by the constructor: none), and headers [fresh_, cap_) never used.
+  [[no_unique_address]] detail::only_if<!scan_index, I, 9> free_{};
+  [[no_unique_address]] detail::only_if<!scan_index, I, 10> fresh_{};
   [[no_unique_address]] async_only<async_op*, 5> op_free_{};
   [[no_unique_address]] detail::geometry_copy<Device> geo_;
   mutable lock_type lock_{};
@@ -9366,7 +9440,7 @@ private:
     header hdr[capacity];
   };
   zeroed_state z_{};
-  I bucket_[bucket_count];
+  [[no_unique_address]] detail::only_if<!scan_index, I[bucket_count], 11> bucket_;
   policy_state policy_;
   io_slot slot_[slot_count];
   // A slot's bio, constructed by each submission (submit_unlock): left

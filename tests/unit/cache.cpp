@@ -1153,7 +1153,9 @@ TEST_CASE("cache: metadata per buffer stays within budget") {
 
 namespace {
 template <class C>
-concept has_stats = requires(const C& c) { c.stats(); };
+concept has_stats = requires(const C& c) {
+  c.stats();
+};
 } // namespace
 
 TEST_CASE("cache: null_stats keeps no counters, and the cache works the same without them") {
@@ -1392,4 +1394,34 @@ TEMPLATE_TEST_CASE("index: block 0 is never found in an EMPTY header", "", scann
   CHECK(c->invalidate(0, 1) == 1);
   absent0();
   CHECK(c->resident() == 0);
+}
+
+TEMPLATE_TEST_CASE("index: invalidating ranges, smaller and larger than the cache", "",
+                   scanned_cache, hashed_cache) {
+  // A scanning cache invalidates any range in one pass over its headers; a
+  // hashing one looks a short range up block by block. Either way exactly
+  // the cached blocks inside [first, first + count) go, a busy one when its
+  // owner lets go, dirty data included.
+  rig_t r;
+  auto c = make<TestType>(r);
+  for (const std::uint64_t b : {0u, 3u, 4u, 5u, 7u, 9u, 12u})
+    load(*c, r, b, static_cast<std::uint32_t>(b));
+  REQUIRE(dirty_block(*c, 6, 0, 77)); // dirty, never written
+  auto got = c->get(4);
+  REQUIRE(got);
+  auto busy = std::move(*got);
+  CHECK(c->invalidate(3, 4) == 4);      // 3, 4 (busy), 5, 6 (dirty) of [3, 7)
+  check_resident(*c, {0, 4, 7, 9, 12}); // 7, just past the range, stays
+  CHECK_FALSE(c->inspect(6).found);
+  busy.data()[0] = std::byte{0xEE};
+  busy.release(); // released: now it goes as well
+  check_resident(*c, {0, 7, 9, 12});
+  CHECK(c->invalidate(41, 1) == 0);  // nothing there
+  CHECK(c->invalidate(8, 100) == 2); // 9 and 12 of [8, 108), longer than the cache
+  check_resident(*c, {0, 7});
+  CHECK(c->invalidate(0, 1) == 1); // block 0, at the start of the key space
+  check_resident(*c, {7});
+  CHECK(c->invalidate(7, UINT64_MAX) == 1); // a range to the end of the key space
+  check_resident(*c, {});
+  CHECK(r.writes() == 0); // nothing invalidated was written
 }

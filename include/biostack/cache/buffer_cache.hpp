@@ -829,7 +829,8 @@ public:
   /// Invalidates every cached block in [first, first + count): idle buffers
   /// are dropped at once (dirty data included), busy ones when released or
   /// when their I/O completes. Returns how many buffers were affected.
-  /// Complexity: O(min(count, capacity)).
+  /// Complexity: O(min(count, capacity)); O(capacity) when the cache scans
+  /// (scan_lookup), one pass over its headers.
   std::size_t invalidate(std::uint64_t first, std::uint64_t count) noexcept {
     lock_guard<lock_type> g(lock_);
     std::size_t n = 0; // counted by the loops, so that `one` captures `this` alone
@@ -842,7 +843,9 @@ public:
       undirty(i);
       destroy(i);
     };
-    if (count <= cap_) {
+    // Block by block when the range is smaller than the cache, unless every
+    // lookup scans the headers anyway (scan_index): then one pass over them.
+    if (!scan_index && count <= cap_) {
       for (std::uint64_t k = 0; k < count; ++k)
         if (const I i = find(first + k); i != npos) {
           ++n;
