@@ -1220,6 +1220,17 @@ struct cache_test_access {
   static std::size_t bucket_of(std::uint64_t lbn) noexcept {
     return Cache::bucket_of(static_cast<typename Cache::lbn_type>(lbn));
   }
+  // Whether every EMPTY header (flags 0) is all zero, as a scanning cache
+  // relies on (a reused header must not keep a class, holds or links).
+  static bool empty_headers_zero(const Cache& c) noexcept {
+    for (const auto& h : c.z_.hdr) {
+      if (h.flags != 0) continue;
+      const auto* p = reinterpret_cast<const unsigned char*>(&h);
+      for (std::size_t k = 0; k < sizeof h; ++k)
+        if (p[k] != 0) return false;
+    }
+    return true;
+  }
 };
 } // namespace detail
 BIOSTACK_NAMESPACE_END
@@ -1424,4 +1435,28 @@ TEMPLATE_TEST_CASE("index: invalidating ranges, smaller and larger than the cach
   CHECK(c->invalidate(7, UINT64_MAX) == 1); // a range to the end of the key space
   check_resident(*c, {});
   CHECK(r.writes() == 0); // nothing invalidated was written
+  if constexpr (TestType::scan_index)
+    CHECK(detail::cache_test_access<TestType>::empty_headers_zero(*c));
+}
+
+TEMPLATE_TEST_CASE("index: a cache built with fewer buffers than its capacity uses no more", "",
+                   scanned_cache, hashed_cache) {
+  rig_t r;
+  auto c = make<TestType>(r, 4); // capacity 8, 4 buffers in use
+  std::vector<typename TestType::handle> held;
+  for (std::uint64_t b = 0; b < 4; ++b) {
+    auto h = c->get(b);
+    REQUIRE(h);
+    held.push_back(std::move(*h));
+  }
+  // All four owned: a fifth block has no buffer, though the storage has 8.
+  CHECK(c->get(4, {.flags = get_flags::nowait}).error() == errc::no_resources);
+  CHECK(c->resident() == 4);
+  held.clear();
+  // Released (never filled, so dropped): four buffers again, not more.
+  for (std::uint64_t b = 10; b < 16; ++b) load(*c, r, b, static_cast<std::uint32_t>(b));
+  CHECK(c->resident() == 4);
+  check_resident(*c, {12, 13, 14, 15});
+  if constexpr (TestType::scan_index)
+    CHECK(detail::cache_test_access<TestType>::empty_headers_zero(*c));
 }

@@ -520,7 +520,8 @@ public:
   /// size, `invalid_argument` for `size_match` with another size cached,
   /// `no_resources` when it would wait but may not (nowait, or only another
   /// handle could release what it needs in a single-context configuration).
-  /// Complexity: O(1) expected, plus a bounded victim search on a miss.
+  /// Complexity: O(1) expected (O(capacity) when the cache scans, see
+  /// `scan_lookup`), plus a bounded victim search on a miss.
   [[nodiscard]] result<handle> get(std::uint64_t lbn, get_options opt = {}) noexcept {
     I i = npos;
     if (const errc e = acquire(lbn, opt, i); e != errc::ok) return e;
@@ -572,7 +573,8 @@ public:
     return handle(this, i);
   }
 
-  /// True when `lbn` is resident (any state). O(1). For tests and tools.
+  /// True when `lbn` is resident (any state). O(1) expected; O(capacity)
+  /// when the cache scans (`scan_lookup`). For tests and tools.
   [[nodiscard]] bool contains(std::uint64_t lbn) const noexcept {
     lock_guard<lock_type> g(lock_);
     return find(lbn) != npos;
@@ -1246,12 +1248,12 @@ private:
     lock_guard<lock_type> g(lock_);
     return v;
   }
-  // True when buffer i has any of flags `f`; takes the lock.
   // Counts one in counter `M` when the cache counts; nothing with null_stats.
   template <std::uint64_t cache_stats::*M>
   void tally() noexcept {
     if constexpr (counting) ++(z_.stats.*M);
   }
+  // True when buffer i has any of flags `f`; takes the lock.
   [[nodiscard]] bool test_flag(I i, std::uint16_t f) const noexcept {
     lock_guard<lock_type> g(lock_);
     return (z_.hdr[i].flags & f) != 0;
@@ -1373,10 +1375,12 @@ private:
       return static_cast<std::size_t>((lbn * 0x9E3779B97F4A7C15ull) >> 40) & (bucket_count - 1);
     }
   }
-  // The resident buffer of `lbn`, or npos. O(capacity) with scan_index
-  // (headers past cap_ are never used, so all zero: not resident). The
-  // block first: it rules most headers out with one load (faster on
-  // x86-64, the same code size on Cortex-M4).
+  // The resident buffer of `lbn`, or npos. O(capacity) with scan_index,
+  // over every header up to the compile-time capacity, a constant bound (4
+  // bytes less code than cap_): headers past cap_ are never used, so all
+  // zero, not resident; a cache built much smaller than its capacity reads
+  // them all the same. The block first: it rules most headers out with one
+  // load (faster on x86-64, the same code size on Cortex-M4).
   [[nodiscard]] I lookup(lbn_type lbn) const noexcept {
     if constexpr (scan_index) {
       for (std::size_t i = 0; i < capacity; ++i)
