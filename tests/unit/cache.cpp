@@ -1211,30 +1211,6 @@ TEST_CASE("cache: null_stats keeps no counters, and the cache works the same wit
 // cached block 0, and hashing, with chains through the headers and a free
 // list. The same scenarios run in both, at the same capacity.
 
-BIOSTACK_NAMESPACE_BEGIN
-namespace detail {
-// The hash bucket a block number maps to, whichever way the cache looks it
-// up: the tests choose blocks that collide.
-template <class Cache>
-struct cache_test_access {
-  static std::size_t bucket_of(std::uint64_t lbn) noexcept {
-    return Cache::bucket_of(static_cast<typename Cache::lbn_type>(lbn));
-  }
-  // Whether every EMPTY header (flags 0) is all zero, as a scanning cache
-  // relies on (a reused header must not keep a class, holds or links).
-  static bool empty_headers_zero(const Cache& c) noexcept {
-    for (const auto& h : c.z_.hdr) {
-      if (h.flags != 0) continue;
-      const auto* p = reinterpret_cast<const unsigned char*>(&h);
-      for (std::size_t k = 0; k < sizeof h; ++k)
-        if (p[k] != 0) return false;
-    }
-    return true;
-  }
-};
-} // namespace detail
-BIOSTACK_NAMESPACE_END
-
 namespace {
 using scanned_cache = cache_of<lru, 8, scan_lookup<8>>;
 using hashed_cache = cache_of<lru, 8, scan_lookup<0>>;

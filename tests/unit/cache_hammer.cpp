@@ -301,20 +301,6 @@ TEST_CASE("hammer 11: the finalise hook computes checksums just before each writ
   CHECK(has_pattern(r.media(3, bs), bs - 4, 3));
 }
 
-BIOSTACK_NAMESPACE_BEGIN
-namespace detail {
-// Reaches the cache's internal dirty-set link, which no public call can
-// apply to a buffer already on a set.
-template <class Cache>
-struct cache_test_access {
-  static void link_dirty(Cache& c, typename Cache::index_type i) noexcept {
-    lock_guard<typename Cache::lock_type> g(c.lock_);
-    c.link_dirty(i);
-  }
-};
-} // namespace detail
-BIOSTACK_NAMESPACE_END
-
 TEST_CASE("hammer 12: a block has one buffer and sits on exactly one class's dirty set") {
   // The index admits one buffer per key and every public path unlinks a
   // buffer before linking it again (moving a dirty buffer between classes

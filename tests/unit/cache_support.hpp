@@ -80,3 +80,35 @@ template <class Cache>
 }
 
 } // namespace cache_test
+
+BIOSTACK_NAMESPACE_BEGIN
+namespace detail {
+// The tests' one way into a cache's internals (the library declares this
+// template and never defines it): one definition for every test program.
+template <class Cache>
+struct cache_test_access {
+  // The cache's internal dirty-set link, which no public call can apply to
+  // a buffer already on a set.
+  static void link_dirty(Cache& c, typename Cache::index_type i) noexcept {
+    lock_guard<typename Cache::lock_type> g(c.lock_);
+    c.link_dirty(i);
+  }
+  // The hash bucket a block number maps to, whichever way the cache looks
+  // it up: the tests choose blocks that collide.
+  static std::size_t bucket_of(std::uint64_t lbn) noexcept {
+    return Cache::bucket_of(static_cast<typename Cache::lbn_type>(lbn));
+  }
+  // Whether every EMPTY header (flags 0) is all zero, as a scanning cache
+  // relies on (a reused header must not keep a class, holds or links).
+  static bool empty_headers_zero(const Cache& c) noexcept {
+    for (const auto& h : c.z_.hdr) {
+      if (h.flags != 0) continue;
+      const auto* p = reinterpret_cast<const unsigned char*>(&h);
+      for (std::size_t k = 0; k < sizeof h; ++k)
+        if (p[k] != 0) return false;
+    }
+    return true;
+  }
+};
+} // namespace detail
+BIOSTACK_NAMESPACE_END
