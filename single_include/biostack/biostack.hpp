@@ -7019,11 +7019,13 @@ private:
   static_assert(std::is_trivially_copyable_v<header>, "headers are zeroed with memset");
 
 public:
-  /// Metadata bytes the cache keeps per buffer: header, hash bucket (none
-  /// with scan_index) and the replacement policy's per-slot state (ghost
-  /// tables included).
+  /// Metadata bytes the cache keeps per buffer, rounded up: header, hash
+  /// buckets (a power of two of them, at least the capacity; none with
+  /// scan_index) and the replacement policy's per-slot state (ghost tables
+  /// included).
   static constexpr std::size_t metadata_bytes_per_buffer =
-      sizeof(header) + (scan_index ? 0 : sizeof(I)) +
+      sizeof(header) +
+      (scan_index ? 0 : (sizeof(I) * std::bit_ceil(capacity) + capacity - 1) / capacity) +
       (sizeof(policy_state) + capacity - 1) / capacity;
   static constexpr std::size_t header_bytes = sizeof(header);
 
@@ -8006,11 +8008,7 @@ private:
   // through `hnext`. Scanning (scan_index): no buckets; a header's
   // f_resident flag is its entry, which lookup tests with the block number
   // (an EMPTY header reads as block 0).
-  static constexpr std::size_t bucket_count = [] {
-    std::size_t b = 1;
-    while (b < capacity) b <<= 1;
-    return b;
-  }();
+  static constexpr std::size_t bucket_count = std::bit_ceil(capacity);
   // Fibonacci hashing in the key's own width: a 32-bit key needs no 64-bit
   // multiply (a libgcc-sized sequence on Cortex-M).
   [[nodiscard]] static std::size_t bucket_of(lbn_type lbn) noexcept {

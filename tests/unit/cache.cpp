@@ -1149,6 +1149,12 @@ TEST_CASE("cache: metadata per buffer stays within budget") {
       buffer_cache<null_device, policies<static_storage<1024, 512>, lru, block_key<std::uint32_t>>>;
   STATIC_REQUIRE(H32::metadata_bytes_per_buffer < H::metadata_bytes_per_buffer);
   CHECK(H::metadata_bytes_per_buffer > H::header_bytes); // the policy's state is counted
+  // Hash buckets are a power of two, at least the capacity: 1100 buffers
+  // have 2048 of 2 bytes, 4 bytes per buffer rounded up, where 1024 have 2.
+  using H1100 = buffer_cache<null_device, policies<static_storage<1100, 512>, clock_sweep>>;
+  using H1024 = buffer_cache<null_device, policies<static_storage<1024, 512>, clock_sweep>>;
+  STATIC_REQUIRE(H1100::metadata_bytes_per_buffer - H1100::header_bytes - 2 == 4);
+  STATIC_REQUIRE(H1024::metadata_bytes_per_buffer - H1024::header_bytes - 2 == 2);
 }
 
 namespace {
