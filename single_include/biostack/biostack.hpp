@@ -6917,6 +6917,8 @@ private:
   using units_type = std::conditional_t<(block_size <= 255u * 512u), std::uint8_t, std::uint16_t>;
   static constexpr slot_t no_io = 0xFF;
   using policy_state = typename replacement_type::template state<capacity, I>;
+  // Hash buckets (the index, below): a power of two, at least the capacity.
+  static constexpr std::size_t bucket_count = std::bit_ceil(capacity);
   // Byte counts bounded by the whole cache (dirty, running): native width
   // when that fits, so small targets do no 64-bit arithmetic on them.
   using bytes_type = std::conditional_t<(std::uint64_t{capacity} * block_size <= UINT32_MAX),
@@ -7024,8 +7026,7 @@ public:
   /// scan_index) and the replacement policy's per-slot state (ghost tables
   /// included).
   static constexpr std::size_t metadata_bytes_per_buffer =
-      sizeof(header) +
-      (scan_index ? 0 : (sizeof(I) * std::bit_ceil(capacity) + capacity - 1) / capacity) +
+      sizeof(header) + (scan_index ? 0 : (sizeof(I) * bucket_count + capacity - 1) / capacity) +
       (sizeof(policy_state) + capacity - 1) / capacity;
   static constexpr std::size_t header_bytes = sizeof(header);
 
@@ -8007,8 +8008,8 @@ private:
   // Hashing: buckets (a power of two, at least the capacity) of chains
   // through `hnext`. Scanning (scan_index): no buckets; a header's
   // f_resident flag is its entry, which lookup tests with the block number
-  // (an EMPTY header reads as block 0).
-  static constexpr std::size_t bucket_count = std::bit_ceil(capacity);
+  // (an EMPTY header reads as block 0). `bucket_count` is declared above,
+  // where metadata_bytes_per_buffer counts the buckets too.
   // Fibonacci hashing in the key's own width: a 32-bit key needs no 64-bit
   // multiply (a libgcc-sized sequence on Cortex-M).
   [[nodiscard]] static std::size_t bucket_of(lbn_type lbn) noexcept {
