@@ -193,17 +193,31 @@ run_result belady(const std::vector<std::uint64_t>& trace, std::size_t blocks) {
   return run_result{"belady", blocks, n, misses, std::chrono::duration<double>(t1 - t0).count()};
 }
 
-run_result run_policy(const std::string& p, const std::vector<std::uint64_t>& trace,
-                      std::size_t blocks) {
-  if (p == "lru") return replay<lru>(trace, blocks);
-  if (p == "clock") return replay<biostack::clock_eviction>(trace, blocks);
-  if (p == "clock_sweep") return replay<clock_sweep>(trace, blocks);
-  if (p == "two_q") return replay<two_q>(trace, blocks);
-  if (p == "arc") return replay<arc>(trace, blocks);
-  if (p == "s3_fifo") return replay<s3_fifo>(trace, blocks);
-  if (p == "sieve") return replay<sieve>(trace, blocks);
-  if (p == "fifo") return replay<fifo_eviction>(trace, blocks);
-  fail("unknown policy '" + p + "' (known: lru,clock,clock_sweep,two_q,arc,s3_fifo,sieve,fifo)");
+// Every policy by name, in the default order: one table for the lookup, the
+// default list and the message naming the known ones.
+using replay_fn = run_result (*)(const std::vector<std::uint64_t>&, std::size_t);
+struct named_policy {
+  const char* name;
+  replay_fn run;
+};
+constexpr named_policy named_policies[] = {
+    {"lru", &replay<lru>},
+    {"clock", &replay<biostack::clock_eviction>},
+    {"clock_sweep", &replay<clock_sweep>},
+    {"two_q", &replay<two_q>},
+    {"arc", &replay<arc>},
+    {"s3_fifo", &replay<s3_fifo>},
+    {"sieve", &replay<sieve>},
+    {"fifo", &replay<fifo_eviction>},
+};
+
+replay_fn find_policy(const std::string& name) {
+  for (const named_policy& p : named_policies)
+    if (name == p.name) return p.run;
+  std::string known;
+  for (const named_policy& p : named_policies)
+    known += (known.empty() ? "" : ",") + std::string(p.name);
+  fail("unknown policy '" + name + "' (known: " + known + ")");
 }
 
 void print(const run_result& r) {
@@ -253,8 +267,8 @@ void usage() {
 
 int main(int argc, char** argv) {
   std::string path, column, plot_out;
-  std::vector<std::string> pols = {"lru", "clock",   "clock_sweep", "two_q",
-                                   "arc", "s3_fifo", "sieve",       "fifo"};
+  std::vector<std::string> pols;
+  for (const named_policy& p : named_policies) pols.emplace_back(p.name);
   std::vector<std::size_t> sizes = {100, 1000, 10000};
   bool want_belady = false;
   for (int i = 1; i < argc; ++i) {
@@ -294,17 +308,13 @@ int main(int argc, char** argv) {
     usage();
     fail("no trace file given");
   }
-  for (const auto& p : pols) {
-    if (p != "lru" && p != "clock" && p != "clock_sweep" && p != "two_q" && p != "arc" &&
-        p != "s3_fifo" && p != "sieve" && p != "fifo")
-      fail("unknown policy '" + p +
-           "' (known: lru,clock,clock_sweep,two_q,arc,s3_fifo,sieve,fifo)");
-  }
+  std::vector<replay_fn> runs;
+  for (const auto& p : pols) runs.push_back(find_policy(p));
   const auto trace = load_trace(path, column);
   std::vector<run_result> results;
-  for (const auto& p : pols) {
+  for (const replay_fn run : runs) {
     for (const std::size_t n : sizes) {
-      results.push_back(run_policy(p, trace, n));
+      results.push_back(run(trace, n));
       print(results.back());
     }
   }

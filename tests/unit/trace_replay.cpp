@@ -112,6 +112,20 @@ TEST_CASE("trace_replay: one JSON line per run; lru, fifo and clock_sweep match 
   }
 }
 
+TEST_CASE("trace_replay: without --policies every policy runs, in the documented order") {
+  const auto r = run("--sizes 20,40 tr_plain.txt");
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const auto rows = parse(r.out);
+  const std::vector<std::string> all = {"lru", "clock",   "clock_sweep", "two_q",
+                                        "arc", "s3_fifo", "sieve",       "fifo"};
+  REQUIRE(rows.size() == 2 * all.size());
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    CHECK(rows[k].policy == all[k / 2]);
+    CHECK(rows[k].blocks == (k % 2 == 0 ? 20u : 40u));
+  }
+}
+
 TEST_CASE("trace_replay: CSV input by header column") {
   const auto t = make_trace();
   {
@@ -152,9 +166,12 @@ TEST_CASE("trace_replay: bad input gives a clear message naming file and line, n
   r = run("does_not_exist.txt");
   CHECK(r.status != 0);
   CHECK(r.err.find("does_not_exist.txt") != std::string::npos);
+  // Every name is checked before anything runs; the message lists the known ones.
   r = run("--policies lru,nope tr_plain.txt");
   CHECK(r.status != 0);
-  CHECK(r.err.find("nope") != std::string::npos);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("unknown policy 'nope' (known: "
+                   "lru,clock,clock_sweep,two_q,arc,s3_fifo,sieve,fifo)") != std::string::npos);
   r = run("--sizes 0 tr_plain.txt");
   CHECK(r.status != 0);
 }
