@@ -85,13 +85,19 @@ inline void init_child(bio& child, const bio& parent, std::uint32_t delta,
                        std::uint32_t len) noexcept {
   BIOSTACK_ASSERT(delta <= parent.length && len <= parent.length - delta);
   // Every field written once (not prepare() and then the copies over it).
+  // The three adjacent request fields are read before anything is written:
+  // as far as the compiler knows, `child` may be `parent`, and read between
+  // the writes they would be copied byte by byte, not as one word.
+  const op o = parent.operation;
+  const bio_flags f = parent.flags;
+  const std::uint16_t sc = parent.segment_count;
   child.offset = parent.offset + delta;
   child.length = len;
-  child.operation = parent.operation;
-  child.flags = parent.flags;
+  child.operation = o;
+  child.flags = f;
+  child.segment_count = sc;
   child.priority = parent.priority;
-  child.segment_count = parent.segment_count;
-  const bool memory = carries_data(parent.operation);
+  const bool memory = carries_data(o);
   child.mem_offset = memory ? parent.mem_offset + delta : 0;
   child.data = parent.data;
   child.segments = parent.segments;
