@@ -1132,7 +1132,9 @@ private:
     size_mismatch, // size_match with another size cached
     must_write,    // size change of a dirty buffer
   };
-  enum class release_mode : std::uint8_t { normal, invalidate, nocache };
+  // How a buffer is released: each mode is the flag it marks the buffer
+  // with (none, f_inval, f_nocache), so release_locked ors it in.
+  enum class release_mode : std::uint16_t { normal = 0, invalidate = f_inval, nocache = f_nocache };
   // What an I/O started as. A device flush has no kind: its settle_flush
   // reads none.
   enum class io_kind : std::uint8_t {
@@ -1645,12 +1647,10 @@ private:
   void release_locked(I i, release_mode m) noexcept {
     header& b = z_.hdr[i];
     BIOSTACK_ASSERT((b.flags & f_busy) != 0 && "release of a buffer not owned");
-    b.flags = static_cast<std::uint16_t>(b.flags & ~(f_busy | f_handle));
-    if (m == release_mode::invalidate) {
-      b.flags = static_cast<std::uint16_t>(b.flags & ~(f_pinned | f_ownerpin));
-      b.flags = static_cast<std::uint16_t>(b.flags | f_inval);
-    }
-    if (m == release_mode::nocache) b.flags = static_cast<std::uint16_t>(b.flags | f_nocache);
+    // brelse with B_INVAL also drops the pins.
+    const unsigned drop = m == release_mode::invalidate ? f_busy | f_handle | f_pinned | f_ownerpin
+                                                        : f_busy | f_handle;
+    b.flags = static_cast<std::uint16_t>((b.flags & ~drop) | static_cast<unsigned>(m));
     const bool idle = b.holds == 0 && b.modrefs == 0;
     if ((b.flags & f_inval) != 0 && idle) {
       undirty(i);
