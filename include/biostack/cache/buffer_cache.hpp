@@ -2571,12 +2571,11 @@ private:
       lock_.lock();
       return false;
     }
+    o.hopeless = r == try_result::busy_handle;
     if (r == try_result::no_victim) {
       // Kick the flusher so dirty buffers become clean ones.
       flush_step_locked(1024);
       o.hopeless = z_.inflight == 0;
-    } else {
-      o.hopeless = r == try_result::busy_handle;
     }
     return false;
   }
