@@ -527,9 +527,7 @@ public:
   /// Complexity: O(1) expected (O(capacity) when the cache scans, see
   /// `scan_lookup`), plus a bounded victim search on a miss.
   [[nodiscard]] result<handle> get(std::uint64_t lbn, get_options opt = {}) noexcept {
-    I i = npos;
-    if (const errc e = acquire(lbn, opt, i); e != errc::ok) return e;
-    return handle(this, i);
+    return obtain<false>(lbn, opt, false);
   }
 
   /// getblk without blocking: `done(ctx, status, handle)` runs exactly once,
@@ -595,12 +593,12 @@ public:
   /// completes, caches the block (or nothing) and frees its buffer.
   [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt,
                                     std::span<const std::uint64_t> readahead) noexcept {
-    return read_with<true>(lbn, opt, readahead);
+    return obtain<true>(lbn, opt, true, readahead);
   }
   /// `read` without read-ahead (a program that never reads ahead does not
   /// link the read-ahead machinery).
   [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt = {}) noexcept {
-    return read_with<false>(lbn, opt, {});
+    return obtain<false>(lbn, opt, true);
   }
 
   /// breadcb: starts a read of `lbn`. On a hit `done` runs before this
@@ -1977,23 +1975,29 @@ private:
     return false;
   }
 
-  // bread: getblk, then on a miss the blocking read of the buffer (and of
-  // the blocks in `readahead` when ReadAhead). The buffer is handed out in
-  // a handle only once valid: until then the cache owns it, and a failed
-  // read destroys it.
+  // getblk and, with `fill`, bread: the buffer for `lbn`, owned by the
+  // returned handle. With `fill` a miss is read, blocking (and the blocks in
+  // `readahead` when ReadAhead), and the buffer is handed out only once
+  // valid: until then the cache owns it, and a failed read destroys it.
+  // get and read share it, out of line when optimising for size: a program
+  // calling both has one call of acquire (inlined here) and the same short
+  // call at each of their call sites. Optimising for speed the miss's read
+  // stays out of line (BIOSTACK_NOINLINE_FOR_SPEED), which leaves this small
+  // enough to be inlined into get and read, where `fill` folds away.
   template <bool ReadAhead>
-  result<handle> read_with(std::uint64_t lbn, get_options opt,
-                           std::span<const std::uint64_t> readahead) noexcept {
+  BIOSTACK_NOINLINE_FOR_SIZE result<handle>
+  obtain(std::uint64_t lbn, get_options opt, bool fill,
+         std::span<const std::uint64_t> readahead = {}) noexcept {
     I i = npos;
     if (const errc e = acquire(lbn, opt, i); e != errc::ok) return e;
-    if (!test_flag(i, f_valid))
+    if (fill && !test_flag(i, f_valid))
       if (const errc e = read_locked_sync<ReadAhead>(i, readahead, opt.size); e != errc::ok)
         return e;
     return handle(this, i);
   }
   template <bool ReadAhead>
-  errc read_locked_sync(I i, std::span<const std::uint64_t> readahead,
-                        std::uint32_t ra_size) noexcept {
+  BIOSTACK_NOINLINE_FOR_SPEED errc read_locked_sync(I i, std::span<const std::uint64_t> readahead,
+                                                    std::uint32_t ra_size) noexcept {
     lock_.lock();
     const slot_t s = wait_slot();
     if (s == no_io) { // the wait policy gave up before anything was started
