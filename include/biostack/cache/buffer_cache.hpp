@@ -1639,7 +1639,10 @@ private:
   void release_slot(I i, release_mode m) noexcept {
     lock_guard<lock_type> g(lock_);
     release_locked(i, m);
-    pump_locked(); // a get_async may have waited for it
+    // A get_async may have waited for it. With no operation queued a pump
+    // has nothing to walk (and none is walking: a walk's own operation is
+    // linked), so the hot release skips the call.
+    if (ops_pending()) pump_locked();
   }
   // brelse / bqrelse: clears busy and puts the buffer where it belongs.
   void release_locked(I i, release_mode m) noexcept {
