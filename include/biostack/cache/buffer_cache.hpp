@@ -1220,17 +1220,19 @@ private:
     step_fn step;
     std::uint32_t since;  // write failures recorded before it started
     std::uint32_t target; // the last write sequence it waits for
-    op_kind kind;
+    // Ordered for init_op: what it zeroes and the slot's npos fill two
+    // words, stored together (one strd on Cortex-M), then the kind.
+    errc status; // first error so far
     sync_phase phase;
     std::uint8_t stage;
+    bool hopeless; // get: only another context could let it go on
+    I slot;        // get / modify / interlock: the buffer obtained
+    get_flags flags;
+    bool wrote; // get: the write-first of a size change was started
+    op_kind kind;
     [[no_unique_address]] async_only<bool, 4> pooled;
-    errc status; // first error so far
-    I slot;      // get / modify / interlock: the buffer obtained
     // get: the size asked for (none kept when every buffer is one block).
     [[no_unique_address]] detail::only_if<!one_unit, units_type, 5> units;
-    get_flags flags;
-    bool wrote;    // get: the write-first of a size change was started
-    bool hopeless; // get: only another context could let it go on
   };
   // A blocking call waiting for its operation; `slot` is the buffer a get,
   // modify or interlock obtained.
