@@ -9398,11 +9398,11 @@ private:
   }
 
   [[nodiscard]] errc first_failure_since(std::uint32_t since) const noexcept {
-    if (z_.write_failures == since) return errc::ok;
-    // Only the last few codes are kept; older ones are reported as the oldest kept.
-    if (z_.write_failures - since > failure_history)
-      return z_.failure_code[(z_.write_failures - failure_history) % failure_history];
-    return z_.failure_code[since % failure_history];
+    const std::uint32_t n = z_.write_failures;
+    if (n == since) return errc::ok;
+    // Only the last few codes are kept; older ones are reported as the
+    // oldest kept, failure n - failure_history, whose entry is n's.
+    return z_.failure_code[(n - since > failure_history ? n : since) % failure_history];
   }
 
   // The state touched on every path comes first, narrowest first: a Thumb-2

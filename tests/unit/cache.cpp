@@ -1063,6 +1063,29 @@ TEST_CASE("cache: sync writes everything, flushes the device and returns the fir
     CHECK(has_pattern(r.media(b, bs), bs, static_cast<std::uint32_t>(b + 1)));
 }
 
+TEST_CASE("cache: a sync with more write failures than codes kept reports the oldest kept") {
+  // The cache keeps the codes of its last 8 write failures. The sync writes
+  // blocks 0..9 in that order and each write fails: 0 and 1 with
+  // media_error, 2 with integrity, 3..9 with io_error. Failure 2 is the
+  // oldest whose code is still kept (failure 8's took failure 0's place).
+  rig_t r;
+  auto c = make<cache_of<clock_eviction, 16>>(r);
+  for (std::uint64_t b = 0; b < 10; ++b) {
+    auto h = c->get(b);
+    REQUIRE(h);
+    c->write_delayed(std::move(*h));
+  }
+  const auto fail = [](errc e, std::uint64_t first, std::uint64_t n) {
+    return fault_rule::fail(e).only(op::write).range(first * bs, n * bs).always();
+  };
+  REQUIRE(r.faulty.add_rule(fail(errc::media_error, 0, 2)) == errc::ok);
+  REQUIRE(r.faulty.add_rule(fail(errc::integrity, 2, 1)) == errc::ok);
+  REQUIRE(r.faulty.add_rule(fail(errc::io_error, 3, 7)) == errc::ok);
+  CHECK(c->sync() == errc::integrity);
+  CHECK(r.writes() == 10);
+  CHECK(c->dirty_count() == 10);
+}
+
 TEST_CASE("cache: sync refuses to report success while a dirty buffer is held by a handle") {
   rig_t r;
   auto c = make<cache_of<>>(r);
