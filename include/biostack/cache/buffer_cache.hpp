@@ -2663,12 +2663,13 @@ private:
     } else {
       (void)sync_seen;
     }
+    // Each phase falls through to the next when it need not wait.
     for (;;) {
       switch (o.phase) {
       case sync_phase::mark:
         (void)c.tag_stage(o.stage, true);
         o.phase = sync_phase::write;
-        break;
+        [[fallthrough]];
       case sync_phase::write: {
         bool stalled = false;
         for (std::size_t k = 0; k < class_count && !stalled; ++k) {
@@ -2681,35 +2682,34 @@ private:
         fold(o, c.tag_stage(o.stage, false));
         o.target = c.z_.write_seq;
         o.phase = sync_phase::drain;
-        break;
       }
+        [[fallthrough]];
       case sync_phase::drain:
         if (!c.drained(o.target)) return false;
         fold(o, c.first_failure_since(o.since));
         o.phase = sync_phase::flush;
-        break;
-      case sync_phase::flush: {
-        if (!c.device_flush_needed_ || !c.geo().supports_flush) {
+        [[fallthrough]];
+      case sync_phase::flush:
+        if (c.device_flush_needed_ && c.geo().supports_flush) {
+          const slot_t s = c.take_slot();
+          if (s == no_io) return false;
           c.device_flush_needed_ = false;
-          o.phase = sync_phase::next;
-          break;
+          c.slot_[s].settle = &settle_flush;
+          c.slot_[s].ctx = &o;
+          o.phase = sync_phase::flushing;
+          c.submit_unlock(s, op::flush, npos);
+          c.lock_.lock();
+          continue; // its completion may have come (settle_flush)
         }
-        const slot_t s = c.take_slot();
-        if (s == no_io) return false;
         c.device_flush_needed_ = false;
-        c.slot_[s].settle = &settle_flush;
-        c.slot_[s].ctx = &o;
-        o.phase = sync_phase::flushing;
-        c.submit_unlock(s, op::flush, npos);
-        c.lock_.lock();
-        break;
-      }
-      case sync_phase::flushing: return false; // settle_io moves it to `next`
+        // On to `next`, which never waits: no need to record it.
+        [[fallthrough]];
       case sync_phase::next:
         if (o.status != errc::ok || o.stage + 1u >= classes_type::stages) return true;
         ++o.stage;
         o.phase = sync_phase::mark;
-        break;
+        continue;
+      case sync_phase::flushing: return false; // settle_flush moves it to `next`
       }
     }
   }
