@@ -7876,7 +7876,8 @@ private:
   // caller's stack. Linked on the operation list from its start until just
   // before its callback runs; only the pump unlinks it. init_op stores
   // every member (a new one goes there too) but the block number, which
-  // whoever calls it stores.
+  // whoever calls it stores (the blocking sync and wait_all, which read
+  // none, store none).
   struct async_op {
     // Queued and delivered operations only (in place, neither).
     [[no_unique_address]] async_only<async_op*, 0> next;
@@ -8896,7 +8897,7 @@ private:
     async_op o; // init_op and this starter fill it
     lock_guard<lock_type> g(lock_);
     init_op(o, k, Step);
-    o.lbn = lbn;
+    if (k == op_kind::flush_block) o.lbn = lbn; // the one kind here with a block
     if constexpr (!async_enabled) {
       return run_in_place(o, no_deadline);
     } else {
