@@ -1921,11 +1921,16 @@ private:
     if (st == errc::ok) {
       c.tally<&cache_stats::writebacks>();
       // Modified after (or while) the write was issued: the data written may
-      // predate the change, so the buffer must stay dirty for another write.
-      if (!sl.remodified && b.modrefs <= 0)
+      // predate the change, so the buffer must stay dirty for another write,
+      // back on its set. It is dirty and off the set, as every buffer under
+      // a write is: submit_write_unlock took it off, nothing cleans a busy
+      // buffer, and make_dirty links none with I/O in flight.
+      if (!sl.remodified && b.modrefs <= 0) {
         c.undirty(i);
-      else if ((b.flags & (f_dirty | f_ondirty)) == f_dirty)
+      } else {
+        BIOSTACK_DEBUG_ASSERT((b.flags & (f_dirty | f_ondirty)) == f_dirty);
         c.link_dirty(i);
+      }
     } else {
       critical = c.write_failed_locked(i, st);
     }
