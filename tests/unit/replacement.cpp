@@ -578,3 +578,53 @@ TEST_CASE("replacement: ghost tables stay bounded by the cache size") {
   t2.push_back(0);
   CHECK(cache_misses<arc>(t2, 64) == 50001);
 }
+
+TEST_CASE("index_list: a list without a length links and unlinks as a counted one") {
+  using I = std::uint16_t;
+  STATIC_REQUIRE(sizeof(detail::index_list<I, false>) == 2 * sizeof(I));
+  detail::list_links<8, I> lc{}, lp{};
+  detail::index_list<I> counted;
+  detail::index_list<I, false> plain;
+  const auto same = [&] {
+    std::vector<I> fc, fp, bc, bp;
+    for (I i = counted.head; i != detail::no_slot<I>; i = lc.next[i]) fc.push_back(i);
+    for (I i = plain.head; i != detail::no_slot<I>; i = lp.next[i]) fp.push_back(i);
+    for (I i = counted.tail; i != detail::no_slot<I>; i = lc.prev[i]) bc.push_back(i);
+    for (I i = plain.tail; i != detail::no_slot<I>; i = lp.prev[i]) bp.push_back(i);
+    return fc == fp && bc == bp && fc.size() == counted.size && plain.empty() == counted.empty();
+  };
+  std::mt19937 rng(7);
+  std::vector<I> on, off{0, 1, 2, 3, 4, 5, 6, 7};
+  for (int step = 0; step < 2000; ++step) {
+    const auto k = rng() % 4;
+    if (k < 2 && !off.empty()) {
+      const std::size_t j = rng() % off.size();
+      const I i = off[j];
+      off.erase(off.begin() + static_cast<std::ptrdiff_t>(j));
+      on.push_back(i);
+      if (k == 0) {
+        counted.push_back(lc, i);
+        plain.push_back(lp, i);
+      } else {
+        counted.push_front(lc, i);
+        plain.push_front(lp, i);
+      }
+    } else if (!on.empty()) {
+      const std::size_t j = rng() % on.size();
+      const I i = on[j];
+      if (k == 2) {
+        counted.move_to_back(lc, i);
+        plain.move_to_back(lp, i);
+      } else {
+        on.erase(on.begin() + static_cast<std::ptrdiff_t>(j));
+        off.push_back(i);
+        counted.remove(lc, i);
+        plain.remove(lp, i);
+      }
+    }
+    REQUIRE(same());
+  }
+  counted.clear();
+  plain.clear();
+  CHECK((plain.empty() && counted.empty() && counted.size == 0));
+}

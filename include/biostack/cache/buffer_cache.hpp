@@ -1423,6 +1423,8 @@ private:
   }
 
   // ---- dirty sets -------------------------------------------------------------
+  // Oldest first. No length kept: the flusher's bound is the dirty count.
+  using dirty_set = detail::index_list<I, false>;
   // The flag is stored before the links: the links' stores could alias it,
   // and this way it is neither reloaded nor stored twice.
   void link_dirty(I i) noexcept {
@@ -1978,7 +1980,7 @@ private:
     }
     b.flags = static_cast<std::uint16_t>(b.flags | f_error);
     link_dirty(i);
-    z_.retry_after = z_.flush_pass + z_.limits.retry_pause;
+    retry_after_ = z_.flush_pass + z_.limits.retry_pause;
     if (classes_type::critical_on_error[b.cls] && (b.flags & f_ownerpin) == 0) {
       b.flags = static_cast<std::uint16_t>(b.flags | f_ownerpin);
       return true;
@@ -2141,8 +2143,12 @@ private:
   std::size_t flush_class_locked(std::uint8_t c, std::size_t budget, bool all,
                                  bool& stalled) noexcept {
     std::size_t started = 0;
-    const detail::index_list<I>& set = dirty_[set_of(c)];
-    std::size_t scan = set.size + budget;
+    const dirty_set& set = dirty_[set_of(c)];
+    // At most this many steps, so that a walk that starts over (resume_at)
+    // ends: no set is longer than the dirty count (every buffer on one is
+    // dirty), and each write started may come back to its tail (a failure
+    // completed at once).
+    std::size_t scan = z_.dirty_count + budget;
     // A buffer is skipped unless its flags under `skip` equal `want`: busy
     // and owner-pinned ones always; a sync's untagged ones; the flusher's
     // failed ones until their pause is over (a write failing while the lock
@@ -2154,7 +2160,7 @@ private:
       header& b = z_.hdr[i];
       const I next = b.dnext;
       auto skip = static_cast<std::uint16_t>(f_busy | f_ownerpin | want);
-      if (!all && static_cast<std::int32_t>(z_.flush_pass - z_.retry_after) < 0)
+      if (!all && static_cast<std::int32_t>(z_.flush_pass - retry_after_) < 0)
         skip = static_cast<std::uint16_t>(skip | f_error);
       if ((b.flags & skip) != want || b.modrefs != 0) {
         i = next;
@@ -2770,7 +2776,12 @@ private:
   [[no_unique_address]] async_only<bool, 3> pump_again_{};
   bool device_flush_needed_ = false;
   [[no_unique_address]] async_only<std::uint8_t, 4> op_fresh_{}; // op_pool_[op_fresh_..] never used
-  detail::index_list<I> dirty_[class_count];                     // one per write class: a few bytes
+  dirty_set dirty_[class_count];                                 // one per write class: a few bytes
+  // The flusher's pass from which failed writes are retried, read with the
+  // dirty sets. Out of z_ to take the room the sets' length counter left:
+  // z_ stays where it was (a z_ 4 bytes nearer measured 16 bytes more
+  // Cortex-M4 code elsewhere, as much as the counter saved).
+  std::uint32_t retry_after_ = 0;
   // Bytes dirty and being written: with one-block buffers (one_unit) the
   // counts (z_.dirty_count, z_.running_writes) times block_size, derived
   // (dirty_bytes_now, running_bytes_now) rather than kept.
@@ -2796,7 +2807,7 @@ private:
   struct zeroed_state {
     std::size_t resident, inflight, dirty_count, running_writes;
     std::uint32_t generation; // a change detector: equality is all that is asked of it
-    std::uint32_t write_seq, write_failures, flush_pass, retry_after;
+    std::uint32_t write_seq, write_failures, flush_pass;
     limit_state limits;
     [[no_unique_address]] detail::only_if<counting, cache_stats, 9> stats;
     std::uint32_t throttle_next, throttle_serving, throttle_waiting;

@@ -7,6 +7,7 @@
 /// bounded table of ghost keys (keys of recently evicted blocks).
 
 #include <biostack/assert.hpp>
+#include <biostack/policy.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -30,13 +31,15 @@ struct list_links {
 };
 
 /// A doubly-linked list threaded through `list_links`. O(1) everything.
-template <class I>
+/// `Counted`: it keeps its length in `size`. A list whose owner needs no
+/// length keeps none (no counter to update on each link and unlink).
+template <class I, bool Counted = true>
 struct index_list {
   I head = no_slot<I>;
   I tail = no_slot<I>;
-  std::size_t size = 0;
+  [[no_unique_address]] only_if<Counted, std::size_t, 0> size{};
 
-  [[nodiscard]] bool empty() const noexcept { return size == 0; }
+  [[nodiscard]] bool empty() const noexcept { return head == no_slot<I>; }
 
   template <class L>
   void push_back(L& l, I i) noexcept {
@@ -47,7 +50,7 @@ struct index_list {
     else
       head = i;
     tail = i;
-    ++size;
+    if constexpr (Counted) ++size;
   }
   template <class L>
   void push_front(L& l, I i) noexcept {
@@ -58,11 +61,11 @@ struct index_list {
     else
       tail = i;
     head = i;
-    ++size;
+    if constexpr (Counted) ++size;
   }
   template <class L>
   void remove(L& l, I i) noexcept {
-    BIOSTACK_DEBUG_ASSERT(size != 0);
+    BIOSTACK_DEBUG_ASSERT(!empty());
     const I p = l.prev[i];
     const I n = l.next[i];
     link_forward(l, p, n);
@@ -70,14 +73,14 @@ struct index_list {
       l.prev[n] = p;
     else
       tail = p;
-    --size;
+    if constexpr (Counted) --size;
   }
   // Requires i on this list. Not remove + push_back: i is not the tail, so
   // it has a successor and the list stays non-empty (two tests fewer, and
   // no change to `size`).
   template <class L>
   void move_to_back(L& l, I i) noexcept {
-    BIOSTACK_DEBUG_ASSERT(size != 0 && "move_to_back on an empty list");
+    BIOSTACK_DEBUG_ASSERT(!empty() && "move_to_back on an empty list");
     const I t = tail;
     if (t == i) return;
     const I p = l.prev[i];
@@ -100,7 +103,7 @@ struct index_list {
   }
   void clear() noexcept {
     head = tail = no_slot<I>;
-    size = 0;
+    if constexpr (Counted) size = 0;
   }
 };
 
