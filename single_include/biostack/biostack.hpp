@@ -7196,9 +7196,7 @@ public:
   /// Complexity: O(1) expected (O(capacity) when the cache scans, see
   /// `scan_lookup`), plus a bounded victim search on a miss.
   [[nodiscard]] result<handle> get(std::uint64_t lbn, get_options opt = {}) noexcept {
-    I i = npos;
-    if (const errc e = acquire(lbn, opt, i); e != errc::ok) return e;
-    return handle(this, i);
+    return obtain<false>(lbn, opt, false);
   }
 
   /// getblk without blocking: `done(ctx, status, handle)` runs exactly once,
@@ -7264,12 +7262,12 @@ public:
   /// completes, caches the block (or nothing) and frees its buffer.
   [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt,
                                     std::span<const std::uint64_t> readahead) noexcept {
-    return read_with<true>(lbn, opt, readahead);
+    return obtain<true>(lbn, opt, true, readahead);
   }
   /// `read` without read-ahead (a program that never reads ahead does not
   /// link the read-ahead machinery).
   [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt = {}) noexcept {
-    return read_with<false>(lbn, opt, {});
+    return obtain<false>(lbn, opt, true);
   }
 
   /// breadcb: starts a read of `lbn`. On a hit `done` runs before this
@@ -7801,7 +7799,9 @@ private:
     size_mismatch, // size_match with another size cached
     must_write,    // size change of a dirty buffer
   };
-  enum class release_mode : std::uint8_t { normal, invalidate, nocache };
+  // How a buffer is released: each mode is the flag it marks the buffer
+  // with (none, f_inval, f_nocache), so release_locked ors it in.
+  enum class release_mode : std::uint16_t { normal = 0, invalidate = f_inval, nocache = f_nocache };
   // What an I/O started as. A device flush has no kind: its settle_flush
   // reads none.
   enum class io_kind : std::uint8_t {
@@ -7890,17 +7890,19 @@ private:
     step_fn step;
     std::uint32_t since;  // write failures recorded before it started
     std::uint32_t target; // the last write sequence it waits for
-    op_kind kind;
+    // Ordered for init_op: what it zeroes and the slot's npos fill two
+    // words, stored together (one strd on Cortex-M), then the kind.
+    errc status; // first error so far
     sync_phase phase;
     std::uint8_t stage;
+    bool hopeless; // get: only another context could let it go on
+    I slot;        // get / modify / interlock: the buffer obtained
+    get_flags flags;
+    bool wrote; // get: the write-first of a size change was started
+    op_kind kind;
     [[no_unique_address]] async_only<bool, 4> pooled;
-    errc status; // first error so far
-    I slot;      // get / modify / interlock: the buffer obtained
     // get: the size asked for (none kept when every buffer is one block).
     [[no_unique_address]] detail::only_if<!one_unit, units_type, 5> units;
-    get_flags flags;
-    bool wrote;    // get: the write-first of a size change was started
-    bool hopeless; // get: only another context could let it go on
   };
   // A blocking call waiting for its operation; `slot` is the buffer a get,
   // modify or interlock obtained.
@@ -8311,18 +8313,19 @@ private:
   void release_slot(I i, release_mode m) noexcept {
     lock_guard<lock_type> g(lock_);
     release_locked(i, m);
-    pump_locked(); // a get_async may have waited for it
+    // A get_async may have waited for it. With no operation queued a pump
+    // has nothing to walk (and none is walking: a walk's own operation is
+    // linked), so the hot release skips the call.
+    if (ops_pending()) pump_locked();
   }
   // brelse / bqrelse: clears busy and puts the buffer where it belongs.
   void release_locked(I i, release_mode m) noexcept {
     header& b = z_.hdr[i];
     BIOSTACK_ASSERT((b.flags & f_busy) != 0 && "release of a buffer not owned");
-    b.flags = static_cast<std::uint16_t>(b.flags & ~(f_busy | f_handle));
-    if (m == release_mode::invalidate) {
-      b.flags = static_cast<std::uint16_t>(b.flags & ~(f_pinned | f_ownerpin));
-      b.flags = static_cast<std::uint16_t>(b.flags | f_inval);
-    }
-    if (m == release_mode::nocache) b.flags = static_cast<std::uint16_t>(b.flags | f_nocache);
+    // brelse with B_INVAL also drops the pins.
+    const unsigned drop = m == release_mode::invalidate ? f_busy | f_handle | f_pinned | f_ownerpin
+                                                        : f_busy | f_handle;
+    b.flags = static_cast<std::uint16_t>((b.flags & ~drop) | static_cast<unsigned>(m));
     const bool idle = b.holds == 0 && b.modrefs == 0;
     if ((b.flags & f_inval) != 0 && idle) {
       undirty(i);
@@ -8654,23 +8657,29 @@ private:
     return false;
   }
 
-  // bread: getblk, then on a miss the blocking read of the buffer (and of
-  // the blocks in `readahead` when ReadAhead). The buffer is handed out in
-  // a handle only once valid: until then the cache owns it, and a failed
-  // read destroys it.
+  // getblk and, with `fill`, bread: the buffer for `lbn`, owned by the
+  // returned handle. With `fill` a miss is read, blocking (and the blocks in
+  // `readahead` when ReadAhead), and the buffer is handed out only once
+  // valid: until then the cache owns it, and a failed read destroys it.
+  // get and read share it, out of line when optimising for size: a program
+  // calling both has one call of acquire (inlined here) and the same short
+  // call at each of their call sites. Optimising for speed the miss's read
+  // stays out of line (BIOSTACK_NOINLINE_FOR_SPEED), which leaves this small
+  // enough to be inlined into get and read, where `fill` folds away.
   template <bool ReadAhead>
-  result<handle> read_with(std::uint64_t lbn, get_options opt,
-                           std::span<const std::uint64_t> readahead) noexcept {
+  BIOSTACK_NOINLINE_FOR_SIZE result<handle>
+  obtain(std::uint64_t lbn, get_options opt, bool fill,
+         std::span<const std::uint64_t> readahead = {}) noexcept {
     I i = npos;
     if (const errc e = acquire(lbn, opt, i); e != errc::ok) return e;
-    if (!test_flag(i, f_valid))
+    if (fill && !test_flag(i, f_valid))
       if (const errc e = read_locked_sync<ReadAhead>(i, readahead, opt.size); e != errc::ok)
         return e;
     return handle(this, i);
   }
   template <bool ReadAhead>
-  errc read_locked_sync(I i, std::span<const std::uint64_t> readahead,
-                        std::uint32_t ra_size) noexcept {
+  BIOSTACK_NOINLINE_FOR_SPEED errc read_locked_sync(I i, std::span<const std::uint64_t> readahead,
+                                                    std::uint32_t ra_size) noexcept {
     lock_.lock();
     const slot_t s = wait_slot();
     if (s == no_io) { // the wait policy gave up before anything was started
@@ -9252,12 +9261,11 @@ private:
       lock_.lock();
       return false;
     }
+    o.hopeless = r == try_result::busy_handle;
     if (r == try_result::no_victim) {
       // Kick the flusher so dirty buffers become clean ones.
       flush_step_locked(1024);
       o.hopeless = z_.inflight == 0;
-    } else {
-      o.hopeless = r == try_result::busy_handle;
     }
     return false;
   }
