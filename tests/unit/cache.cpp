@@ -1465,3 +1465,35 @@ TEMPLATE_TEST_CASE("index: a cache built with fewer buffers than its capacity us
   if constexpr (TestType::scan_index)
     CHECK(detail::cache_test_access<TestType>::empty_headers_zero(*c));
 }
+
+TEMPLATE_TEST_CASE("cache: a hit on a buffer invalidated while held takes it as not valid", "",
+                   scanned_cache, hashed_cache) {
+  // Kept resident by its hold, an invalidated buffer no longer holds the
+  // block's contents: a get finds it not valid, and a read fetches it again.
+  rig_t r;
+  auto c = make<TestType>(r);
+  load(*c, r, 3, 3);
+  {
+    auto h = c->get(3);
+    REQUIRE(h);
+    CHECK(h->valid());
+    c->hold(*h);
+    c->release_invalidate(std::move(*h));
+  }
+  CHECK(c->inspect(3).found);
+  {
+    auto h = c->get(3);
+    REQUIRE(h);
+    CHECK_FALSE(h->valid());
+  }
+  fill(r.mem.get() + 3 * bs, bs, 4); // the device's copy changed meanwhile
+  const auto reads = r.reads();
+  {
+    auto h = c->read(3);
+    REQUIRE(h);
+    CHECK(h->valid());
+    CHECK(has_pattern(h->data(), bs, 4));
+  }
+  CHECK(r.reads() == reads + 1);
+  c->drop(3);
+}
