@@ -53,8 +53,10 @@ struct clock_sweep {
     template <class E, class K>
     I evict(E&& eligible, K&&, std::uint64_t) noexcept {
       I victim = detail::no_slot<I>;
-      I i = hand_;
-      for (I n = cap_; n != 0; --n) {
+      // Once round, from the hand back to it (hand_ < cap_ always).
+      const I start = hand_;
+      I i = start;
+      do {
         if (st_[i] != untracked && eligible(i)) {
           if (st_[i] == unreferenced) {
             victim = i;
@@ -64,7 +66,7 @@ struct clock_sweep {
           if (victim == detail::no_slot<I>) victim = i; // the first eligible slot
         }
         if (++i == cap_) i = 0;
-      }
+      } while (i != start);
       if (victim != detail::no_slot<I>) {
         st_[victim] = untracked;
         // An int sum, not unsigned: 4 bytes less on Thumb-2.
