@@ -9411,8 +9411,10 @@ private:
       if (!in_stage(c, stage)) continue;
       for (I i = dirty_[c].head; i != npos; i = z_.hdr[i].dnext) {
         header& b = z_.hdr[i];
-        if ((b.flags & f_sync) != 0) tagged = static_cast<std::uint16_t>(tagged | b.flags);
-        b.flags = static_cast<std::uint16_t>((b.flags & ~f_sync) | tag);
+        const std::uint16_t f = b.flags;
+        // A tagged buffer's flags or none, by a mask rather than a branch.
+        tagged = static_cast<std::uint16_t>(tagged | (f & (0u - ((f & f_sync) != 0))));
+        b.flags = static_cast<std::uint16_t>((f & ~f_sync) | tag);
       }
     }
     if (on || tagged == 0) return errc::ok;
