@@ -7295,7 +7295,7 @@ public:
     }
     const slot_t s = take_slot();
     if (s == no_io) {
-      destroy_busy(i);
+      release_locked(i, release_mode::normal); // unfilled: gone, unless held
       lock_.unlock();
       return errc::no_resources;
     }
@@ -7890,8 +7890,8 @@ private:
     step_fn step;
     std::uint32_t since;  // write failures recorded before it started
     std::uint32_t target; // the last write sequence it waits for
-    // Ordered for init_op: what it zeroes and the slot's npos fill two
-    // words, stored together (one strd on Cortex-M), then the kind.
+    // Ordered for init_op: the members it zeroes and the slot it fills
+    // with npos are adjacent, so that it stores them a word at a time.
     errc status; // first error so far
     sync_phase phase;
     std::uint8_t stage;
@@ -8188,11 +8188,6 @@ private:
       free_ = i;
     }
   }
-  // destroy of a buffer its caller owns (destroy clears busy with the rest).
-  void destroy_busy(I i) noexcept {
-    destroy(i);
-    bump();
-  }
   // getnewbuf: an EMPTY header, after reclaiming clean victims down to
   // lo_buffers once hi_buffers are resident. Below hi_buffers there always
   // is one (hi_buffers <= cap_, and every header not resident is EMPTY), so
@@ -8256,8 +8251,13 @@ private:
     if ((b.flags & f_busy) != 0) return busy_reason(i);
     if (!size_is(i, units)) return resize_locked(i, units, flags, out);
     take_hit(i);
-    if ((b.flags & f_inval) != 0)
+    if ((b.flags & f_inval) != 0) {
+      // Discarded while held (release_invalidate): its contents, dirty ones
+      // included, are gone; the getter gets an empty buffer, and nothing of
+      // the old data is left to be written back.
+      undirty(i);
       b.flags = static_cast<std::uint16_t>(b.flags & ~(f_inval | f_valid));
+    }
     return try_result::ok;
   }
   // A block cached with another size than asked for.
@@ -8542,7 +8542,7 @@ private:
     void* ctx = kind == io_kind::read_async ? sl.ctx : nullptr;
     c.put_slot(s);
     if (st != errc::ok) {
-      c.destroy_busy(i); // a failed read caches nothing
+      c.release_locked(i, release_mode::normal); // a failed read caches nothing
     } else if (kind == io_kind::read_ahead) {
       c.release_locked(i, release_mode::normal);
     } else {
@@ -8591,14 +8591,14 @@ private:
     bool critical = false;
     if (st == errc::ok) {
       c.tally<&cache_stats::writebacks>();
-      // Modified after (or while) the write was issued: the data written may
-      // predate the change, so the buffer must stay dirty for another write,
-      // back on its set. It is dirty and off the set, as every buffer under
-      // a write is: submit_write_unlock took it off, nothing cleans a busy
-      // buffer, and make_dirty links none with I/O in flight.
       if (!sl.remodified && b.modrefs <= 0) {
         c.undirty(i);
       } else {
+        // Modified after (or while) the write was issued: the data written
+        // may predate the change, so the buffer must stay dirty for another
+        // write, back on its set. It is dirty and off the set, as every
+        // buffer under a write is: submit_write_unlock took it off, nothing
+        // cleans a busy buffer, and make_dirty links none with I/O in flight.
         BIOSTACK_DEBUG_ASSERT((b.flags & (f_dirty | f_ondirty)) == f_dirty);
         c.link_dirty(i);
       }
@@ -8660,7 +8660,8 @@ private:
   // getblk and, with `fill`, bread: the buffer for `lbn`, owned by the
   // returned handle. With `fill` a miss is read, blocking (and the blocks in
   // `readahead` when ReadAhead), and the buffer is handed out only once
-  // valid: until then the cache owns it, and a failed read destroys it.
+  // valid: until then the cache owns it, and a failed read releases it
+  // unfilled (gone, unless a hold keeps the empty buffer for its holder).
   // get and read share it, out of line when optimising for size: a program
   // calling both has one call of acquire (inlined here) and the same short
   // call at each of their call sites. Optimising for speed the miss's read
@@ -8683,7 +8684,7 @@ private:
     lock_.lock();
     const slot_t s = wait_slot();
     if (s == no_io) { // the wait policy gave up before anything was started
-      destroy_busy(i);
+      release_locked(i, release_mode::normal);
       lock_.unlock();
       return errc::timed_out;
     }
@@ -8705,7 +8706,7 @@ private:
     }
     const errc st = slot_[s].status;
     put_slot(s);
-    if (st != errc::ok) destroy_busy(i);
+    if (st != errc::ok) release_locked(i, release_mode::normal);
     pump_locked(); // a sync may have been waiting for the slot
     lock_.unlock();
     return st;
@@ -9449,9 +9450,9 @@ private:
   [[no_unique_address]] async_only<std::uint8_t, 4> op_fresh_{}; // op_pool_[op_fresh_..] never used
   dirty_set dirty_[class_count];                                 // one per write class: a few bytes
   // The flusher's pass from which failed writes are retried, read with the
-  // dirty sets. Out of z_ to take the room the sets' length counter left:
-  // z_ stays where it was (a z_ 4 bytes nearer measured 16 bytes more
-  // Cortex-M4 code elsewhere, as much as the counter saved).
+  // dirty sets. Beside them rather than in z_: it takes the room their
+  // length counters left, so z_ keeps its offset (moving z_ cost as much
+  // code as dropping the counters saved; see the commit that did this).
   std::uint32_t retry_after_ = 0;
   // Bytes dirty and being written: with one-block buffers (one_unit) the
   // counts (z_.dirty_count, z_.running_writes) times block_size, derived
@@ -9470,6 +9471,9 @@ private:
   [[no_unique_address]] integrity_type integrity_{};
   [[no_unique_address]] hooks_type hooks_{};
   static constexpr std::uint32_t failure_history = 8;
+  // A power of two divides 2^32: counts that wrap keep their ring entries,
+  // and failure n - failure_history shares n's (first_failure_since).
+  static_assert((failure_history & (failure_history - 1)) == 0);
   // The state that starts all zero (the counters, no statistics, no
   // failures, zeroed headers) and the limits, stored over it: one object,
   // so the constructor clears it with one memset instead of a store per

@@ -818,6 +818,34 @@ TEST_CASE("vfs 22: the flusher writes oldest first, skips locked, drops INVAL, d
   CHECK(r.writes() == 4);
 }
 
+namespace {
+struct pin_all_hooks {
+  using category = owner_hooks_tag;
+  write_decision check_write(const buffer_info&) noexcept { return write_decision::pin; }
+  void on_complete(const buffer_info&, errc) noexcept {}
+  bool may_reclaim(const buffer_info&) noexcept { return true; }
+  void on_critical_error(const buffer_info&, errc) noexcept {}
+};
+} // namespace
+
+TEST_CASE("cache: release_invalidate of a held buffer drops the owner's pin too") {
+  rig_t r;
+  auto c = make<cache_of<lru, 8, pin_all_hooks>>(r);
+  REQUIRE(dirty_block(*c, 4, 0, 4));
+  CHECK(c->flush_step() == 0); // the owner pins it instead
+  REQUIRE(c->inspect(4).pinned);
+  {
+    auto h = c->get(4);
+    REQUIRE(h);
+    c->hold(*h); // held: the release keeps the buffer, so its flags can be seen
+    c->release_invalidate(std::move(*h));
+  }
+  const auto s = c->inspect(4);
+  CHECK(s.found);
+  CHECK_FALSE(s.pinned);
+  c->drop(4);
+}
+
 TEST_CASE("vfs 22: the flusher stops when no I/O slot is free and respects the budget") {
   rig_t r;
   REQUIRE(r.faulty.add_rule(fault_rule::delay().only(op::write).always()) == errc::ok);
@@ -954,6 +982,78 @@ TEST_CASE("cache: release_invalidate drops the buffer's pin, release_nocache kee
   auto h = c->get(4);
   REQUIRE(h);
   CHECK(has_pattern(h->data(), bs, 4));
+}
+
+TEST_CASE("cache: the flusher's budget counts writes started, not buffers it skips") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  for (std::uint32_t k = 1; k <= 3; ++k) REQUIRE(dirty_block(*c, k, 0, k));
+  // The two oldest dirty buffers, owned by handles: skipped.
+  auto first = c->get(1);
+  auto second = c->get(2);
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(c->flush_step(1) == 1);
+  CHECK(r.writes() == 1);
+  CHECK(has_pattern(r.media(3, bs), bs, 3)); // the third, past both
+  CHECK(c->inspect(1).dirty);
+  CHECK(c->inspect(2).dirty);
+  CHECK_FALSE(c->inspect(3).dirty);
+  c->release(std::move(*first));
+  c->release(std::move(*second));
+}
+
+TEST_CASE("cache: a dirty buffer discarded while held is empty and clean when got again") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  fill(r.mem.get() + 3 * bs, bs, 30); // what the device holds
+  {
+    auto h = c->get(3);
+    REQUIRE(h);
+    fill(h->data(), bs, 31);
+    c->write_delayed(std::move(*h));
+  }
+  {
+    auto h = c->get(3);
+    REQUIRE(h);
+    c->hold(*h); // held: the buffer stays until the hold is dropped
+    c->release_invalidate(std::move(*h));
+  }
+  SECTION("a get finds it not valid and not dirty; released unfilled, nothing is written") {
+    {
+      auto h = c->get(3);
+      REQUIRE(h);
+      CHECK_FALSE(h->valid());
+      CHECK_FALSE(c->inspect(3).dirty);
+      CHECK(c->dirty_count() == 0);
+    }
+    CHECK(c->sync() == errc::ok);
+    CHECK(r.writes() == 0);
+    CHECK(has_pattern(r.media(3, bs), bs, 30));
+  }
+  SECTION("a read of it that fails reports the error; the hold keeps the empty buffer") {
+    (void)r.faulty.add_rule(fault_rule::fail(errc::io_error).only(op::read).always());
+    {
+      auto h = c->read(3);
+      REQUIRE_FALSE(h);
+      CHECK(h.error() == errc::io_error);
+    }
+    const auto kept = c->inspect(3);
+    CHECK(kept.found);
+    CHECK(kept.holds == 1);
+    CHECK_FALSE(kept.valid);
+    CHECK_FALSE(kept.dirty);
+    CHECK_FALSE(kept.busy);
+    CHECK(c->dirty_count() == 0);
+    r.faulty.clear_rules();
+    CHECK(c->sync() == errc::ok);
+    CHECK(r.writes() == 0);
+    auto h = c->read(3); // read again, now from the device
+    REQUIRE(h);
+    CHECK(has_pattern(h->data(), bs, 30));
+  }
+  c->drop(3); // the hold outlives both: bqdrop still finds the buffer
+  CHECK(c->inspect(3).holds == 0);
 }
 
 TEST_CASE("cache: invalidate(range) drops idle buffers, dirty ones included") {
