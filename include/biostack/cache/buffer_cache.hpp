@@ -798,14 +798,20 @@ public:
     BIOSTACK_ASSERT(z_.hdr[h.i_].holds != 0xFF && "hold count overflow");
     ++z_.hdr[h.i_].holds;
   }
-  /// bqdrop: drops a hold on cached block `lbn`. Dropping a hold that was
-  /// never taken panics.
+  /// bqdrop: drops a hold on cached block `lbn`. The last hold of a buffer
+  /// nobody owns that was discarded or never filled frees it. Dropping a
+  /// hold that was never taken panics.
   void drop(std::uint64_t lbn) noexcept {
     lock_guard<lock_type> g(lock_);
     const I i = find(lbn);
     BIOSTACK_ASSERT(i != npos && z_.hdr[i].holds != 0 && "bqdrop without a hold");
     --z_.hdr[i].holds;
-    bump();
+    // Unowned, it is placed as its release would have placed it without the
+    // hold (a discarded or empty buffer goes); an owner's release does that.
+    if ((z_.hdr[i].flags & f_busy) == 0)
+      place_locked(i);
+    else
+      bump();
     pump_locked();
   }
   /// B_LOCKED: the buffer is never reclaimed until `unpin`.
@@ -831,8 +837,10 @@ public:
   }
 
   /// Invalidates every cached block in [first, first + count): idle buffers
-  /// are dropped at once (dirty data included), busy ones when released or
-  /// when their I/O completes. Returns how many buffers were affected.
+  /// are dropped at once (dirty data included); owned, held or modified ones
+  /// are marked and dropped when released, when their last hold goes or
+  /// when their I/O completes (a get meanwhile finds them empty). Returns
+  /// how many buffers were affected.
   /// Complexity: O(min(count, capacity)); O(capacity) when the cache scans
   /// (scan_lookup), one pass over its headers.
   std::size_t invalidate(std::uint64_t first, std::uint64_t count) noexcept {
@@ -840,7 +848,8 @@ public:
     std::size_t n = 0; // counted by the loops, so that `one` captures `this` alone
     const auto one = [this](I i) {
       header& b = z_.hdr[i];
-      if ((b.flags & f_busy) != 0) {
+      // Owned, held or being modified: marked, and dropped once let go.
+      if ((b.flags & f_busy) != 0 || b.holds != 0 || b.modrefs != 0) {
         b.flags = static_cast<std::uint16_t>(b.flags | f_inval);
         return;
       }
@@ -1580,15 +1589,16 @@ private:
     header& b = z_.hdr[i];
     out = i;
     if ((b.flags & f_busy) != 0) return busy_reason(i);
+    if ((b.flags & f_inval) != 0) {
+      // Discarded while a hold kept it (release_invalidate, mark_invalid,
+      // invalidate): its contents, dirty ones included, are gone, and the
+      // pins with them. Before the size check, so that a size change does
+      // not write the discarded data first.
+      undirty(i);
+      b.flags = static_cast<std::uint16_t>(b.flags & ~(f_inval | f_valid | f_pinned | f_ownerpin));
+    }
     if (!size_is(i, units)) return resize_locked(i, units, flags, out);
     take_hit(i);
-    if ((b.flags & f_inval) != 0) {
-      // Discarded while held (release_invalidate): its contents, dirty ones
-      // included, are gone; the getter gets an empty buffer, and nothing of
-      // the old data is left to be written back.
-      undirty(i);
-      b.flags = static_cast<std::uint16_t>(b.flags & ~(f_inval | f_valid));
-    }
     return try_result::ok;
   }
   // A block cached with another size than asked for.
@@ -1657,6 +1667,13 @@ private:
     const unsigned drop = m == release_mode::invalidate ? f_busy | f_handle | f_pinned | f_ownerpin
                                                         : f_busy | f_handle;
     b.flags = static_cast<std::uint16_t>((b.flags & ~drop) | static_cast<unsigned>(m));
+    place_locked(i);
+  }
+  // Where a buffer nobody owns belongs: destroyed when discarded or never
+  // filled and nothing keeps it, else known to the replacement policy once
+  // valid. After a release, and after the last hold of an unowned buffer.
+  void place_locked(I i) noexcept {
+    header& b = z_.hdr[i];
     const bool idle = b.holds == 0 && b.modrefs == 0;
     if ((b.flags & f_inval) != 0 && idle) {
       undirty(i);
