@@ -7257,7 +7257,8 @@ public:
   /// read and waits for it; also starts asynchronous reads of the blocks in
   /// `readahead` that are not already cached (they release themselves on
   /// completion; skipped when no buffer or slot is free). A failed read
-  /// caches nothing and returns the error. `timed_out` if the wait policy
+  /// caches nothing and returns the error (a held buffer stays, empty, for
+  /// its holder; see `drop`). `timed_out` if the wait policy
   /// gave up while the read is in flight: the read goes on and, when it
   /// completes, caches the block (or nothing) and frees its buffer.
   [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt,
@@ -8545,7 +8546,8 @@ private:
     return pending;
   }
   // A read that ends on its own: read-ahead (releases the buffer) and
-  // read_async (hands it to the callback, or drops it on failure).
+  // read_async (hands it to the callback, or on failure releases it
+  // unfilled: gone, unless a hold keeps it empty).
   static bool settle_read_owned(buffer_cache& c, slot_t s, errc st) noexcept {
     c.lock_.lock();
     io_slot& sl = c.slot_[s];
