@@ -7296,7 +7296,7 @@ public:
     }
     const slot_t s = take_slot();
     if (s == no_io) {
-      release_locked(i, release_mode::normal); // unfilled: gone, unless held
+      release_unfilled(i);
       lock_.unlock();
       return errc::no_resources;
     }
@@ -8259,17 +8259,20 @@ private:
     header& b = z_.hdr[i];
     out = i;
     if ((b.flags & f_busy) != 0) return busy_reason(i);
-    if ((b.flags & f_inval) != 0) {
-      // Discarded while a hold kept it (release_invalidate, mark_invalid,
-      // invalidate): its contents, dirty ones included, are gone, and the
-      // pins with them. Before the size check, so that a size change does
-      // not write the discarded data first.
-      undirty(i);
-      b.flags = static_cast<std::uint16_t>(b.flags & ~(f_inval | f_valid | f_pinned | f_ownerpin));
-    }
+    // Before the size check, so that a size change does not write the
+    // discarded data first.
+    if ((b.flags & f_inval) != 0) empty_discarded(i);
     if (!size_is(i, units)) return resize_locked(i, units, flags, out);
     take_hit(i);
     return try_result::ok;
+  }
+  // A buffer discarded while a hold kept it (release_invalidate,
+  // mark_invalid, invalidate), found by a get: its contents, dirty ones
+  // included, are gone, and the pins with them. Out of the hit path (rare).
+  BIOSTACK_COLD void empty_discarded(I i) noexcept {
+    undirty(i);
+    header& b = z_.hdr[i];
+    b.flags = static_cast<std::uint16_t>(b.flags & ~(f_inval | f_valid | f_pinned | f_ownerpin));
   }
   // A block cached with another size than asked for.
   BIOSTACK_COLD try_result resize_locked(I i, units_type units, get_flags flags, I& out) noexcept {
@@ -8339,6 +8342,11 @@ private:
     b.flags = static_cast<std::uint16_t>((b.flags & ~drop) | static_cast<unsigned>(m));
     place_locked(i);
   }
+  // A buffer a read was to fill and did not (failed, or no I/O slot): freed,
+  // unless a hold keeps it, empty, for its holder. Out of line and cold, so
+  // that these rare callers do not stop release_locked being inlined where
+  // every release goes through it.
+  BIOSTACK_COLD void release_unfilled(I i) noexcept { release_locked(i, release_mode::normal); }
   // Where a buffer nobody owns belongs: destroyed when discarded or never
   // filled and nothing keeps it, else known to the replacement policy once
   // valid. After a release, and after the last hold of an unowned buffer.
@@ -8561,7 +8569,7 @@ private:
     void* ctx = kind == io_kind::read_async ? sl.ctx : nullptr;
     c.put_slot(s);
     if (st != errc::ok) {
-      c.release_locked(i, release_mode::normal); // a failed read caches nothing
+      c.release_unfilled(i); // a failed read caches nothing
     } else if (kind == io_kind::read_ahead) {
       c.release_locked(i, release_mode::normal);
     } else {
@@ -8703,7 +8711,7 @@ private:
     lock_.lock();
     const slot_t s = wait_slot();
     if (s == no_io) { // the wait policy gave up before anything was started
-      release_locked(i, release_mode::normal);
+      release_unfilled(i);
       lock_.unlock();
       return errc::timed_out;
     }
@@ -8725,7 +8733,7 @@ private:
     }
     const errc st = slot_[s].status;
     put_slot(s);
-    if (st != errc::ok) release_locked(i, release_mode::normal);
+    if (st != errc::ok) release_unfilled(i);
     pump_locked(); // a sync may have been waiting for the slot
     lock_.unlock();
     return st;
