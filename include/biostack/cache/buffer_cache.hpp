@@ -849,13 +849,10 @@ public:
     std::size_t n = 0; // counted by the loops, so that `one` captures `this` alone
     const auto one = [this](I i) {
       header& b = z_.hdr[i];
-      // Owned, held or being modified: marked, and dropped once let go.
-      if ((b.flags & f_busy) != 0 || b.holds != 0 || b.modrefs != 0) {
-        b.flags = static_cast<std::uint16_t>(b.flags | f_inval);
-        return;
-      }
-      undirty(i);
-      destroy(i);
+      b.flags = static_cast<std::uint16_t>(b.flags | f_inval);
+      // Unowned, it is placed now (gone unless held or being modified);
+      // an owned one when its owner releases it, as drop does.
+      if ((b.flags & f_busy) == 0) place_locked(i);
     };
     // Block by block when the range is smaller than the cache, unless every
     // lookup scans the headers anyway (scan_index): then one pass over them.
