@@ -1031,43 +1031,35 @@ BIOSTACK_NOINLINE_FOR_SIZE inline void skip_memory(const segment*& s, std::uint3
 /// the bio's memory (as `validate` checks).
 template <class F>
 void for_each_piece(const bio& b, std::uint32_t from, std::uint32_t n, F&& f) noexcept {
-  // Contiguous memory is walked as one piece that is already loaded: one
-  // loop, one call site of `f`, for both kinds of memory, and no segment
-  // built in memory for it.
+  // Contiguous memory is walked as a list of one segment: one loop, one
+  // call site of `f`, for both kinds of memory.
   const segment* s = b.segments;
   std::uint32_t count = b.segment_count;
   std::uint32_t skip = b.mem_offset;
-  std::byte* p = b.data;
-  std::uint32_t avail = 0; // bytes at `p` not walked yet
+  // Built with its values rather than cleared first (a default segment's
+  // zeroes would be stored and then overwritten); its pointer is moved to
+  // the window only for contiguous memory (`data` may be null otherwise).
+  segment whole{b.data, n};
   if (count == 0) {
-    // Two additions: the 32-bit sum could wrap on a 64-bit host. Only for
-    // contiguous memory (`data` may be null otherwise).
-    p += b.mem_offset;
-    p += from;
-    avail = n;
+    // Two additions: the 32-bit sum could wrap on a 64-bit host.
+    whole.data += b.mem_offset;
+    whole.data += from;
+    s = &whole;
+    count = 1;
+    skip = 0;
   } else if (from != 0) {
     detail::skip_memory(s, count, skip, from);
   }
-  while (n != 0) {
-    if (avail == 0) {
-      if (count == 0) return;
-      --count;
-      p = s->data;
-      avail = s->length;
-      ++s;
-      if (skip >= avail) {
-        skip -= avail;
-        avail = 0;
-        continue;
-      }
-      p += skip;
-      avail -= skip;
-      skip = 0;
+  for (; n != 0 && count != 0; --count, ++s) {
+    if (skip >= s->length) {
+      skip -= s->length;
+      continue;
     }
+    const std::uint32_t avail = s->length - skip;
     const std::uint32_t take = avail < n ? avail : n;
-    f(p, take);
+    f(s->data + skip, take);
     n -= take;
-    avail = 0; // all of it taken, or nothing left to take
+    skip = 0;
   }
 }
 
