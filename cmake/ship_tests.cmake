@@ -67,3 +67,12 @@ if(CMAKE_HOST_UNIX)
   # The runs read the build's tree: never run while it is being rebuilt.
   set_tests_properties(${_fw_tests} PROPERTIES RESOURCE_LOCK biostack_firmware)
 endif()
+# tools/size_report's attribution of text to the library, on synthetic
+# symbol tables (no toolchain needed).
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_Interpreter_FOUND)
+  add_test(NAME firmware_size_attribution
+           COMMAND "${Python3_EXECUTABLE}" "${PROJECT_SOURCE_DIR}/tests/firmware/test_size_report.py"
+                   "${PROJECT_SOURCE_DIR}")
+  set_tests_properties(firmware_size_attribution PROPERTIES LABELS firmware)
+endif()
