@@ -105,6 +105,18 @@
 #endif
 #endif
 
+// BIOSTACK_COLD_FOR_SPEED is BIOSTACK_COLD only when optimising for speed:
+// a rare path whose inlining would upset a host's hot caller (registers,
+// the inlining of its other callees), but which optimising for size is
+// smaller inlined into its one or two callers than called.
+#ifndef BIOSTACK_COLD_FOR_SPEED
+#if !defined(__OPTIMIZE_SIZE__) && (defined(__GNUC__) || defined(__clang__))
+#define BIOSTACK_COLD_FOR_SPEED __attribute__((noinline, cold))
+#else
+#define BIOSTACK_COLD_FOR_SPEED
+#endif
+#endif
+
 #define BIOSTACK_NAMESPACE_BEGIN                                                                   \
   namespace biostack {                                                                             \
   inline namespace v1 {

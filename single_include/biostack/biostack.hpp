@@ -143,6 +143,18 @@
 #endif
 #endif
 
+// BIOSTACK_COLD_FOR_SPEED is BIOSTACK_COLD only when optimising for speed:
+// a rare path whose inlining would upset a host's hot caller (registers,
+// the inlining of its other callees), but which optimising for size is
+// smaller inlined into its one or two callers than called.
+#ifndef BIOSTACK_COLD_FOR_SPEED
+#if !defined(__OPTIMIZE_SIZE__) && (defined(__GNUC__) || defined(__clang__))
+#define BIOSTACK_COLD_FOR_SPEED __attribute__((noinline, cold))
+#else
+#define BIOSTACK_COLD_FOR_SPEED
+#endif
+#endif
+
 #define BIOSTACK_NAMESPACE_BEGIN                                                                   \
   namespace biostack {                                                                             \
   inline namespace v1 {
@@ -8257,8 +8269,9 @@ private:
   }
   // A buffer discarded while a hold kept it (release_invalidate,
   // mark_invalid, invalidate), found by a get: its contents, dirty ones
-  // included, are gone, and the pins with them. Out of the hit path (rare).
-  BIOSTACK_COLD void empty_discarded(I i) noexcept {
+  // included, are gone, and the pins with them. Out of the hit path (rare)
+  // on speed builds.
+  BIOSTACK_COLD_FOR_SPEED void empty_discarded(I i) noexcept {
     undirty(i);
     header& b = z_.hdr[i];
     b.flags = static_cast<std::uint16_t>(b.flags & ~(f_inval | f_valid | f_pinned | f_ownerpin));
@@ -8332,10 +8345,12 @@ private:
     place_locked(i);
   }
   // A buffer a read was to fill and did not (failed, or no I/O slot): freed,
-  // unless a hold keeps it, empty, for its holder. Out of line and cold, so
-  // that these rare callers do not stop release_locked being inlined where
-  // every release goes through it.
-  BIOSTACK_COLD void release_unfilled(I i) noexcept { release_locked(i, release_mode::normal); }
+  // unless a hold keeps it, empty, for its holder. Out of line and cold on
+  // speed builds, so that these rare callers do not stop release_locked
+  // being inlined where every release goes through it.
+  BIOSTACK_COLD_FOR_SPEED void release_unfilled(I i) noexcept {
+    release_locked(i, release_mode::normal);
+  }
   // Where a buffer nobody owns belongs: destroyed when discarded or never
   // filled and nothing keeps it, else known to the replacement policy once
   // valid. After a release, and after the last hold of an unowned buffer.
