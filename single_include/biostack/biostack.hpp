@@ -1431,7 +1431,8 @@ concept block_device = requires(D& d, const D& cd, bio& b) {
 };
 
 /// The optional declarations below (`constant_geometry`,
-/// `submit_validated`, `infallible_validated_submit_of`, and the
+/// `submit_validated`, `infallible_validated_submit_of`,
+/// `transfer_validated` with `validated_transfer_of`, and the
 /// dispatcher's `may_lose_path`) are promises a
 /// device makes to the layers above it, which then leave out checks or
 /// code. A class derived from a device inherits them, yet it may have
@@ -1512,6 +1513,25 @@ concept validated_submit_device = constant_geometry_device<D> && requires(D& d, 
 template <class D>
 concept infallible_validated_submit_device = validated_submit_device<D> && requires {
   requires std::is_same_v<typename std::remove_cvref_t<D>::infallible_validated_submit_of,
+                          std::remove_cvref_t<D>>;
+};
+
+/// A `validated_submit_device` that also carries out a valid bio's transfer
+/// in place: `transfer_validated(b)` moves the data as `submit_validated(b)`
+/// would, before it returns, and neither fails nor completes `b` (a RAM
+/// disk: the transfer is a copy). A layer that validated the bio itself (the
+/// dispatcher) then needs no request of its own to hand the device: it has
+/// the bio transferred and completes it when its completion policy says.
+/// Requires: `validate<D::constant_geometry>(b) == errc::ok`. Optional, and
+/// a promise with an owner of its own, like the infallibility promise: the
+/// device declares `using validated_transfer_of = D;`, and a derived class
+/// (whose `submit_validated` may fail or hold a request back) makes it only
+/// by naming itself there too.
+template <class D>
+concept validated_transfer_device = validated_submit_device<D> && requires(D& d, const bio& b) {
+  { d.transfer_validated(b) }
+  noexcept->std::same_as<void>;
+  requires std::is_same_v<typename std::remove_cvref_t<D>::validated_transfer_of,
                           std::remove_cvref_t<D>>;
 };
 
@@ -3018,12 +3038,11 @@ namespace detail {
   return g;
 }
 
-// The rest of a RAM disk's `submit` for a bio that passed validation:
-// moves the bytes between `b`'s memory and `mem` and completes `b` (ok).
-// After validation the range lies inside the memory and every operation is
-// allowed, so the transfer itself cannot fail. One routine for every RAM disk
-// type, not one per template instance.
-inline void ram_transfer(std::byte* mem, bio& b) noexcept {
+// The transfer of a bio that passed validation: moves the bytes between
+// `b`'s memory and `mem`. After validation the range lies inside the memory
+// and every operation is allowed, so it cannot fail. One routine for every
+// RAM disk type, not one per template instance.
+inline void ram_copy(std::byte* mem, const bio& b) noexcept {
   if (b.operation != op::flush) {
     // validate() bounded the offset by the capacity, which fits in memory.
     std::byte* at = mem + static_cast<std::size_t>(b.offset);
@@ -3042,8 +3061,13 @@ inline void ram_transfer(std::byte* mem, bio& b) noexcept {
       });
     }
   }
-  // complete(b, errc::ok) with nothing left over records nothing: the rest
-  // of it is end_io.
+}
+
+// The rest of a RAM disk's `submit` for a bio that passed validation: the
+// transfer, then the completion. complete(b, errc::ok) with nothing left
+// over records nothing: the rest of it is end_io.
+inline void ram_transfer(std::byte* mem, bio& b) noexcept {
+  ram_copy(mem, b);
   end_io(b);
 }
 
@@ -3193,6 +3217,16 @@ public:
   /// valid bio cannot fail (see `infallible_validated_submit_device`).
   using infallible_validated_submit_of = static_ram_device;
 
+  /// `submit_validated(b)` but for the completion: moves the data of a bio
+  /// that passes `validate<constant_geometry>(b)` and returns, leaving `b`
+  /// to its owner (see `validated_transfer_device`). A debug build checks
+  /// the validation.
+  void transfer_validated(const bio& b) noexcept {
+    BIOSTACK_DEBUG_ASSERT(ram_validate(b) == errc::ok);
+    detail::ram_copy(storage_, b);
+  }
+  using validated_transfer_of = static_ram_device;
+
   /// A `ram_device` over this object's storage, with the same geometry; a
   /// handle (pointer and geometry), valid while this object lives. Data
   /// written through either is seen through the other; `set_geometry` on the
@@ -3221,6 +3255,7 @@ static_assert(block_device<ram_device>);
 static_assert(constant_geometry_device<static_ram_device<4096>>);
 static_assert(validated_submit_device<static_ram_device<4096>>);
 static_assert(infallible_validated_submit_device<static_ram_device<4096>>);
+static_assert(validated_transfer_device<static_ram_device<4096>>);
 static_assert(!constant_geometry_device<ram_device>);
 static_assert(sync_block_device<ram_device>);
 
@@ -4644,7 +4679,10 @@ BIOSTACK_NAMESPACE_END
 /// - over a `validated_submit_device` (a static RAM disk), a dispatcher that
 ///   neither merges nor splits hands requests to `submit_validated`: each one
 ///   copies a bio it validated against the same constant geometry, so the
-///   device does not check it again;
+///   device does not check it again; over one that also transfers in place
+///   (`validated_transfer_device`), no request object at all: the bio's data
+///   is moved in the dispatch loop and the bio completed from there (with
+///   deferred completion, by the next `poll()`), holding a tag meanwhile;
 /// - over a device that declares `static constexpr bool may_lose_path =
 ///   false` (it never completes a bio with `no_device`, as a RAM disk), or
 ///   with `retry<0>`, path-loss handling is compiled out: it could never
@@ -5166,6 +5204,24 @@ private:
   // Work a `poll()` hands to the dispatch loop: expiring timeouts, checking
   // a lost path. Without either, `poll()` only collects completions.
   static constexpr bool polled_checks = timeouts || requeues;
+  // Over a device that transfers a validated bio in place
+  // (`validated_transfer_device`: a RAM disk) each bio goes out as itself:
+  // no request object, no copy of it, no completion callback. The loop has
+  // the device move the bio's data, keeps the bio (on a shared-lane tag, so
+  // every limit and barrier counts it as before) on a list of transferred
+  // bios, and completes it from there. Not with a reserved lane, timeouts or
+  // latency statistics, which keep state per request.
+  static constexpr bool in_place = submits_validated && validated_transfer_device<Device> &&
+                                   !reserving && !timeouts && !stats_type::wants_latency;
+  // With deferred completions too, every bio in flight is on that list
+  // whenever the loop looks, so a `poll()` hands over everything
+  // transferred before it by counting the list, `in_flight_` long: the loop
+  // completes that many of its first entries (`polled_`) and leaves the
+  // rest for the next poll. No ISR-safe queue: nothing completes from
+  // another context.
+  static constexpr bool counts_polled = in_place && completion_type::deferred;
+  // What the loop hands the device: the bio itself, or a request.
+  using issued = std::conditional_t<in_place, bio, request>;
   static constexpr bool wants_time =
       queue_type::uses_clock || stats_type::wants_latency || timeouts || timed_path_loss;
 
@@ -5263,8 +5319,7 @@ private:
     }
     running_ = true;
     for (;;) {
-      if (request* q = done_head_) {
-        done_head_ = q->next; // done_tail_ is stale once the list is empty
+      if (issued* q = take_done_locked()) {
         finish_locked(*q);
         continue;
       }
@@ -5284,11 +5339,12 @@ private:
         complete_rejected_locked();
         continue;
       }
-      request* q = start_next_locked();
+      issued* q = start_next_locked();
       if (q == nullptr) break;
       lock_.unlock();
       submit_to_device(*q);
       lock_.lock();
+      if constexpr (in_place) transferred_.push_back(*q); // done, but for the completion
     }
     if (BIOSTACK_UNLIKELY(drain_end_ != nullptr)) return drain_end_(*this);
     running_ = false;
@@ -5296,11 +5352,14 @@ private:
   }
 
   // Hands `q` to the device. Without merging or splitting every request is
-  // a copy of one bio's request fields (`build_whole_locked`), and that bio
-  // passed `check()`, i.e. validate() against the device's constant
-  // geometry: a device that can skip its own validation then may.
-  void submit_to_device(request& q) noexcept {
-    if constexpr (submits_validated) {
+  // a copy of one bio's request fields (`build_whole_locked`), or the bio
+  // itself (`in_place`), and that bio passed `check()`, i.e. validate()
+  // against the device's constant geometry: a device that can skip its own
+  // validation then may.
+  void submit_to_device(issued& q) noexcept {
+    if constexpr (in_place) {
+      dev_->transfer_validated(q);
+    } else if constexpr (submits_validated) {
       dev_->submit_validated(q);
     } else {
       dev_->submit(q);
@@ -5340,7 +5399,7 @@ private:
 
   // The next device request to issue, with its tag taken, or nullptr when
   // nothing may go now (plugged, path down, barrier, limit, shortage, empty).
-  request* start_next_locked() noexcept {
+  issued* start_next_locked() noexcept {
     if (BIOSTACK_UNLIKELY(plugged_ != 0 || path_down_locked())) return nullptr;
     if constexpr (reserving) {
       // Reserved requests never wait for the shared lane, not even when path
@@ -5409,15 +5468,21 @@ private:
         return next_piece_locked();
       }
     }
-    request* q = pool_.allocate();
-    if (BIOSTACK_UNLIKELY(q == nullptr)) {
-      stats_.on_shortage();
-      return nullptr;
+    if constexpr (in_place) {
+      take_picked_locked(b, t, barrier);
+      issue_locked(*b, true);
+      return b;
+    } else {
+      request* q = pool_.allocate();
+      if (BIOSTACK_UNLIKELY(q == nullptr)) {
+        stats_.on_shortage();
+        return nullptr;
+      }
+      take_picked_locked(b, t, barrier);
+      build_whole_locked(*q, *b, t, merging);
+      issue_locked(*q, true);
+      return q;
     }
-    take_picked_locked(b, t, barrier);
-    build_whole_locked(*q, *b, t, merging);
-    issue_locked(*q, true);
-    return q;
   }
 
   // Takes the bio just picked off its list (the discipline's, or `held_`
@@ -5598,9 +5663,20 @@ private:
     return q;
   }
 
-  void issue_locked(request& q, bool fresh) noexcept {
+  // Whether `q` travels on the reserved lane (a bio issued in place never
+  // does: `in_place` has no reserved lane).
+  static bool reserved_lane(const issued& q) noexcept {
+    if constexpr (reserving) {
+      return q.lane != 0;
+    } else {
+      (void)q;
+      return false;
+    }
+  }
+
+  void issue_locked(issued& q, bool fresh) noexcept {
     std::uint16_t t = 0;
-    if (reserving && BIOSTACK_UNLIKELY(q.lane != 0)) {
+    if (BIOSTACK_UNLIKELY(reserved_lane(q))) {
       if constexpr (reserving) {
         // A reserved request always travels on its own tag.
         t = static_cast<std::uint16_t>(tag_count + static_cast<std::size_t>(&q - reserved_reqs_));
@@ -5628,16 +5704,17 @@ private:
     } else {
       (void)fresh;
     }
-    if constexpr (wants_time) q.started = now();
+    // Only latency statistics and timeouts read the issue time.
+    if constexpr (stats_type::wants_latency || timeouts) q.started = now();
     stats_.on_dispatch(in_flight_);
   }
 
-  void release_tag_locked(request& q) noexcept {
+  void release_tag_locked(issued& q) noexcept {
     if constexpr (timeouts) {
       ++tag_gen_[q.tag];
       tag_req_[q.tag] = nullptr;
     }
-    if (reserving && BIOSTACK_UNLIKELY(q.lane != 0)) {
+    if (BIOSTACK_UNLIKELY(reserved_lane(q))) {
       if constexpr (reserving) reserved_free_[reserved_free_count_++] = q.tag;
     } else {
       if constexpr (timeouts) free_tags_[free_count_++] = q.tag;
@@ -5677,19 +5754,43 @@ private:
     return false;
   }
 
+  // The next issued request or bio to finish, taken off its list, or
+  // nullptr: the done list's head; in place, the oldest transferred bio
+  // (with `counts_polled`, only one a poll has handed over).
+  issued* take_done_locked() noexcept {
+    if constexpr (in_place) {
+      if constexpr (counts_polled) {
+        if (polled_ == 0) return nullptr;
+        --polled_;
+      }
+      return transferred_.pop_front();
+    } else {
+      request* q = done_head_;
+      if (q != nullptr) done_head_ = q->next; // done_tail_ is stale once the list is empty
+      return q;
+    }
+  }
+
   // Moves the completions the device handed over onto the done list, in
-  // the order they arrived. Returns how many.
+  // the order they arrived (with `counts_polled`: hands over the bios
+  // transferred since the last poll). Returns how many.
   std::size_t take_deferred_locked() noexcept {
-    request* newest = nullptr;
-    std::size_t n = 0;
-    request* q = deferred_.take_all(newest, n);
-    if (q == nullptr) return 0;
-    if (done_head_ != nullptr)
-      done_tail_->next = q;
-    else
-      done_head_ = q;
-    done_tail_ = newest;
-    return n;
+    if constexpr (counts_polled) {
+      const std::size_t n = in_flight_ - polled_;
+      polled_ = in_flight_;
+      return n;
+    } else {
+      request* newest = nullptr;
+      std::size_t n = 0;
+      request* q = deferred_.take_all(newest, n);
+      if (q == nullptr) return 0;
+      if (done_head_ != nullptr)
+        done_tail_->next = q;
+      else
+        done_head_ = q;
+      done_tail_ = newest;
+      return n;
+    }
   }
 
   void finish_locked(request& q) noexcept {
@@ -5718,6 +5819,16 @@ private:
     std::uint32_t residual = requests_succeed ? 0 : detail::bio_access::final_residual(q);
     if (BIOSTACK_UNLIKELY(residual != 0)) residual = short_transfer_locked(q, st, residual);
     deliver_locked(q, st, residual, true);
+  }
+
+  // A bio transferred in place: its tag back, and its completion, with `ok`
+  // and nothing left over (the device's promise).
+  void finish_locked(bio& b) noexcept requires(in_place) {
+    release_tag_locked(b);
+    stats_.on_complete(errc::ok);
+    lock_.unlock();
+    end_io(b);
+    lock_.lock();
   }
 
   // A request that came back short; returns the residual to report.
@@ -5965,7 +6076,8 @@ private:
   // and poll() reach the deferred queue's head with exclusive loads and
   // stores, which are emitted without an offset; at offset 0 its address is
   // the dispatcher's own, with no addition.
-  [[no_unique_address]] only_if<completion_type::deferred, mpsc_queue<request, &request::next>, 15>
+  [[no_unique_address]] only_if<completion_type::deferred && !counts_polled,
+                                mpsc_queue<request, &request::next>, 15>
       deferred_;
   std::add_pointer_t<Device> dev_ = nullptr; // Device may be a reference type
   [[no_unique_address]] detail::geometry_copy<Device> geo_;
@@ -5982,9 +6094,13 @@ private:
   std::size_t in_flight_ = 0; // shared-lane tags in use
   request* done_head_ = nullptr;
   request* done_tail_ = nullptr; // the last one; meaningless while done_head_ is null
+  // The first entries of `transferred_` that a poll has handed over.
+  [[no_unique_address]] only_if<counts_polled, std::size_t, 21> polled_{};
   queue_type queue_;
   [[no_unique_address]] only_if<!in_order, bio_list, 16> held_; // a barrier and all after it
   bio_list rejected_; // finished without issuing; status recorded
+  // In place: transferred by the device, not yet completed, in issue order.
+  [[no_unique_address]] only_if<in_place, bio_list, 22> transferred_;
   // Path loss (see `requeues`): the path state, the requests waiting for
   // it in issue order, and the issue counter that orders them.
   [[no_unique_address]] only_if<requeues, bool, 17> path_down_{};

@@ -25,7 +25,8 @@ concept block_device = requires(D& d, const D& cd, bio& b) {
 };
 
 /// The optional declarations below (`constant_geometry`,
-/// `submit_validated`, `infallible_validated_submit_of`, and the
+/// `submit_validated`, `infallible_validated_submit_of`,
+/// `transfer_validated` with `validated_transfer_of`, and the
 /// dispatcher's `may_lose_path`) are promises a
 /// device makes to the layers above it, which then leave out checks or
 /// code. A class derived from a device inherits them, yet it may have
@@ -106,6 +107,25 @@ concept validated_submit_device = constant_geometry_device<D> && requires(D& d, 
 template <class D>
 concept infallible_validated_submit_device = validated_submit_device<D> && requires {
   requires std::is_same_v<typename std::remove_cvref_t<D>::infallible_validated_submit_of,
+                          std::remove_cvref_t<D>>;
+};
+
+/// A `validated_submit_device` that also carries out a valid bio's transfer
+/// in place: `transfer_validated(b)` moves the data as `submit_validated(b)`
+/// would, before it returns, and neither fails nor completes `b` (a RAM
+/// disk: the transfer is a copy). A layer that validated the bio itself (the
+/// dispatcher) then needs no request of its own to hand the device: it has
+/// the bio transferred and completes it when its completion policy says.
+/// Requires: `validate<D::constant_geometry>(b) == errc::ok`. Optional, and
+/// a promise with an owner of its own, like the infallibility promise: the
+/// device declares `using validated_transfer_of = D;`, and a derived class
+/// (whose `submit_validated` may fail or hold a request back) makes it only
+/// by naming itself there too.
+template <class D>
+concept validated_transfer_device = validated_submit_device<D> && requires(D& d, const bio& b) {
+  { d.transfer_validated(b) }
+  noexcept->std::same_as<void>;
+  requires std::is_same_v<typename std::remove_cvref_t<D>::validated_transfer_of,
                           std::remove_cvref_t<D>>;
 };
 

@@ -33,12 +33,11 @@ namespace detail {
   return g;
 }
 
-// The rest of a RAM disk's `submit` for a bio that passed validation:
-// moves the bytes between `b`'s memory and `mem` and completes `b` (ok).
-// After validation the range lies inside the memory and every operation is
-// allowed, so the transfer itself cannot fail. One routine for every RAM disk
-// type, not one per template instance.
-inline void ram_transfer(std::byte* mem, bio& b) noexcept {
+// The transfer of a bio that passed validation: moves the bytes between
+// `b`'s memory and `mem`. After validation the range lies inside the memory
+// and every operation is allowed, so it cannot fail. One routine for every
+// RAM disk type, not one per template instance.
+inline void ram_copy(std::byte* mem, const bio& b) noexcept {
   if (b.operation != op::flush) {
     // validate() bounded the offset by the capacity, which fits in memory.
     std::byte* at = mem + static_cast<std::size_t>(b.offset);
@@ -57,8 +56,13 @@ inline void ram_transfer(std::byte* mem, bio& b) noexcept {
       });
     }
   }
-  // complete(b, errc::ok) with nothing left over records nothing: the rest
-  // of it is end_io.
+}
+
+// The rest of a RAM disk's `submit` for a bio that passed validation: the
+// transfer, then the completion. complete(b, errc::ok) with nothing left
+// over records nothing: the rest of it is end_io.
+inline void ram_transfer(std::byte* mem, bio& b) noexcept {
+  ram_copy(mem, b);
   end_io(b);
 }
 
@@ -208,6 +212,16 @@ public:
   /// valid bio cannot fail (see `infallible_validated_submit_device`).
   using infallible_validated_submit_of = static_ram_device;
 
+  /// `submit_validated(b)` but for the completion: moves the data of a bio
+  /// that passes `validate<constant_geometry>(b)` and returns, leaving `b`
+  /// to its owner (see `validated_transfer_device`). A debug build checks
+  /// the validation.
+  void transfer_validated(const bio& b) noexcept {
+    BIOSTACK_DEBUG_ASSERT(ram_validate(b) == errc::ok);
+    detail::ram_copy(storage_, b);
+  }
+  using validated_transfer_of = static_ram_device;
+
   /// A `ram_device` over this object's storage, with the same geometry; a
   /// handle (pointer and geometry), valid while this object lives. Data
   /// written through either is seen through the other; `set_geometry` on the
@@ -236,6 +250,7 @@ static_assert(block_device<ram_device>);
 static_assert(constant_geometry_device<static_ram_device<4096>>);
 static_assert(validated_submit_device<static_ram_device<4096>>);
 static_assert(infallible_validated_submit_device<static_ram_device<4096>>);
+static_assert(validated_transfer_device<static_ram_device<4096>>);
 static_assert(!constant_geometry_device<ram_device>);
 static_assert(sync_block_device<ram_device>);
 
