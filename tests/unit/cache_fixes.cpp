@@ -789,3 +789,34 @@ TEST_CASE("numbering: the highest I/O slot (254) in flight, then reused") {
   REQUIRE(c->read_async(255, done, &s) == errc::ok); // a freed slot, completed inline
   CHECK(s.good == 255);
 }
+
+// ----------------------------------------- a modifier outliving the last hold
+
+TEST_CASE("fix: a discarded buffer goes when its modifier or interlock ends after the last drop") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  (void)held_block(*c, 1, 1); // held, valid, dirty
+  SECTION("modify") {
+    {
+      auto m = c->modify(1);
+      REQUIRE(m);
+      CHECK(c->invalidate(1, 1) == 1); // being modified: marked, kept
+      c->drop(1);                      // the last hold; the modifier still keeps it
+      CHECK(c->inspect(1).found);
+    }
+    CHECK_FALSE(c->inspect(1).found);
+  }
+  SECTION("interlock") {
+    {
+      auto il = c->interlock(1);
+      REQUIRE(il);
+      CHECK(c->invalidate(1, 1) == 1);
+      c->drop(1);
+      CHECK(c->inspect(1).found);
+    }
+    CHECK_FALSE(c->inspect(1).found);
+  }
+  CHECK(c->dirty_count() == 0);
+  CHECK(c->sync() == errc::ok);
+  CHECK(r.writes() == 0); // the discarded data is never written
+}

@@ -807,12 +807,7 @@ public:
     const I i = find(lbn);
     BIOSTACK_ASSERT(i != npos && z_.hdr[i].holds != 0 && "bqdrop without a hold");
     --z_.hdr[i].holds;
-    // Unowned, it is placed as its release would have placed it without the
-    // hold (a discarded or empty buffer goes); an owner's release does that.
-    if ((z_.hdr[i].flags & f_busy) == 0)
-      place_locked(i);
-    else
-      bump();
+    place_unowned(i);
     pump_locked();
   }
   /// B_LOCKED: the buffer is never reclaimed until `unpin`.
@@ -839,8 +834,9 @@ public:
 
   /// Invalidates every cached block in [first, first + count): idle buffers
   /// are dropped at once (dirty data included); owned, held or modified ones
-  /// are marked and dropped when released, when their last hold goes or
-  /// when their I/O completes (a get meanwhile finds them empty). Returns
+  /// are marked and dropped when released, when their last hold, modifier or
+  /// interlock goes, or when their I/O completes (a get meanwhile finds them
+  /// empty). Returns
   /// how many buffers were affected.
   /// Complexity: O(min(count, capacity)); O(capacity) when the cache scans
   /// (scan_lookup), one pass over its headers.
@@ -851,7 +847,8 @@ public:
       header& b = z_.hdr[i];
       b.flags = static_cast<std::uint16_t>(b.flags | f_inval);
       // Unowned, it is placed now (gone unless held or being modified);
-      // an owned one when its owner releases it, as drop does.
+      // an owned one when its owner releases it, as drop does. (Not
+      // place_unowned: one wake-up below serves every buffer.)
       if ((b.flags & f_busy) == 0) place_locked(i);
     };
     // Block by block when the range is smaller than the cache, unless every
@@ -1698,6 +1695,16 @@ private:
     bump();
   }
 
+  // After a hold, a modifier or an interlock let go of buffer i: unowned, it
+  // is placed as its release would have placed it (a discarded or empty one
+  // that nothing keeps any more goes); an owned one is placed by its owner's
+  // release. Wakes waiters either way.
+  void place_unowned(I i) noexcept {
+    if ((z_.hdr[i].flags & f_busy) == 0)
+      place_locked(i);
+    else
+      bump();
+  }
   void end_modify(I i) noexcept {
     lock_guard<lock_type> g(lock_);
     BIOSTACK_ASSERT(z_.hdr[i].modrefs > 0);
@@ -1705,7 +1712,7 @@ private:
     // A write issued while this modifier was active may have taken a half-
     // made change: that write must not leave the buffer clean.
     if ((z_.hdr[i].flags & f_io) != 0) note_modified_during_write(i);
-    bump();
+    place_unowned(i); // the last hold may have been dropped meanwhile
     pump_locked();
   }
   // Marks the write in flight on buffer i (if any) as overtaken by a
@@ -1718,7 +1725,7 @@ private:
     lock_guard<lock_type> g(lock_);
     BIOSTACK_ASSERT(z_.hdr[i].modrefs == -1);
     z_.hdr[i].modrefs = 0;
-    bump();
+    place_unowned(i); // the last hold may have been dropped meanwhile
     pump_locked();
   }
 
