@@ -2160,12 +2160,10 @@ private:
     if (budget > 1024) budget = 1024;
     ++z_.flush_pass;
     std::size_t started = 0;
-    bool stalled = false; // unused: a flush step is best effort
     for (std::uint8_t stage = 0; stage < classes_type::stages && started < budget; ++stage) {
       for (std::size_t c = 0; c < class_count && started < budget; ++c) {
         if (classes_type::stage[c] != stage || !classes_type::cache_may_write[c]) continue;
-        started +=
-            flush_class_locked(static_cast<std::uint8_t>(c), budget - started, false, stalled);
+        started += flush_class_locked(static_cast<std::uint8_t>(c), budget - started, false);
       }
     }
     return started;
@@ -2174,9 +2172,9 @@ private:
   // Writes up to `budget` buffers of class c's dirty set, oldest first.
   // `all` (sync): only buffers marked f_sync, each once, whatever their
   // error pause; the owner's "defer" is overridden (the owner asked).
-  // Never waits: sets `stalled` when it stopped for want of an I/O slot.
-  std::size_t flush_class_locked(std::uint8_t c, std::size_t budget, bool all,
-                                 bool& stalled) noexcept {
+  // Never waits: stopping for want of an I/O slot, a sync's pass sets
+  // sync_stalled_ (a flusher's, best effort, clears it).
+  std::size_t flush_class_locked(std::uint8_t c, std::size_t budget, bool all) noexcept {
     std::size_t started = 0;
     const dirty_set& set = dirty_[set_of(c)];
     // At most this many steps, so that a walk that starts over (resume_at)
@@ -2210,7 +2208,7 @@ private:
       if (!all && running_bytes_now() > z_.limits.hi_running) break;
       const slot_t s = take_slot();
       if (s == no_io) {
-        stalled = true;
+        sync_stalled_ = all;
         break;
       }
       // Without owner hooks every write is allowed: no need to own the
@@ -2718,14 +2716,14 @@ private:
         o.phase = sync_phase::write;
         [[fallthrough]];
       case sync_phase::write: {
-        bool stalled = false;
-        for (std::size_t k = 0; k < class_count && !stalled; ++k) {
+        c.sync_stalled_ = false;
+        for (std::size_t k = 0; k < class_count && !c.sync_stalled_; ++k) {
           if (!in_stage(k, o.stage)) continue;
-          while (c.flush_class_locked(static_cast<std::uint8_t>(k), 1024, true, stalled) != 0 &&
-                 !stalled) {
+          while (c.flush_class_locked(static_cast<std::uint8_t>(k), 1024, true) != 0 &&
+                 !c.sync_stalled_) {
           }
         }
-        if (stalled) return false; // a completion frees a slot
+        if (c.sync_stalled_) return false; // a completion frees a slot
         fold(o, c.tag_stage(o.stage, false));
         o.target = c.z_.write_seq;
         o.phase = sync_phase::drain;
@@ -2812,6 +2810,12 @@ private:
   [[no_unique_address]] async_only<bool, 2> pumping_{};
   [[no_unique_address]] async_only<bool, 3> pump_again_{};
   bool device_flush_needed_ = false;
+  // Whether the sync's last write pass stopped for want of an I/O slot: the
+  // stall read right after the pass, with the lock held since (a member,
+  // not an out-parameter, so that the flusher's inline callers make no
+  // flag on their stacks for it). In the byte after the flag above, where
+  // the firmware's layout has padding.
+  bool sync_stalled_ = false;
   [[no_unique_address]] async_only<std::uint8_t, 4> op_fresh_{}; // op_pool_[op_fresh_..] never used
   dirty_set dirty_[class_count];                                 // one per write class: a few bytes
   // The flusher's pass from which failed writes are retried, read with the
