@@ -2724,7 +2724,9 @@ private:
           }
         }
         if (c.sync_stalled_) return false; // a completion frees a slot
-        fold(o, c.tag_stage(o.stage, false));
+        // The first status of the stage: a sync goes on to a stage only
+        // while it has no error (`next`), so this is no fold.
+        o.status = c.tag_stage(o.stage, false);
         o.target = c.z_.write_seq;
         o.phase = sync_phase::drain;
       }
