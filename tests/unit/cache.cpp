@@ -818,6 +818,32 @@ TEST_CASE("vfs 22: the flusher writes oldest first, skips locked, drops INVAL, d
   CHECK(r.writes() == 4);
 }
 
+TEST_CASE("vfs 22: the flusher frees an INVAL dirty buffer that nothing keeps any more") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  load(*c, r, 6, 1);
+  {
+    auto h = c->get(6);
+    REQUIRE(h);
+    c->hold(*h);
+  }
+  {
+    // Invalidated while modified, and no longer held when the modification
+    // ends: nothing places it then, so the flusher meets it idle.
+    auto m = c->modify(6);
+    REQUIRE(m);
+    c->invalidate(6, 1);
+    c->drop(6);
+    REQUIRE(c->inspect(6).found);
+  }
+  REQUIRE(c->inspect(6).queued);
+  const auto writes = r.writes();
+  CHECK(c->flush_step() == 0);
+  CHECK(r.writes() == writes); // its data discarded, as the owner asked
+  CHECK_FALSE(c->inspect(6).found);
+  CHECK(c->dirty_count() == 0);
+}
+
 namespace {
 struct pin_all_hooks {
   using category = owner_hooks_tag;
