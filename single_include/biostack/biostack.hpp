@@ -4680,7 +4680,7 @@ BIOSTACK_NAMESPACE_END
 ///   neither merges nor splits hands requests to `submit_validated`: each one
 ///   copies a bio it validated against the same constant geometry, so the
 ///   device does not check it again; over one that also transfers in place
-///   (`validated_transfer_device`), no request object at all: the bio's data
+///   (`validated_transfer_device`), no request object (nor pool) at all: the bio's data
 ///   is moved in the dispatch loop and the bio completed from there (with
 ///   deferred completion, by the next `poll()`), holding a tag meanwhile;
 /// - over a device that declares `static constexpr bool may_lose_path =
@@ -5157,8 +5157,10 @@ public:
   /// The clock policy instance (advance a `manual_clock` through it).
   [[nodiscard]] clock_type& clock() noexcept { return clock_; }
   /// The allocation pool (shared pools, tests provoking shortages). Touch it
-  /// only when no other context uses the dispatcher.
-  [[nodiscard]] pool_type& pool() noexcept { return pool_; }
+  /// only when no other context uses the dispatcher. Not there when bios go
+  /// out in place (over a `validated_transfer_device`, see the top of this
+  /// file): such a dispatcher allocates nothing, so it keeps no pool.
+  [[nodiscard]] pool_type& pool() noexcept requires(!dispatcher_impl::in_place) { return pool_; }
 
 private:
   static constexpr std::uint8_t kind_whole = 0;  // one bio, or a merged run of bios
@@ -6134,7 +6136,8 @@ private:
   [[no_unique_address]] only_if<reserving, std::size_t, 12> reserved_free_count_{};
   [[no_unique_address]] only_if<reserving, std::uint16_t[reserved_storage], 13> reserved_free_{};
   [[no_unique_address]] only_if<reserving, request[reserved_storage], 14> reserved_reqs_;
-  pool_type pool_;
+  // In place nothing is allocated: no pool, whatever the policy's size.
+  [[no_unique_address]] only_if<!in_place, pool_type, 23> pool_;
 };
 } // namespace detail
 

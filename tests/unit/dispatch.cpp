@@ -877,6 +877,23 @@ static_assert(!validated_transfer_device<validated_ram>);
 // above sees its media errors).
 static_assert(!validated_transfer_device<failing_static_ram>);
 
+// In place there are no request objects, so no pool either: the allocation
+// policy's objects take no room, and there is no `pool()` (draining it
+// would provoke no shortage). A dispatcher that issues requests keeps both:
+// over a device without the promise, or with per-request state (latency).
+template <class D>
+concept has_pool = requires(D& d) {
+  d.pool();
+};
+using in_place_disp = dispatcher<static_ram_device<8192>, firmware_policies>;
+static_assert(!has_pool<in_place_disp>);
+static_assert(sizeof(in_place_disp) ==
+              sizeof(dispatcher<static_ram_device<8192>,
+                                policies<fifo, tags<4>, static_pool<64>, deferred_completion>>));
+static_assert(has_pool<dispatcher<failing_static_ram, firmware_policies>>);
+static_assert(has_pool<dispatcher<static_ram_device<8192>,
+                                  policies<fifo, tags<4>, static_pool<4>, counters>>>);
+
 // Bios with completion callbacks that log the order they complete in.
 struct logged {
   bio b;
