@@ -5346,7 +5346,6 @@ private:
       lock_.unlock();
       submit_to_device(*q);
       lock_.lock();
-      if constexpr (in_place) transferred_.push_back(*q); // done, but for the completion
     }
     if (BIOSTACK_UNLIKELY(drain_end_ != nullptr)) return drain_end_(*this);
     running_ = false;
@@ -5473,6 +5472,9 @@ private:
     if constexpr (in_place) {
       take_picked_locked(b, t, barrier);
       issue_locked(*b, true);
+      // Listed before its transfer: only this loop takes from the list, and
+      // it does so again only once the transfer is done.
+      transferred_.push_back(*b);
       return b;
     } else {
       request* q = pool_.allocate();
@@ -6101,7 +6103,8 @@ private:
   queue_type queue_;
   [[no_unique_address]] only_if<!in_order, bio_list, 16> held_; // a barrier and all after it
   bio_list rejected_; // finished without issuing; status recorded
-  // In place: transferred by the device, not yet completed, in issue order.
+  // In place: issued, not yet completed, in issue order (transferred by the
+  // device whenever the loop takes from it).
   [[no_unique_address]] only_if<in_place, bio_list, 22> transferred_;
   // Path loss (see `requeues`): the path state, the requests waiting for
   // it in issue order, and the issue counter that orders them.
