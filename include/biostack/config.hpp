@@ -117,6 +117,19 @@
 #endif
 #endif
 
+// BIOSTACK_ALWAYS_INLINE_FOR_SIZE is BIOSTACK_ALWAYS_INLINE only when
+// optimising for size: an accessor whose check folds into its caller's own
+// test once inlined, but which -Os keeps out of line. Optimising for speed
+// the compiler inlines it anyway, and forcing it there changes the
+// compiler's other inlining decisions on a host's hot paths.
+#ifndef BIOSTACK_ALWAYS_INLINE_FOR_SIZE
+#if defined(__OPTIMIZE_SIZE__) && (defined(__GNUC__) || defined(__clang__))
+#define BIOSTACK_ALWAYS_INLINE_FOR_SIZE __attribute__((always_inline))
+#else
+#define BIOSTACK_ALWAYS_INLINE_FOR_SIZE
+#endif
+#endif
+
 #define BIOSTACK_NAMESPACE_BEGIN                                                                   \
   namespace biostack {                                                                             \
   inline namespace v1 {

@@ -71,15 +71,18 @@ public:
   /// The error, or `errc::ok` for a value result.
   [[nodiscard]] constexpr errc error() const noexcept { return error_; }
 
-  [[nodiscard]] constexpr T& value() & noexcept {
+  // Inlined also when optimising for size: after the caller's own test
+  // (`if (r) use(*r)`) the check folds away and an access is a load, where
+  // a call would cost more.
+  [[nodiscard]] BIOSTACK_ALWAYS_INLINE_FOR_SIZE constexpr T& value() & noexcept {
     BIOSTACK_ASSERT(has_value());
     return storage_.value;
   }
-  [[nodiscard]] constexpr const T& value() const& noexcept {
+  [[nodiscard]] BIOSTACK_ALWAYS_INLINE_FOR_SIZE constexpr const T& value() const& noexcept {
     BIOSTACK_ASSERT(has_value());
     return storage_.value;
   }
-  [[nodiscard]] constexpr T&& value() && noexcept {
+  [[nodiscard]] BIOSTACK_ALWAYS_INLINE_FOR_SIZE constexpr T&& value() && noexcept {
     BIOSTACK_ASSERT(has_value());
     return std::move(storage_.value);
   }

@@ -155,6 +155,19 @@
 #endif
 #endif
 
+// BIOSTACK_ALWAYS_INLINE_FOR_SIZE is BIOSTACK_ALWAYS_INLINE only when
+// optimising for size: an accessor whose check folds into its caller's own
+// test once inlined, but which -Os keeps out of line. Optimising for speed
+// the compiler inlines it anyway, and forcing it there changes the
+// compiler's other inlining decisions on a host's hot paths.
+#ifndef BIOSTACK_ALWAYS_INLINE_FOR_SIZE
+#if defined(__OPTIMIZE_SIZE__) && (defined(__GNUC__) || defined(__clang__))
+#define BIOSTACK_ALWAYS_INLINE_FOR_SIZE __attribute__((always_inline))
+#else
+#define BIOSTACK_ALWAYS_INLINE_FOR_SIZE
+#endif
+#endif
+
 #define BIOSTACK_NAMESPACE_BEGIN                                                                   \
   namespace biostack {                                                                             \
   inline namespace v1 {
@@ -491,15 +504,18 @@ public:
   /// The error, or `errc::ok` for a value result.
   [[nodiscard]] constexpr errc error() const noexcept { return error_; }
 
-  [[nodiscard]] constexpr T& value() & noexcept {
+  // Inlined also when optimising for size: after the caller's own test
+  // (`if (r) use(*r)`) the check folds away and an access is a load, where
+  // a call would cost more.
+  [[nodiscard]] BIOSTACK_ALWAYS_INLINE_FOR_SIZE constexpr T& value() & noexcept {
     BIOSTACK_ASSERT(has_value());
     return storage_.value;
   }
-  [[nodiscard]] constexpr const T& value() const& noexcept {
+  [[nodiscard]] BIOSTACK_ALWAYS_INLINE_FOR_SIZE constexpr const T& value() const& noexcept {
     BIOSTACK_ASSERT(has_value());
     return storage_.value;
   }
-  [[nodiscard]] constexpr T&& value() && noexcept {
+  [[nodiscard]] BIOSTACK_ALWAYS_INLINE_FOR_SIZE constexpr T&& value() && noexcept {
     BIOSTACK_ASSERT(has_value());
     return std::move(storage_.value);
   }
