@@ -7338,7 +7338,8 @@ public:
   /// Complexity: O(1) expected (O(capacity) when the cache scans, see
   /// `scan_lookup`), plus a bounded victim search on a miss.
   [[nodiscard]] result<handle> get(std::uint64_t lbn, get_options opt = {}) noexcept {
-    return obtain<false>(lbn, opt, false);
+    opt.flags = static_cast<get_flags>(static_cast<std::uint8_t>(opt.flags) & ~fill_bit);
+    return obtain<false>(lbn, opt);
   }
 
   /// getblk without blocking: `done(ctx, status, handle)` runs exactly once,
@@ -7405,12 +7406,14 @@ public:
   /// completes, caches the block (or nothing) and frees its buffer.
   [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt,
                                     std::span<const std::uint64_t> readahead) noexcept {
-    return obtain<true>(lbn, opt, true, readahead);
+    opt.flags = static_cast<get_flags>(static_cast<std::uint8_t>(opt.flags) | fill_bit);
+    return obtain<true>(lbn, opt, readahead);
   }
   /// `read` without read-ahead (a program that never reads ahead does not
   /// link the read-ahead machinery).
   [[nodiscard]] result<handle> read(std::uint64_t lbn, get_options opt = {}) noexcept {
-    return obtain<false>(lbn, opt, true);
+    opt.flags = static_cast<get_flags>(static_cast<std::uint8_t>(opt.flags) | fill_bit);
+    return obtain<false>(lbn, opt);
   }
 
   /// breadcb: starts a read of `lbn`. On a hit `done` runs before this
@@ -8843,10 +8846,15 @@ private:
   // call at each of their call sites. Optimising for speed the miss's read
   // stays out of line (BIOSTACK_NOINLINE_FOR_SPEED), which leaves this small
   // enough to be inlined into get and read, where `fill` folds away.
+  // `fill` travels in `opt.flags`, in a bit no get_flags value uses: one
+  // argument less to store at each get and read call site. get clears it,
+  // so that no flags a caller passes make a get read.
+  static constexpr std::uint8_t fill_bit = 1u << 7;
   template <bool ReadAhead>
   BIOSTACK_NOINLINE_FOR_SIZE result<handle>
-  obtain(std::uint64_t lbn, get_options opt, bool fill,
+  obtain(std::uint64_t lbn, get_options opt,
          std::span<const std::uint64_t> readahead = {}) noexcept {
+    const bool fill = (static_cast<std::uint8_t>(opt.flags) & fill_bit) != 0;
     I i = npos;
     if (const errc e = acquire(lbn, opt, i); e != errc::ok) return e;
     if (fill && !test_flag(i, f_valid))

@@ -59,6 +59,17 @@ TEST_CASE("vfs 1: get miss returns a locked buffer, on no queue, CACHE clear, no
   CHECK(c->stats().misses == 1);
 }
 
+TEST_CASE("vfs 1: get ignores flag bits get_flags does not name: a miss is never read") {
+  rig_t r;
+  auto c = make<cache_of<>>(r);
+  // read marks its options in one of these bits: a get passing them reads
+  // nothing all the same.
+  auto h = c->get(5, {.flags = static_cast<get_flags>(0xFC)});
+  REQUIRE(h);
+  CHECK_FALSE(h->valid());
+  CHECK(r.reads() == 0);
+}
+
 TEST_CASE("vfs 1: buffers are aligned for DMA and bad blocks are refused") {
   rig_t r;
   auto c = make<cache_of<>>(r);
