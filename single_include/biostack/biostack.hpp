@@ -6954,7 +6954,8 @@ struct scan_lookup {
   static constexpr std::size_t max_capacity = MaxCapacity;
 };
 
-/// Flags of `get` (getblk).
+/// Flags of `get` (getblk). The top bit is reserved: the cache uses it
+/// internally (`get` and `read` clear or set it), so no flag is defined there.
 enum class get_flags : std::uint8_t {
   none = 0,
   nowait = 1u << 0,     ///< fail with `no_resources` instead of waiting for a busy buffer
@@ -8849,7 +8850,7 @@ private:
   // `fill` travels in `opt.flags`, in a bit no get_flags value uses: one
   // argument less to store at each get and read call site. get clears it,
   // so that no flags a caller passes make a get read.
-  static constexpr std::uint8_t fill_bit = 1u << 7;
+  static constexpr std::uint8_t fill_bit = 1u << 7; // get_flags' reserved bit
   template <bool ReadAhead>
   BIOSTACK_NOINLINE_FOR_SIZE result<handle>
   obtain(std::uint64_t lbn, get_options opt,
