@@ -7962,7 +7962,7 @@ private:
     write_async,   // release + user callback
     write_release, // release (flusher, flush_block)
   };
-  using settle_fn = bool (*)(buffer_cache&, slot_t, errc) noexcept;
+  using settle_fn = void (*)(buffer_cache&, slot_t, errc) noexcept;
   // Largest members first. 32 bytes on 32-bit targets (28 of members, aligned
   // up), so indexing is a shift rather than a multiply. This makes the cache
   // itself 32-byte aligned there (alignof(buffer_cache)), which storage
@@ -8665,18 +8665,22 @@ private:
   void io_done(slot_t s, const bio& bb) noexcept {
     errc st = bb.status();
     if (st == errc::ok && bb.residual() != 0) st = errc::io_error; // short transfer
-    if (!slot_[s].settle(*this, s, st)) return;
+    lock_guard<lock_type> g(lock_);
+    slot_[s].settle(*this, s, st);
+    // In flight until its settle returned, and with it the hooks and
+    // callbacks that settle ran (see below).
+    --z_.inflight;
     // Pending barrier operations may now go on (a slot is free, a write
     // stopped running, a buffer is idle): after this completion's own
     // callbacks, so a wait_all finishes after the callbacks of the writes it
     // waited for.
-    lock_guard<lock_type> g(lock_);
-    pump_locked();
+    if (ops_pending()) pump_locked();
   }
 
   // Each settle_* accounts for the completion of slot s with status st and
-  // runs its callbacks; it returns whether async operations were pending
-  // (they need a pump). Which one runs is chosen when the I/O is started.
+  // runs its callbacks. Which one runs is chosen when the I/O is started.
+  // Called with the lock held and returning with it held (it drops it
+  // only around hooks and callbacks); io_done then ends the I/O.
   //
   // A completion that runs hooks or a user callback keeps its I/O counted in
   // flight (and a write running, holding its slot) until they have
@@ -8695,27 +8699,19 @@ private:
     b.flags = static_cast<std::uint16_t>(f);
   }
   // A read whose caller waits for it (read / read_into): the caller ends it.
-  static bool settle_read_sync(buffer_cache& c, slot_t s, errc st) noexcept {
-    c.lock_.lock();
-    --c.z_.inflight;
+  static void settle_read_sync(buffer_cache& c, slot_t s, errc st) noexcept {
     c.read_settled_locked(c.slot_[s].buf, st, false);
     c.slot_[s].status = st;
     c.slot_[s].done = true;
     c.bump();
-    const bool pending = c.ops_pending();
-    c.lock_.unlock();
-    return pending;
   }
   // A read that ends on its own: read-ahead (releases the buffer) and
   // read_async (hands it to the callback, or on failure releases it
   // unfilled: gone, unless a hold keeps it empty).
-  static bool settle_read_owned(buffer_cache& c, slot_t s, errc st) noexcept {
-    c.lock_.lock();
+  static void settle_read_owned(buffer_cache& c, slot_t s, errc st) noexcept {
     io_slot& sl = c.slot_[s];
     const I i = sl.buf;
     const io_kind kind = sl.kind;
-    if (kind != io_kind::read_async) --c.z_.inflight;
-    const bool pending = c.ops_pending();
     c.read_settled_locked(i, st, kind == io_kind::read_ahead);
     // Only a read_async's slot (or an abandoned read's) carries a callback.
     const read_done cb = kind == io_kind::read_async ? sl.rd : nullptr;
@@ -8728,19 +8724,15 @@ private:
     } else {
       c.z_.hdr[i].flags = static_cast<std::uint16_t>(c.z_.hdr[i].flags | f_handle);
     }
+    if (kind != io_kind::read_async) return;
     c.lock_.unlock();
-    if (kind != io_kind::read_async) return pending;
     cb(ctx, st, st == errc::ok ? handle(&c, i) : handle());
-    lock_guard<lock_type> g(c.lock_);
-    --c.z_.inflight;
+    c.lock_.lock();
     c.bump();
-    return c.ops_pending();
   }
   // A sync's device flush barrier: the operation waits in `flushing` and is
   // still linked, so it can be updated here.
-  static bool settle_flush(buffer_cache& c, slot_t s, errc st) noexcept {
-    c.lock_.lock();
-    --c.z_.inflight;
+  static void settle_flush(buffer_cache& c, slot_t s, errc st) noexcept {
     auto& o = *static_cast<async_op*>(c.slot_[s].ctx);
     if (st != errc::ok) {
       c.device_flush_needed_ = true; // the next sync tries again
@@ -8748,20 +8740,15 @@ private:
     }
     o.phase = sync_phase::next;
     c.put_slot(s);
-    c.pump_locked();
-    c.lock_.unlock();
-    return false;
   }
   // A write started as `Kind`: write_sync (its waiter ends it, or, if the
   // waiter gave up, it ends like write_release), write_async (release, then
   // the user's callback), write_release (release).
   template <io_kind Kind>
-  static bool settle_write(buffer_cache& c, slot_t s, errc st) noexcept {
-    c.lock_.lock();
+  static void settle_write(buffer_cache& c, slot_t s, errc st) noexcept {
     io_slot& sl = c.slot_[s];
     const I i = sl.buf;
     header& b = c.z_.hdr[i];
-    const bool pending = c.ops_pending();
     b.flags = static_cast<std::uint16_t>(b.flags & ~f_io);
     // The running bytes are returned at once (throttled writers may go on,
     // as in vfs_bio's biodone); the rest once the hooks ran.
@@ -8798,22 +8785,20 @@ private:
     if (critical) c.hooks_.on_critical_error(bi, st);
     if constexpr (Kind == io_kind::write_async)
       if (cb != nullptr) cb(ctx, st);
-    lock_guard<lock_type> g(c.lock_);
+    c.lock_.lock();
     sl.running = false;
     sl.remodified = false; // marks made while the hooks ran are stale
-    --c.z_.inflight;
     if constexpr (Kind == io_kind::write_sync) {
       if (sl.kind == io_kind::write_sync) {
         sl.status = st;
         sl.done = true;
         c.bump();
-        return pending || c.ops_pending();
+        return;
       }
       // A write_sync whose waiter gave up while the hooks ran is ours now.
       if (waited) c.release_locked(i, release_mode::normal);
     }
     c.put_slot(s);
-    return pending || c.ops_pending();
   }
   // A failed write of buffer i: recorded; the data is kept (back on the
   // dirty set, tail), retried after a pause or, for critical classes,
