@@ -403,11 +403,6 @@ public:
   [[nodiscard]] Device& device() noexcept { return *dev_; }
   /// The clock policy instance (advance a `manual_clock` through it).
   [[nodiscard]] clock_type& clock() noexcept { return clock_; }
-  /// The allocation pool (shared pools, tests provoking shortages). Touch it
-  /// only when no other context uses the dispatcher. Not there when bios go
-  /// out in place (over a `validated_transfer_device`, see the top of this
-  /// file): such a dispatcher allocates nothing, so it keeps no pool.
-  [[nodiscard]] pool_type& pool() noexcept requires(!dispatcher_impl::in_place) { return pool_; }
 
 private:
   static constexpr std::uint8_t kind_whole = 0;  // one bio, or a merged run of bios
@@ -471,6 +466,16 @@ private:
   static constexpr bool counts_polled = in_place && completion_type::deferred;
   // What the loop hands the device: the bio itself, or a request.
   using issued = std::conditional_t<in_place, bio, request>;
+
+public:
+  // (Here, after `in_place`: a requires-clause is no complete-class context.)
+  /// The allocation pool (shared pools, tests provoking shortages). Touch it
+  /// only when no other context uses the dispatcher. Not there when bios go
+  /// out in place (over a `validated_transfer_device`, see the top of this
+  /// file): such a dispatcher allocates nothing, so it keeps no pool.
+  [[nodiscard]] pool_type& pool() noexcept requires(!in_place) { return pool_; }
+
+private:
   static constexpr bool wants_time =
       queue_type::uses_clock || stats_type::wants_latency || timeouts || timed_path_loss;
 
