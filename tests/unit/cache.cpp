@@ -702,6 +702,43 @@ TEST_CASE("vfs 17: a hit clears AGE, giving the block another chance") {
   CHECK_FALSE(c->contains(11));
 }
 
+// clock_sweep says itself which slots it tracks, so the cache keeps no flag
+// of its own: a hit sets the reference bit only through the policy, a
+// victim stops being tracked, an invalidated block leaves the policy. Both
+// ways of finding a block (scan_lookup<3>: scanning; scan_lookup<0>: hashing).
+TEMPLATE_TEST_CASE(
+    "clock_sweep: a hit gives a second chance; victims and invalidated blocks leave it", "",
+    scan_lookup<3>, scan_lookup<0>) {
+  using C = cache_of<clock_sweep, 3, TestType>;
+  rig_t r;
+  auto c = make<C>(r);
+  load(*c, r, 10, 0); // slot 0
+  load(*c, r, 11, 0); // slot 1
+  load(*c, r, 12, 0); // slot 2
+  // Every bit set: the sweep clears them all and takes the first, slot 0.
+  load(*c, r, 13, 0);
+  CHECK_FALSE(c->contains(10));
+  const auto& p = c->replacement();
+  CHECK(p.referenced_bit(c->inspect(13).slot));
+  CHECK_FALSE(p.referenced_bit(c->inspect(11).slot));
+  { auto h = c->read(11); } // a hit: referenced again
+  CHECK(p.referenced_bit(c->inspect(11).slot));
+  CHECK(p.hand() == 1);
+  load(*c, r, 14, 0); // from slot 1: 11 referenced (cleared), 12 not: 12 taken
+  CHECK(c->contains(11));
+  CHECK_FALSE(c->contains(12));
+  const auto s14 = c->inspect(14).slot;
+  CHECK(p.tracked(s14));
+  CHECK(c->invalidate(14, 1) == 1);
+  CHECK_FALSE(p.tracked(s14));
+  // The invalidated slot is taken before any victim, and tracked again.
+  load(*c, r, 15, 0);
+  CHECK(c->inspect(15).slot == s14);
+  CHECK(p.tracked(s14));
+  CHECK(c->contains(11));
+  CHECK(c->contains(13));
+}
+
 TEST_CASE("vfs 18: EMPTY headers are used before clean buffers are reclaimed") {
   rig_t r;
   auto c = make<cache_of<lru, 3>>(r);

@@ -265,6 +265,12 @@ private:
   using units_type = std::conditional_t<(block_size <= 255u * 512u), std::uint8_t, std::uint16_t>;
   static constexpr slot_t no_io = 0xFF;
   using policy_state = typename replacement_type::template state<capacity, I>;
+  // Whether the policy says itself which slots it tracks (`tracked(i)`, an
+  // optional member of the concept): then the headers keep no f_tracked
+  // copy of it to set, clear and test beside the policy's own.
+  static constexpr bool policy_says_tracked = requires(const policy_state& p, I i) {
+    { p.tracked(i) } -> std::same_as<bool>;
+  };
   // Hash buckets (the index, below): a power of two, at least the capacity.
   static constexpr std::size_t bucket_count = std::bit_ceil(capacity);
   // Byte counts bounded by the whole cache (dirty, running): native width
@@ -340,10 +346,12 @@ private:
     f_error = 1u << 9,      // the last write failed
     f_readahead = 1u << 10, // brought in by read-ahead, not yet used
     f_deferred = 1u << 11,  // the flusher skipped it once for the owner
-    f_tracked = 1u << 12,   // known to the replacement policy
-    f_ondirty = 1u << 13,   // linked on its class's dirty list
-    f_handle = 1u << 14,    // busy because a handle owns it (not I/O)
-    f_sync = 1u << 15,      // to be written by the sync in progress
+    // Known to the replacement policy; no flag (0) when the policy says so
+    // itself (policy_says_tracked).
+    f_tracked = policy_says_tracked ? 0u : 1u << 12,
+    f_ondirty = 1u << 13, // linked on its class's dirty list
+    f_handle = 1u << 14,  // busy because a handle owns it (not I/O)
+    f_sync = 1u << 15,    // to be written by the sync in progress
   };
 
   // The per-buffer header. Links are slot indices (16-bit below 65535
@@ -1499,6 +1507,14 @@ private:
   }
 
   // ---- buffer life --------------------------------------------------------------
+  // Whether the replacement policy tracks buffer i, whose header flags are
+  // `flags`: asked of the policy when it can say, else read from the flags.
+  [[nodiscard]] bool tracked(I i, std::uint16_t flags) const noexcept {
+    if constexpr (policy_says_tracked)
+      return policy_.tracked(i);
+    else
+      return (flags & f_tracked) != 0;
+  }
   [[nodiscard]] bool reclaimable(I i) noexcept {
     const header& b = z_.hdr[i];
     if ((b.flags & (f_busy | f_dirty | f_pinned | f_ownerpin)) != 0 || b.holds != 0 ||
@@ -1516,7 +1532,7 @@ private:
   void destroy(I i) noexcept {
     header& b = z_.hdr[i];
     BIOSTACK_ASSERT((b.flags & (f_dirty | f_io)) == 0);
-    if ((b.flags & f_tracked) != 0) policy_.erase(i);
+    if (tracked(i, b.flags)) policy_.erase(i);
     index_remove(i);
     --z_.resident;
     // All of it, padding included: sizeof(header) bytes in one clearing
@@ -1544,6 +1560,7 @@ private:
     do {
       const I v = policy_.evict(eligible, key_of, incoming);
       if (v == npos) break;
+      // The policy no longer tracks it: destroy must not erase it.
       z_.hdr[v].flags = static_cast<std::uint16_t>(z_.hdr[v].flags & ~f_tracked);
       tally<&cache_stats::evictions>();
       // Like may_reclaim, with the lock held: the victim is not reusable
@@ -1577,7 +1594,7 @@ private:
       tally<&cache_stats::readahead_hits>();
       b.flags = static_cast<std::uint16_t>(b.flags & ~f_readahead);
     }
-    if ((b.flags & f_tracked) != 0) policy_.access(i);
+    if (tracked(i, b.flags)) policy_.access(i);
   }
 
   // The lookup of getblk for a checked block number. With the lock held.
@@ -1692,7 +1709,11 @@ private:
                ((b.flags & f_valid) == 0 || (b.flags & f_nocache) != 0) &&
                (b.flags & (f_pinned | f_ownerpin)) == 0) {
       destroy(i); // never filled, or no-cache: nothing worth keeping
-    } else if ((b.flags & f_valid) != 0 && (b.flags & f_tracked) == 0) {
+    } else if ((b.flags & f_valid) != 0 && (b.flags & f_tracked) == 0 &&
+               (f_tracked != 0 || !tracked(i, b.flags))) {
+      // Valid and not tracked: as the flag says when there is one, else as
+      // the policy does. (Written so, the policies that keep the flag
+      // compile exactly as they did without `tracked`.)
       b.flags = static_cast<std::uint16_t>(b.flags | f_tracked);
       policy_.insert(i, b.lbn);
     }

@@ -74,7 +74,8 @@ struct clock_sweep {
       }
       return victim;
     }
-    /// Whether slot `i` is tracked (for tests and diagnostics).
+    /// Whether slot `i` is tracked (the concept's optional member: the
+    /// cache asks it instead of keeping a flag of its own).
     [[nodiscard]] bool tracked(I i) const noexcept { return st_[i] != untracked; }
     /// Whether slot `i` is tracked with its reference bit set (for tests
     /// and diagnostics).

@@ -22,6 +22,10 @@
 ///     `no_slot` when none is found. `incoming` is the key about to be
 ///     inserted (ARC needs it). The search is bounded by a small multiple of
 ///     the resident count: it never loops forever over ineligible slots.
+///
+/// Optional: `bool tracked(i) const`, whether slot i is tracked (inserted and
+/// neither evicted nor erased since). A policy that has it is asked instead of
+/// a flag in each buffer header: the cache then keeps no copy of that state.
 
 #include <biostack/cache/index_list.hpp>
 #include <concepts>
