@@ -55,6 +55,7 @@ struct clock_sweep {
       I victim = detail::no_slot<I>;
       // Once round, from the hand back to it (hand_ < cap_ always).
       const I start = hand_;
+      const I cap = cap_; // in a register: the st_ stores could alias cap_
       I i = start;
       do {
         if (st_[i] != untracked && eligible(i)) {
@@ -65,12 +66,12 @@ struct clock_sweep {
           st_[i] = unreferenced;
           if (victim == detail::no_slot<I>) victim = i; // the first eligible slot
         }
-        if (++i == cap_) i = 0;
+        if (++i == cap) i = 0;
       } while (i != start);
       if (victim != detail::no_slot<I>) {
         st_[victim] = untracked;
         // An int sum, not unsigned: 4 bytes less on Thumb-2.
-        hand_ = static_cast<I>(victim + 1 == cap_ ? 0 : victim + 1);
+        hand_ = static_cast<I>(victim + 1 == cap ? 0 : victim + 1);
       }
       return victim;
     }
