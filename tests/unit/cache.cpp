@@ -39,6 +39,14 @@ void load(C& c, rig_t& r, std::uint64_t lbn, std::uint32_t seed) {
   auto h = c.read(lbn);
   REQUIRE(h);
 }
+// load(), then a hold on the block (bqhold): never reclaimed until dropped.
+template <class C>
+void load_held(C& c, rig_t& r, std::uint64_t lbn, std::uint32_t seed) {
+  load(c, r, lbn, seed);
+  auto h = c.get(lbn);
+  REQUIRE(h);
+  c.hold(*h);
+}
 } // namespace
 
 TEST_CASE("vfs 1: get miss returns a locked buffer, on no queue, CACHE clear, no I/O") {
@@ -653,12 +661,7 @@ TEST_CASE("vfs 15: pinned buffers are never reclaimed and can be taken back") {
 TEST_CASE("vfs 16: held buffers are skipped by reclaim; dropping an absent hold panics") {
   rig_t r;
   auto c = make<cache_of<lru, 4>>(r);
-  load(*c, r, 0, 1);
-  {
-    auto h = c->get(0);
-    REQUIRE(h);
-    c->hold(*h);
-  }
+  load_held(*c, r, 0, 1);
   for (std::uint64_t b = 1; b < 12; ++b) load(*c, r, b, 0);
   CHECK(c->inspect(0).found);
   CHECK(c->inspect(0).holds == 1);
@@ -869,12 +872,7 @@ TEST_CASE("vfs 22: the flusher writes oldest first, skips locked, drops INVAL, d
 TEST_CASE("vfs 22: the flusher discards, never writes, a held INVAL dirty buffer") {
   rig_t r;
   auto c = make<cache_of<>>(r);
-  load(*c, r, 6, 1);
-  {
-    auto h = c->get(6);
-    REQUIRE(h);
-    c->hold(*h);
-  }
+  load_held(*c, r, 6, 1);
   {
     // Modified (dirty), then invalidated while modified: marked, kept for
     // its holder, still on the dirty set when the modification ends.
@@ -1167,12 +1165,7 @@ TEST_CASE("cache: a discarded buffer got at another size writes nothing first") 
 TEST_CASE("cache: invalidate(range) keeps a held buffer for its holder; the last drop frees it") {
   rig_t r;
   auto c = make<cache_of<>>(r);
-  load(*c, r, 3, 30);
-  {
-    auto h = c->get(3);
-    REQUIRE(h);
-    c->hold(*h);
-  }
+  load_held(*c, r, 3, 30);
   CHECK(c->invalidate(3, 1) == 1);
   CHECK(c->inspect(3).found); // the hold keeps it
   {
