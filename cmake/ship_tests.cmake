@@ -72,7 +72,7 @@ endif()
 find_package(Python3 COMPONENTS Interpreter)
 if(Python3_Interpreter_FOUND)
   add_test(NAME firmware_size_attribution
-           COMMAND "${Python3_EXECUTABLE}" "${PROJECT_SOURCE_DIR}/tests/firmware/test_size_report.py"
-                   "${PROJECT_SOURCE_DIR}")
+           COMMAND "${Python3_EXECUTABLE}"
+                   "${PROJECT_SOURCE_DIR}/tests/firmware/test_size_report.py" "${PROJECT_SOURCE_DIR}")
   set_tests_properties(firmware_size_attribution PROPERTIES LABELS firmware)
 endif()
