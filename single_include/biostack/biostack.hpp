@@ -6581,6 +6581,8 @@ BIOSTACK_NAMESPACE_END
 /// Optional: `bool tracked(i) const`, whether slot i is tracked (inserted and
 /// neither evicted nor erased since). A policy that has it is asked instead of
 /// a flag in each buffer header: the cache then keeps no copy of that state.
+/// Such a policy must also take `erase(i)` of a slot it does not track as a
+/// no-op: the cache then erases every slot it destroys without asking first.
 
 // ---- <biostack/cache/replacement/concepts.hpp> (continued) -----------------------------------
 BIOSTACK_NAMESPACE_BEGIN
@@ -8352,7 +8354,9 @@ private:
   void destroy(I i) noexcept {
     header& b = z_.hdr[i];
     BIOSTACK_ASSERT((b.flags & (f_dirty | f_io)) == 0);
-    if (tracked(i, b.flags)) policy_.erase(i);
+    // A policy that says which slots it tracks also ignores erasing one it
+    // does not (the concept asks it): no test first.
+    if (policy_says_tracked || (b.flags & f_tracked) != 0) policy_.erase(i);
     index_remove(i);
     --z_.resident;
     // All of it, padding included: sizeof(header) bytes in one clearing

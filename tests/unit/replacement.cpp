@@ -313,6 +313,22 @@ TEST_CASE("replacement: clock_sweep edge cases") {
     for (I i = 0; i < 8; ++i) CHECK_FALSE(s->tracked(i));
     CHECK(s->evict(all, key_of, 0) == no);
   }
+  SECTION("erasing a slot not tracked changes nothing (the cache relies on it)") {
+    s->reset(4);
+    for (I i = 0; i < 4; ++i) s->insert(i, i);
+    CHECK(s->evict(all, key_of, 0) == 0); // 0 evicted, bits 1..3 cleared
+    s->access(2);
+    s->erase(0); // evicted
+    s->erase(3);
+    s->erase(3); // erased
+    CHECK(s->hand() == 1);
+    CHECK_FALSE(s->tracked(0));
+    CHECK_FALSE(s->tracked(3));
+    CHECK(s->tracked(1));
+    CHECK_FALSE(s->referenced_bit(1));
+    CHECK(s->referenced_bit(2));
+    CHECK(s->evict(all, key_of, 0) == 1);
+  }
   SECTION("an unreferenced slot is taken; the referenced ones before it lose their bit") {
     s->reset(4);
     for (I i = 0; i < 4; ++i) s->insert(i, i);

@@ -1532,7 +1532,9 @@ private:
   void destroy(I i) noexcept {
     header& b = z_.hdr[i];
     BIOSTACK_ASSERT((b.flags & (f_dirty | f_io)) == 0);
-    if (tracked(i, b.flags)) policy_.erase(i);
+    // A policy that says which slots it tracks also ignores erasing one it
+    // does not (the concept asks it): no test first.
+    if (policy_says_tracked || (b.flags & f_tracked) != 0) policy_.erase(i);
     index_remove(i);
     --z_.resident;
     // All of it, padding included: sizeof(header) bytes in one clearing

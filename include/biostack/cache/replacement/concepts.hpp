@@ -26,6 +26,8 @@
 /// Optional: `bool tracked(i) const`, whether slot i is tracked (inserted and
 /// neither evicted nor erased since). A policy that has it is asked instead of
 /// a flag in each buffer header: the cache then keeps no copy of that state.
+/// Such a policy must also take `erase(i)` of a slot it does not track as a
+/// no-op: the cache then erases every slot it destroys without asking first.
 
 #include <biostack/cache/index_list.hpp>
 #include <concepts>
