@@ -7296,7 +7296,8 @@ public:
       free_ = npos;
       for (auto& b : bucket_) b = npos;
     }
-    policy_.reset(cap);
+    // Over its zeroed state (in z_): stores of a zero already there fold away.
+    z_.policy.reset(cap);
     // Empty dirty sets, as their member initialisers already made them:
     // stated once more so the compiler stores two words here instead of
     // copying the initial value from a constant (half the start-up code).
@@ -7932,7 +7933,7 @@ public:
   [[nodiscard]] integrity_type& integrity() noexcept { return integrity_; }
   [[nodiscard]] clock_type& clock_source() noexcept { return clock_; }
   [[nodiscard]] wait_type& waiter() noexcept { return wait_; }
-  [[nodiscard]] policy_state& replacement() noexcept { return policy_; }
+  [[nodiscard]] policy_state& replacement() noexcept { return z_.policy; }
   /// State of cached block `lbn` for tests: valid, dirty, busy, pinned,
   /// holds; `found == false` when not resident.
   struct block_state {
@@ -8333,7 +8334,7 @@ private:
   // `flags`: asked of the policy when it can say, else read from the flags.
   [[nodiscard]] bool tracked(I i, std::uint16_t flags) const noexcept {
     if constexpr (policy_says_tracked)
-      return policy_.tracked(i);
+      return z_.policy.tracked(i);
     else
       return (flags & f_tracked) != 0;
   }
@@ -8356,7 +8357,7 @@ private:
     BIOSTACK_ASSERT((b.flags & (f_dirty | f_io)) == 0);
     // A policy that says which slots it tracks also ignores erasing one it
     // does not (the concept asks it): no test first.
-    if (policy_says_tracked || (b.flags & f_tracked) != 0) policy_.erase(i);
+    if (policy_says_tracked || (b.flags & f_tracked) != 0) z_.policy.erase(i);
     index_remove(i);
     --z_.resident;
     // All of it, padding included: sizeof(header) bytes in one clearing
@@ -8382,7 +8383,7 @@ private:
     const auto eligible = [this](I i) noexcept { return reclaimable(i); };
     const auto key_of = [this](I i) noexcept { return std::uint64_t{z_.hdr[i].lbn}; };
     do {
-      const I v = policy_.evict(eligible, key_of, incoming);
+      const I v = z_.policy.evict(eligible, key_of, incoming);
       if (v == npos) break;
       // The policy no longer tracks it: destroy must not erase it.
       z_.hdr[v].flags = static_cast<std::uint16_t>(z_.hdr[v].flags & ~f_tracked);
@@ -8418,7 +8419,7 @@ private:
       tally<&cache_stats::readahead_hits>();
       b.flags = static_cast<std::uint16_t>(b.flags & ~f_readahead);
     }
-    if (tracked(i, b.flags)) policy_.access(i);
+    if (tracked(i, b.flags)) z_.policy.access(i);
   }
 
   // The lookup of getblk for a checked block number. With the lock held.
@@ -8539,7 +8540,7 @@ private:
       // the policy does. (Written so, the policies that keep the flag
       // compile exactly as they did without `tracked`.)
       b.flags = static_cast<std::uint16_t>(b.flags | f_tracked);
-      policy_.insert(i, b.lbn);
+      z_.policy.insert(i, b.lbn);
     }
     bump();
   }
@@ -9688,7 +9689,11 @@ private:
   // failures, zeroed headers) and the limits, stored over it: one object,
   // so the constructor clears it with one memset instead of a store per
   // member. The counters first, within reach of 16-bit loads and stores
-  // (see above), then the limits.
+  // (see above), then the limits. The replacement policy's state last:
+  // value-initialised with the rest (zeroed, then its member initialisers),
+  // and the constructor's reset(cap) then stores only what is not zero
+  // (clock_sweep: its cap_, one halfword, instead of 12 bytes of stores
+  // after the memset; 12 B less start-up code in the firmware).
   struct zeroed_state {
     std::size_t resident, inflight, dirty_count, running_writes;
     std::uint32_t generation; // a change detector: equality is all that is asked of it
@@ -9698,10 +9703,10 @@ private:
     std::uint32_t throttle_next, throttle_serving, throttle_waiting;
     errc failure_code[failure_history];
     header hdr[capacity];
+    policy_state policy;
   };
   zeroed_state z_{};
   [[no_unique_address]] detail::only_if<!scan_index, I[bucket_count], 11> bucket_;
-  policy_state policy_;
   io_slot slot_[slot_count];
   // A slot's bio, constructed by each submission (submit_unlock): left
   // unconstructed until then, so the cache's constructor does not clear it.
