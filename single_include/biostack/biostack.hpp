@@ -8605,15 +8605,16 @@ private:
     free_slot_ = s;
     bump();
   }
-  // A slot, waiting (polling) for one if all are in flight.
+  // A slot, waiting (polling) for one if all are in flight, or no_io if
+  // the wait policy gives up first. The condition takes the slot it finds
+  // and holds from then on without taking another (a policy may ask it
+  // again); so a slot is returned exactly when one was taken, whatever the
+  // policy answers.
   slot_t wait_slot() noexcept {
-    slot_t s = take_slot();
-    while (s == no_io) {
-      const bool ok = wait_.wait(
-          lock_, [&] { return has_free_slot(); }, progress(), no_deadline, clock_);
-      if (!ok) return no_io;
-      s = take_slot();
-    }
+    slot_t s = no_io;
+    (void)wait_.wait(
+        lock_, [&] { return s != no_io || (s = take_slot()) != no_io; }, progress(), no_deadline,
+        clock_);
     return s;
   }
 
