@@ -69,6 +69,27 @@ class InlineFrames(unittest.TestCase):
         self.assertEqual(frames[0x10e8], ["??"])
 
 
+class LibraryStrings(unittest.TestCase):
+    MAP = """ .rodata._ZN2fw5tally6expectEbPKc.str1.1
+                0x00001956       0x12 CMakeFiles/firmware_production.dir/main.cpp.obj
+ .rodata._ZN8biostack2v16detail8panic_atEi.str1.1
+                0x00001968       0x12 CMakeFiles/firmware_production.dir/main.cpp.obj
+                                  0x1 (size before relaxing)
+ .rodata._ZNK8biostack2v13bio4nameEv.str1.4
+                0x00001970        0x8 CMakeFiles/firmware_production.dir/main.cpp.obj
+ .rodata._Z13firmware_mainv.str1.1
+                0x00001968      0x2a4 CMakeFiles/firmware_production.dir/main.cpp.obj
+ .rodata._ZN8biostack2v16detail10errc_namesE
+                0x00001c0c       0xa4 CMakeFiles/firmware_production.dir/main.cpp.obj
+                0x00001c0c                biostack::v1::detail::errc_names
+"""
+
+    def test_library_functions_strings_only(self):
+        # panic_at's 1 byte before merging, bio::name's 8; not the
+        # application's strings, nor errc_names (a symbol, counted as such).
+        self.assertEqual(TOOL.parse_library_strings(self.MAP), 1 + 8)
+
+
 class Attribution(unittest.TestCase):
     FLASH = [(0, 0x1000)]
 
