@@ -37,9 +37,10 @@
 ///   neither merges nor splits hands requests to `submit_validated`: each one
 ///   copies a bio it validated against the same constant geometry, so the
 ///   device does not check it again; over one that also transfers in place
-///   (`validated_transfer_device`), no request object (nor pool) at all: the bio's data
-///   is moved in the dispatch loop and the bio completed from there (with
-///   deferred completion, by the next `poll()`), holding a tag meanwhile;
+///   (`validated_transfer_device`), no request object (nor pool) at all: the
+///   bio's data is moved in the dispatch loop and the bio completed from
+///   there (with deferred completion, by the next `poll()`), holding a tag
+///   meanwhile;
 /// - over a device that declares `static constexpr bool may_lose_path =
 ///   false` (it never completes a bio with `no_device`, as a RAM disk), or
 ///   with `retry<0>`, path-loss handling is compiled out: it could never
@@ -1289,10 +1290,19 @@ private:
     drain_end_ = [](dispatcher_impl& self) noexcept { self.stop_draining_locked(); };
   }
 
+  // No completion waiting to be finished. In place there is no done list:
+  // a transferred bio holds its tag until finished, so in_flight_ counts it.
+  bool done_list_empty_locked() const noexcept {
+    if constexpr (in_place) {
+      return true;
+    } else {
+      return done_head_ == nullptr;
+    }
+  }
   bool idle_locked() const noexcept {
     bool idle = in_flight_ == 0 && queue_.empty() && held_size_locked() == 0 &&
                 !split_active_locked() && requeue_head_locked() == nullptr &&
-                done_head_ == nullptr && rejected_.empty();
+                done_list_empty_locked() && rejected_.empty();
     if constexpr (reserving)
       idle = idle && reserved_q_.empty() && reserved_free_count_ == reserved_tags;
     return idle;
@@ -1348,8 +1358,10 @@ private:
   dispatch_state state_ = dispatch_state::open;
   std::uint32_t plugged_ = 0;
   std::size_t in_flight_ = 0; // shared-lane tags in use
-  request* done_head_ = nullptr;
-  request* done_tail_ = nullptr; // the last one; meaningless while done_head_ is null
+  // Completed requests (none in place: the transferred bios take their
+  // place) and the last one, meaningless while the head is null.
+  [[no_unique_address]] only_if<!in_place, request*, 24> done_head_{};
+  [[no_unique_address]] only_if<!in_place, request*, 25> done_tail_{};
   // The first entries of `transferred_` that a poll has handed over.
   [[no_unique_address]] only_if<counts_polled, std::size_t, 21> polled_{};
   queue_type queue_;
