@@ -849,8 +849,7 @@ public:
   /// are dropped at once (dirty data included); owned, held or modified ones
   /// are marked and dropped when released, when their last hold, modifier or
   /// interlock goes, or when their I/O completes (a get meanwhile finds them
-  /// empty). Returns
-  /// how many buffers were affected.
+  /// empty). Returns how many buffers were affected.
   /// Complexity: O(min(count, capacity)); O(capacity) when the cache scans
   /// (scan_lookup), one pass over its headers.
   std::size_t invalidate(std::uint64_t first, std::uint64_t count) noexcept {
